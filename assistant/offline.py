@@ -1,0 +1,31 @@
+"""Switch off every phone-home path before Chroma, Gradio or Hugging Face code is imported.
+
+Imported first by `assistant/__init__.py`, so any entry point (CLI, UI, tests) is covered.
+These libraries read the variables at import time; setting them later is too late.
+"""
+
+import os
+
+# setdefault would let a stray shell variable re-enable telemetry: force the values.
+OFFLINE_ENV: dict[str, str] = {
+    "ANONYMIZED_TELEMETRY": "False",  # Chroma (posthog)
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "GRADIO_TELEMETRY_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",
+    "LANGSMITH_TRACING": "false",
+    "LANGCHAIN_TRACING_V2": "false",
+}
+
+
+def enforce() -> dict[str, str]:
+    """Set the offline variables in this process (and so its children); return them."""
+    os.environ.update(OFFLINE_ENV)
+    return dict(OFFLINE_ENV)
+
+
+enforce()

@@ -1,0 +1,163 @@
+"""Find the chunks that answer a question: vector search and BM25 keywords, fused.
+
+Vectors catch paraphrase ("licence" ~ "commercially permissive"); BM25 catches exact names
+and numbers ("405B", "4chan") that a 384-dim MiniLM blurs. Reciprocal-rank fusion merges
+the two rankings without having to calibrate their scores against each other. Cosine
+similarity still gates the result, so an off-topic question retrieves nothing at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.store import Chunk, Hit, Store
+
+RRF_K = 60  # the constant from Cormack et al.; dampens the weight of top ranks
+CANDIDATES_PER_RESULT = 4
+
+_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+
+
+def tokenize(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+class BM25Index:
+    """Okapi BM25 over an inverted index: a query touches only the postings of its terms."""
+
+    def __init__(self, chunks: Sequence[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
+        self.ids = [c.id for c in chunks]
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        lengths = np.zeros(len(chunks), dtype=np.float32)
+        for i, chunk in enumerate(chunks):
+            terms = Counter(tokenize(chunk.text))
+            lengths[i] = sum(terms.values())
+            for term, tf in terms.items():
+                postings[term].append((i, tf))
+        avg = float(lengths.mean()) if len(chunks) else 1.0
+        self._norm = k1 * (1 - b + b * lengths / max(avg, 1.0))
+        self._k1 = k1
+        n = len(chunks)
+        self._postings = {
+            t: (np.array([d for d, _ in p]), np.array([f for _, f in p], dtype=np.float32))
+            for t, p in postings.items()
+        }
+        self._idf = {
+            t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()
+        }
+
+    def top(self, query: str, k: int) -> list[str]:
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        for term in set(tokenize(query)):
+            if term not in self._postings:
+                continue
+            docs, tf = self._postings[term]
+            scores[docs] += self._idf[term] * tf * (self._k1 + 1) / (tf + self._norm[docs])
+        hits = np.flatnonzero(scores)
+        best = hits[np.argsort(-scores[hits], kind="stable")][:k]
+        return [self.ids[i] for i in best]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    hits: list[Hit]  # best first, all above the similarity gate
+    seconds: float
+
+
+class Retriever:
+    def __init__(self, store: Store, *, top_k: int, min_similarity: float, hybrid: bool) -> None:
+        self.store = store
+        self.top_k = top_k
+        self.min_similarity = min_similarity
+        self.hybrid = hybrid
+        self._bm25: dict[str, tuple[tuple[int, int], BM25Index]] = {}
+
+    def _bm25_index(self, collection: str) -> BM25Index:
+        revision = self.store.revision(collection)
+        cached = self._bm25.get(collection)
+        if cached is None or cached[0] != revision:
+            cached = (revision, BM25Index(list(self.store.chunks(collection))))
+            self._bm25[collection] = cached
+        return cached[1]
+
+    def retrieve(
+        self, question: str, k: int | None = None, collection: str | None = None
+    ) -> Retrieval:
+        started = time.perf_counter()
+        k = k or self.top_k
+        collection = collection or self.store.default_collection
+        query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
+        n = k * CANDIDATES_PER_RESULT
+        vector_hits = self.store.search(query, n, collection)
+        rankings = [[h.chunk.id for h in vector_hits]]
+        by_id = {h.chunk.id: h for h in vector_hits}
+        if self.hybrid:
+            keyword_ids = self._bm25_index(collection).top(question, n)
+            rankings.append(keyword_ids)
+            missing = [i for i in keyword_ids if i not in by_id]
+            for chunk, vec in self.store.get_with_embeddings(missing, collection):
+                by_id[chunk.id] = Hit(chunk, float(np.dot(query, vec)))
+        fused: dict[str, float] = defaultdict(float)
+        for ranking in rankings:
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] += 1.0 / (RRF_K + rank + 1)
+        ordered = sorted(fused, key=lambda i: -fused[i])
+        hits = [by_id[i] for i in ordered if by_id[i].similarity >= self.min_similarity][:k]
+        return Retrieval(hits=hits, seconds=time.perf_counter() - started)

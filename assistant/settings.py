@@ -1,0 +1,108 @@
+"""Every setting of the product, in one typed place.
+
+Values come, highest priority first, from: keyword arguments, `ASSISTANT_*` environment
+variables, a TOML file (`ASSISTANT_CONFIG`, default `~/.config/onprem-assistant/assistant.toml`),
+then the defaults below. `assistant config` prints the effective result.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "onprem-assistant"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+def default_data_dir() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / APP_NAME
+
+
+def config_file() -> Path:
+    explicit = os.environ.get("ASSISTANT_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return _xdg("XDG_CONFIG_HOME", ".config") / APP_NAME / "assistant.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
+
+    # Where everything the product writes lives: Chroma, chat logs, extracted models.
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    # --- chat model -------------------------------------------------------------------
+    backend: Literal["llamacpp", "ollama"] = Field(
+        "llamacpp", description="llamacpp: embedded, in-process; ollama: a running Ollama server"
+    )
+    model_path: Path | None = Field(
+        None, description="GGUF file for llamacpp; empty = packaged SmolLM2-135M-Instruct"
+    )
+    context_window: int = Field(4096, ge=512, description="tokens the model sees at once")
+    threads: int | None = Field(None, ge=1, description="llama.cpp CPU threads; empty = all")
+    max_answer_tokens: int = Field(256, ge=16, description="longest answer, in tokens")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    seed: int = Field(42, description="sampling seed, so the same question gets the same answer")
+
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL")
+    ollama_model: str = Field("llama3.1:8b", description="chat model name on the Ollama server")
+    ollama_embed_model: str = Field("all-minilm", description="embedding model on Ollama")
+    ollama_keep_alive: str = Field("30m", description="how long Ollama keeps the model loaded")
+    ollama_timeout: float = Field(300.0, gt=0, description="seconds; a cold model load is slow")
+
+    # --- embeddings and store -----------------------------------------------------------
+    embedder: Literal["onnx", "ollama"] = Field(
+        "onnx", description="onnx: packaged all-MiniLM-L6-v2 int8; ollama: ollama_embed_model"
+    )
+    collection: str = Field("documents", description="Chroma collection questions go to")
+
+    # --- ingestion ----------------------------------------------------------------------
+    chunk_size: int = Field(700, ge=100, description="characters per chunk")
+    chunk_overlap: int = Field(100, ge=0, description="characters shared by neighbour chunks")
+    seed_dir: Path | None = Field(None, description="corpus indexed into an empty store")
+    auto_seed: bool = Field(True, description="index seed_dir on first start when store is empty")
+
+    # --- retrieval and answering ----------------------------------------------------------
+    top_k: int = Field(4, ge=1, le=50, description="sources given to the model")
+    min_similarity: float = Field(
+        0.25, ge=-1.0, le=1.0, description="cosine below which a chunk counts as unrelated"
+    )
+    hybrid: bool = Field(True, description="fuse BM25 keyword ranking with vector ranking")
+
+    # --- web UI -------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
+    port: int = Field(7860, ge=1, le=65535)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    def seed_path(self) -> Path:
+        """The seed corpus: the setting, else the `seeds/` folder shipped beside the package."""
+        if self.seed_dir is not None:
+            return self.seed_dir
+        return Path(__file__).resolve().parent.parent / "seeds"
