@@ -17,7 +17,7 @@ _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _TOKEN = re.compile(
     r"""[ \t]*<a\s+class="yt-timestamp"\s+data-t="(?P<ts>[0-9:]+)"[^>]*>.*?</a>  # timestamp
     | \[\[(?P<target>[^\]|]+?)(?:\s*\|\s*(?P<label>[^\]]+?))?\s*\]\]         # wiki link
-    | <[^>\n]+>                                                              # other HTML
+    | [ \t]*<[^>\n]+>                                                        # other HTML
     | \*\*                                                                   # bold marks
     """,
     re.VERBOSE | re.DOTALL,

@@ -1,0 +1,88 @@
+"""Shared fixtures: real Chroma, the real packaged embedder and model, the real seed corpus.
+
+Outbound sockets are refused for the whole session except to loopback: a test that
+reaches off the machine fails instead of passing by luck. (`tests/run.sh` goes further
+and runs the suite in a network namespace with loopback only.)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import assistant  # noqa: F401  (switches telemetry off before chromadb/gradio import)
+from assistant.factory import Components
+from assistant.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(address: object) -> None:
+    if not isinstance(address, tuple):  # AF_UNIX paths are local by definition
+        return
+    host = str(address[0])
+    try:
+        allowed = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        allowed = host == "localhost"
+    if not allowed:
+        raise ConnectionRefusedError(f"test tried to reach {host}: only loopback is allowed")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _loopback_only(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _loopback_only(address)
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings that ignore the developer's own config file and environment."""
+    return Settings(data_dir=data_dir, seed_dir=SEEDS, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ASSISTANT_") and name not in (
+            "ASSISTANT_OLLAMA_MODEL",
+            "ASSISTANT_OLLAMA_EMBED_MODEL",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ASSISTANT_CONFIG", str(tmp_path_factory.getbasetemp() / "none.toml"))
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Components]:
+    """One store with the seed corpus indexed, shared by read-only tests (indexing is slow)."""
+    from ingest.indexer import ingest_paths
+
+    parts = Components(make_settings(tmp_path_factory.mktemp("seeded")))
+    s = parts.settings
+    report = ingest_paths(
+        [SEEDS], parts.store, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap
+    )
+    assert report.counts["added"] == 5, report.to_dict()
+    yield parts
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Components:
+    """An empty store of its own, for tests that write."""
+    return Components(make_settings(tmp_path / "data"))

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command of the README: install what the tests need, then run them all with no
+# network but loopback. Extra arguments go to pytest (e.g. `-m "not slow"`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The browser tests drive Debian's Chromium (a browser download at install time fails here).
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+# First install compiles llama-cpp-python (~10 minutes on 2 cores); pip caches the wheel.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q -e '.[test]'
+.venv/bin/ruff check .
+
+# Prove the air-gap: run the suite in a network namespace with loopback only. Live Ollama
+# tests (OLLAMA_HOST set) need the real network, so they run outside it.
+if [ -z "${OLLAMA_HOST:-}" ] && unshare -n true 2>/dev/null; then
+  exec unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest "$@"' sh "$@"
+fi
+exec .venv/bin/python -m pytest "$@"
