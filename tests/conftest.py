@@ -8,9 +8,11 @@ and runs the suite in a network namespace with loopback only.)
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -20,6 +22,21 @@ from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+
+
+def _live_ollama_addresses() -> set[str]:
+    """A live Ollama under test (OLLAMA_HOST) is the one host off loopback a test may reach."""
+    host = os.environ.get("OLLAMA_HOST")
+    if not host:
+        return set()
+    name = urlsplit(host if "//" in host else f"http://{host}").hostname or ""
+    try:
+        return {name} | {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        return {name}
+
+
+_ALLOWED = {"localhost"} | _live_ollama_addresses()
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -31,8 +48,8 @@ def _loopback_only(address: object) -> None:
     try:
         allowed = ipaddress.ip_address(host).is_loopback
     except ValueError:
-        allowed = host == "localhost"
-    if not allowed:
+        allowed = False
+    if not (allowed or host in _ALLOWED):
         raise ConnectionRefusedError(f"test tried to reach {host}: only loopback is allowed")
 
 
@@ -57,8 +74,6 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
-    import os
-
     for name in list(os.environ):
         if name.startswith("ASSISTANT_") and name not in (
             "ASSISTANT_OLLAMA_MODEL",

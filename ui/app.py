@@ -45,7 +45,7 @@ NOTE = (
 CSS = """
 .sources { margin-top: .6em; font-size: .9em; }
 .sources summary { cursor: pointer; font-weight: 600; }
-.src-list { margin: .3em 0 0 0; padding-left: 1.2em; }
+.src-list { list-style: none; margin: .3em 0 0 0; padding-left: .2em; }
 .src { margin: .35em 0; }
 .src-num, .src-file { font-weight: 600; }
 .src-anchor { opacity: .75; font-family: var(--font-mono); font-size: .9em; }
@@ -54,11 +54,33 @@ CSS = """
 .src-snippet { opacity: .8; font-size: .92em; margin-top: .15em; }
 .answer-meta { margin-top: .5em; font-size: .78em; opacity: .6; }
 .answer-error { color: var(--error-text-color, #b91c1c); font-weight: 600; }
-.docs { width: 100%; font-size: .85em; }
-.docs td { vertical-align: top; padding: .2em .3em; overflow-wrap: anywhere; }
-.doc-chunks { text-align: right; }
+.docs { width: 100%; font-size: .85em; border-collapse: collapse; border: none; }
+.docs tr { border: none; }
+.docs th, .docs td { text-align: left; vertical-align: top; padding: .25em .4em;
+  border: none; border-bottom: 1px solid var(--border-color-primary); font-size: 1em; }
+.docs td { overflow-wrap: anywhere; }
+.doc-file { font-family: var(--font-mono); font-size: .92em; }
+.docs .doc-chunks { text-align: right; }
 .docs-summary { font-size: .85em; opacity: .75; }
 """
+# Gradio's default theme on the fonts it ships and serves itself (no Google Fonts), minus
+# the SemiBold files: in gradio 6.31 they hold ~55 glyphs, so 600-weight text (headings,
+# buttons) fell back to DejaVu letter by letter. Declaring 400 and 700 only makes the
+# browser use the complete Bold file for 600.
+THEME = gr.themes.Default(
+    font=(
+        gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
+        "ui-sans-serif",
+        "system-ui",
+        "sans-serif",
+    ),
+    font_mono=(
+        gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700)),
+        "ui-monospace",
+        "Consolas",
+        "monospace",
+    ),
+)
 
 
 @dataclass
@@ -124,7 +146,7 @@ def build_app(assistant: Assistant, store: Store, *, collection: str | None = No
         try:
             return render.documents_html(store.documents(name), name)
         except AssistantError as exc:
-            return f'<p class="answer-error">⚠ {render.html.escape(render.error_line(exc))}</p>'
+            return render.error_html(render.error_line(exc))
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{model}` · collection: `{name}`")
@@ -138,17 +160,19 @@ def build_app(assistant: Assistant, store: Store, *, collection: str | None = No
                     buttons=["copy"],
                     placeholder="Ask a question about the indexed documents.",
                 )
-                with gr.Row():
+                with gr.Row(equal_height=True):
                     box = gr.Textbox(
                         placeholder="Ask a question and press Enter",
                         show_label=False,
-                        scale=5,
+                        container=False,
+                        scale=8,
                         autofocus=True,
                         max_lines=6,
                         elem_id="question",
                     )
-                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-                    clear = gr.Button("Clear", scale=1)
+                    send = gr.Button(
+                        "Send", variant="primary", scale=1, min_width=90, elem_id="send"
+                    )
             with gr.Column(scale=2, min_width=280):
                 gr.Markdown("### Indexed documents")
                 docs = gr.HTML(elem_id="documents")
@@ -164,9 +188,8 @@ def build_app(assistant: Assistant, store: Store, *, collection: str | None = No
         }
         box.submit(**chat_event)
         send.click(**chat_event)
-        clear.click(lambda: [], outputs=chatbot, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", concurrency_id="model")
-        refresh.click(documents, outputs=docs, api_name="documents")
+        refresh.click(documents, outputs=docs, api_visibility="private")
         app.load(documents, outputs=docs, api_visibility="private")
 
     # One llama.cpp context: one generation at a time, everyone else queues.
@@ -182,7 +205,7 @@ def launch_options(*, host: str, port: int) -> dict[str, Any]:
         "share": False,  # a share link would tunnel the page through gradio.live
         "ssr_mode": False,  # no Node server: one process, nothing extra listening
         "footer_links": ["api"],
-        "theme": gr.themes.Default(),  # fonts bundled with Gradio, no Google Fonts
+        "theme": THEME,
         "css": CSS,
         "show_error": False,
     }

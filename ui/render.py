@@ -92,7 +92,7 @@ def chat_message(
     """The assistant bubble: answer text, then an error line, the sources and the footer."""
     parts = [safe_answer(text)] if text else []
     if error:
-        parts.append(f'<div class="answer-error">⚠ {_esc(error)}</div>')
+        parts.append(error_html(error))
     if sources:
         parts.append(sources_html(sources, final=final is not None))
     if final is not None:
@@ -116,7 +116,8 @@ def documents_html(docs: Sequence[DocumentInfo], collection: str) -> str:
     return (
         f'<p class="docs-summary">{len(docs)} document(s), {total} chunks in'
         f" <b>{_esc(collection)}</b></p>"
-        '<table class="docs"><thead><tr><th>File</th><th>Title</th><th>Chunks</th></tr>'
+        '<table class="docs"><thead><tr><th>File</th><th>Title</th>'
+        '<th class="doc-chunks">Chunks</th></tr>'
         f"</thead><tbody>{rows}</tbody></table>"
     )
 
@@ -124,3 +125,7 @@ def documents_html(docs: Sequence[DocumentInfo], collection: str) -> str:
 def error_line(exc: BaseException) -> str:
     """One line for the page, whatever the exception text holds."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def error_html(message: str) -> str:
+    return f'<div class="answer-error">⚠ Error: {_esc(message)}</div>'

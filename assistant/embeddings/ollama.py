@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import httpx
 import ollama
 
-from assistant.llm.ollama import ollama_error
+from assistant.llm.ollama import make_client, ollama_error
 from assistant.settings import Settings
 
 
 class OllamaEmbedder:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._client = ollama.Client(host=settings.ollama_host, timeout=settings.ollama_timeout)
+        self._client = make_client(settings)
         self.name = f"ollama:{settings.ollama_embed_model}"
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:

@@ -3,6 +3,8 @@
 Two habits peers lack: `num_ctx` is sent on every request, sized to the prompt we built
 (Ollama's small default context silently cuts long prompts), and a missing model is an
 error naming the fix, never an implicit pull (an air-gapped host has no registry).
+Ollama unloads and reloads the model whenever `num_ctx` differs from the loaded one, so the
+size moves in powers of two and never shrinks: a few reloads per process, not one a question.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from assistant.llm import Message
 from assistant.settings import Settings
 
 # Ollama has no tokenize endpoint; 3 characters a token over-counts English text a little,
-# which errs on the side of a larger num_ctx, never a truncated prompt.
+# and every non-ASCII character counts as a whole token (CJK text runs ~1 a token): both err
+# on the side of a larger num_ctx, never a truncated prompt.
 CHARS_PER_TOKEN = 3
 TEMPLATE_TOKENS_PER_MESSAGE = 8
+MIN_NUM_CTX = 2048
+CONNECT_TIMEOUT_S = 10.0  # a firewalled host should fail fast, not after a model-load wait
+
+
+def make_client(settings: Settings) -> ollama.Client:
+    timeout = httpx.Timeout(settings.ollama_timeout, connect=CONNECT_TIMEOUT_S)
+    return ollama.Client(host=settings.ollama_host, timeout=timeout)
 
 
 def ollama_error(exc: Exception, host: str, model: str) -> BackendUnavailable:
@@ -29,30 +39,41 @@ def ollama_error(exc: Exception, host: str, model: str) -> BackendUnavailable:
             f"Ollama at {host} has no model '{model}': on a connected machine run"
             f" `ollama pull {model}`, or register a local GGUF with `ollama create`"
         )
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError)):
+        return BackendUnavailable(f"cannot reach Ollama at {host}: is `ollama serve` running?")
     if isinstance(exc, httpx.TimeoutException):
         return BackendUnavailable(
             f"Ollama at {host} did not answer in time (loading '{model}' may be slow):"
             " raise ASSISTANT_OLLAMA_TIMEOUT"
         )
-    if isinstance(exc, (httpx.ConnectError, ConnectionError)):
-        return BackendUnavailable(f"cannot reach Ollama at {host}: is `ollama serve` running?")
     return BackendUnavailable(f"Ollama at {host} failed: {exc}")
 
 
 class OllamaChat:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._client = ollama.Client(host=settings.ollama_host, timeout=settings.ollama_timeout)
+        self._client = make_client(settings)
         self.name = f"ollama:{settings.ollama_model}"
         self.context_window = settings.context_window
+        self._num_ctx = 0  # largest sent so far; see the module docstring
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
-        chars = sum(len(m["content"]) for m in messages)
-        return chars // CHARS_PER_TOKEN + TEMPLATE_TOKENS_PER_MESSAGE * len(messages)
+        text = "".join(m["content"] for m in messages)
+        wide = sum(1 for ch in text if not ch.isascii())
+        narrow = len(text) - wide
+        return narrow // CHARS_PER_TOKEN + wide + TEMPLATE_TOKENS_PER_MESSAGE * len(messages)
+
+    def _num_ctx_for(self, needed: int) -> int:
+        """Context for a request needing `needed` tokens: a power of two, capped, never shrunk."""
+        size = MIN_NUM_CTX
+        while size < needed:
+            size *= 2
+        self._num_ctx = max(self._num_ctx, min(size, self.context_window))
+        return self._num_ctx
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
         s = self._settings
-        num_ctx = min(self.context_window, self.count_tokens(messages) + max_tokens)
+        num_ctx = self._num_ctx_for(self.count_tokens(messages) + max_tokens)
         try:
             parts = self._client.chat(
                 model=s.ollama_model,

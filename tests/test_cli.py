@@ -1,0 +1,115 @@
+"""The `assistant` command as a user or a script runs it: real process, real exit codes."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS
+
+ASSISTANT = str(Path(sys.executable).with_name("assistant"))
+
+
+def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    environ.update(
+        ASSISTANT_DATA_DIR=str(data_dir),
+        ASSISTANT_SEED_DIR=str(SEEDS),
+        ASSISTANT_CONFIG=str(data_dir / "absent.toml"),
+        **env,
+    )
+    return subprocess.run(
+        [ASSISTANT, *args], capture_output=True, text=True, env=environ, timeout=600
+    )
+
+
+def test_config_prints_effective_settings_from_the_environment(tmp_path):
+    result = run(["config", "--json"], tmp_path, ASSISTANT_TOP_K="7")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["settings"]["top_k"] == 7
+    assert data["settings"]["data_dir"] == str(tmp_path)
+    assert data["offline_env"]["ANONYMIZED_TELEMETRY"] == "False"
+
+
+def test_config_file_is_read_and_environment_wins(tmp_path):
+    toml = tmp_path / "assistant.toml"
+    toml.write_text('top_k = 3\nmodel_path = "/models/llama.gguf"\n')
+    result = run(["config", "--json"], tmp_path, ASSISTANT_CONFIG=str(toml), ASSISTANT_TOP_K="5")
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["top_k"] == 5 and settings["model_path"] == "/models/llama.gguf"
+
+
+def test_invalid_setting_is_one_line_error_not_a_traceback(tmp_path):
+    result = run(["docs"], tmp_path, ASSISTANT_TOP_K="many")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: invalid settings") and "top_k" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_ingest_reports_bad_files_and_exits_1(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Canteen\n\nThe canteen opens at 8am.\n")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    result = run(["ingest", "--json", str(docs)], tmp_path / "data")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"added": 1, "updated": 0, "unchanged": 0, "failed": 1}
+    [failed] = [f for f in report["files"] if f["status"] == "failed"]
+    assert failed["path"].endswith("broken.pdf") and "corrupt PDF" in failed["reason"]
+    listed = json.loads(run(["docs", "--json"], tmp_path / "data").stdout)
+    assert [Path(d["source"]).name for d in listed] == ["good.md"]
+
+
+def test_unknown_command_is_usage_error_2(tmp_path):
+    assert run(["frobnicate"], tmp_path).returncode == 2
+
+
+@pytest.mark.slow
+def test_ask_json_seeds_an_empty_store_and_returns_answer_and_sources(tmp_path):
+    result = run(["ask", "--json", "When was Llama 2 released, and under what licence?"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["text"] and not answer["refused"]
+    assert answer["sources"] and all(Path(s["source"]).is_file() for s in answer["sources"])
+    assert {"retrieval_s", "first_token_s", "total_s"} <= set(answer["timings"])
+    assert "Indexed 5 documents" in result.stderr  # first start seeded the store
+
+
+@pytest.mark.slow
+def test_ask_streams_text_then_lists_sources(tmp_path):
+    result = run(["ask", "What did the Russian army do in 1812?"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    answer, sources = result.stdout.split("\nSources:\n")
+    assert answer.strip()
+    assert "003_28e6aa56330e3488.txt" in sources.splitlines()[0]
+
+
+@pytest.mark.slow
+def test_empty_question_is_an_error(tmp_path):
+    result = run(["ask", "  "], tmp_path)
+    assert result.returncode == 1 and result.stderr.strip().endswith("the question is empty")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs util-linux unshare")
+def test_ask_works_with_no_network_at_all(tmp_path):
+    """Air-gap proof: a fresh data dir, a namespace with loopback only, a seed question."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    assert probe.returncode == 0, "unshare -n needs root (CI runs as root)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(
+        ASSISTANT_DATA_DIR=str(tmp_path),
+        ASSISTANT_SEED_DIR=str(SEEDS),
+        ASSISTANT_CONFIG=str(tmp_path / "absent.toml"),
+    )
+    script = f'ip link set lo up && exec "{ASSISTANT}" ask --json "Who leads FAIR at Meta?"'
+    result = subprocess.run(
+        ["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sources"]

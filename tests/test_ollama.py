@@ -1,0 +1,273 @@
+"""Ollama backends against a fake server speaking Ollama's wire protocol, then a real one.
+
+The fake (stdlib `http.server`, loopback only) is driven by the REAL `ollama` client, so these
+tests check what we put on the wire and how we turn the client's failures into one
+actionable `BackendUnavailable` line. Live tests (`-m ollama`) run the same code against the
+server at OLLAMA_HOST.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.embeddings.ollama import OllamaEmbedder
+from assistant.errors import BackendUnavailable
+from assistant.llm import Message
+from assistant.llm.ollama import OllamaChat
+from assistant.settings import Settings
+
+CHAT_MODEL, EMBED_MODEL, SLOW_MODEL = "fake-chat:1b", "fake-embed", "slow-model"
+PIECES = ["Paris", " is the", " capital", " of France."]
+DIM = 8
+SLOW_SECONDS = 3.0
+DONE = {  # Ollama's last stream line: no content, the counters
+    "done": True,
+    "done_reason": "stop",
+    "total_duration": 5_000_000,
+    "load_duration": 1_000_000,
+    "prompt_eval_count": 12,
+    "prompt_eval_duration": 1_000_000,
+    "eval_count": len(PIECES),
+    "eval_duration": 2_000_000,
+}
+
+
+class FakeOllama(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), OllamaHandler)
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def bodies(self, path: str) -> list[dict[str, Any]]:
+        return [body for p, body in self.requests if p == path]
+
+
+def unit_vector(text: str) -> list[float]:
+    raw = [float((sum(map(ord, text)) * (i + 1)) % 11 + 1) for i in range(DIM)]
+    norm = math.sqrt(sum(x * x for x in raw))
+    return [x / norm for x in raw]
+
+
+class OllamaHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # chunked NDJSON streaming, as Ollama does
+    server: FakeOllama
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        self.server.requests.append((self.path, body))
+        model = body.get("model")
+        if model == SLOW_MODEL and self.server.stopping.wait(SLOW_SECONDS):
+            return  # shutting down: don't answer a client that gave up long ago
+        if self.path == "/api/chat" and model in (CHAT_MODEL, SLOW_MODEL):
+            self.stream_chat(model)
+        elif self.path == "/api/embed" and model in (EMBED_MODEL, SLOW_MODEL):
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            vectors = [unit_vector(t) for t in texts]
+            self.send_json(200, {"model": model, "embeddings": vectors, "total_duration": 1})
+        elif self.path in ("/api/chat", "/api/embed"):
+            self.send_json(404, {"error": f"model '{model}' not found"})
+        else:
+            self.send_json(404, {"error": "404 page not found"})
+
+    def send_json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def stream_chat(self, model: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        head = {"model": model, "created_at": "2025-01-01T00:00:00Z"}
+        lines = [
+            head | {"message": {"role": "assistant", "content": p}, "done": False} for p in PIECES
+        ]
+        lines.append(head | {"message": {"role": "assistant", "content": ""}} | DONE)
+        for line in lines:
+            chunk = json.dumps(line).encode() + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOllama]:
+    server = FakeOllama()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.stopping.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+    assert not server.bodies("/api/pull"), "the backends must never pull a model implicitly"
+
+
+def settings_for(host: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "backend": "ollama", "embedder": "ollama", "ollama_host": host, "data_dir": tmp_path,
+        "ollama_model": CHAT_MODEL, "ollama_embed_model": EMBED_MODEL, "ollama_timeout": 10.0,
+        "temperature": 0.3, "seed": 7, "ollama_keep_alive": "5m", "context_window": 4096,
+    } | overrides  # fmt: skip
+    return Settings(**values)
+
+
+def ask(text: str) -> list[Message]:
+    return [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": text}]
+
+
+def use(kind: str, s: Settings) -> None:
+    """One chat or embed call, for tests that hold for both backends."""
+    if kind == "chat":
+        list(OllamaChat(s).stream(ask("hi"), max_tokens=16))
+    else:
+        OllamaEmbedder(s).embed(["hi"])
+
+
+def test_chat_streams_pieces_in_order(fake: FakeOllama, tmp_path: Path) -> None:
+    chat = OllamaChat(settings_for(fake.url, tmp_path))
+    assert list(chat.stream(ask("Capital of France?"), max_tokens=64)) == PIECES
+    assert chat.name == f"ollama:{CHAT_MODEL}"
+    (body,) = fake.bodies("/api/chat")
+    assert body["model"] == CHAT_MODEL and body["stream"] is True
+    assert body["messages"] == ask("Capital of France?")
+
+
+def test_chat_request_sizes_num_ctx_and_passes_settings(fake: FakeOllama, tmp_path: Path) -> None:
+    chat = OllamaChat(settings_for(fake.url, tmp_path, context_window=8192))
+    short, short2 = ask("Capital of France?"), ask("And the capital of Italy, please?")
+    medium, long = ask("word " * 1500), ask("word " * 9000)  # ~2,500 and ~15,000 tokens
+    sent = (short, short2, medium, long, short)
+    for messages in sent:
+        list(chat.stream(messages, max_tokens=200))
+    requests = fake.bodies("/api/chat")
+    assert len(requests) == len(sent)
+    for messages, body in zip(sent, requests, strict=True):
+        options = body["options"]
+        assert options["num_predict"] == 200
+        assert options["temperature"] == 0.3 and options["seed"] == 7
+        assert body["keep_alive"] == "5m"
+        assert options["num_ctx"] <= chat.context_window
+        if messages is not long:  # these fit the window
+            assert options["num_ctx"] >= chat.count_tokens(messages) + 200
+    ctx = [body["options"]["num_ctx"] for body in requests]
+    assert ctx[0] == ctx[1], "Ollama reloads the model whenever num_ctx changes"
+    assert ctx[1] < ctx[2] < 8192, "num_ctx must grow with the prompt"
+    assert ctx[3] == 8192, "a prompt past the window is capped at context_window"
+    assert ctx[4] == 8192, "num_ctx never shrinks back: that would reload the model again"
+
+
+@pytest.mark.parametrize("kind", ["chat", "embed"])
+def test_missing_model_names_the_fix_and_never_pulls(
+    fake: FakeOllama, tmp_path: Path, kind: str
+) -> None:
+    s = settings_for(fake.url, tmp_path, ollama_model="nope:7b", ollama_embed_model="nope:7b")
+    with pytest.raises(BackendUnavailable) as excinfo:
+        use(kind, s)
+    message = str(excinfo.value)
+    assert "'nope:7b'" in message and "`ollama pull nope:7b`" in message
+    assert [path for path, _ in fake.requests] == [f"/api/{kind}"]
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there once the socket is closed
+
+
+@pytest.mark.parametrize("kind", ["chat", "embed"])
+def test_unreachable_server_is_backend_unavailable(tmp_path: Path, kind: str) -> None:
+    url = closed_port_url()
+    s = settings_for(url, tmp_path)
+    with pytest.raises(BackendUnavailable, match="cannot reach Ollama") as excinfo:
+        use(kind, s)
+    assert url in str(excinfo.value)
+
+
+def test_embedder_sends_a_list_and_returns_one_vector_per_text(
+    fake: FakeOllama, tmp_path: Path
+) -> None:
+    embedder = OllamaEmbedder(settings_for(fake.url, tmp_path))
+    assert embedder.name == f"ollama:{EMBED_MODEL}"
+    texts = ["first text", "second, longer text", "third"]
+    vectors = embedder.embed(texts)
+    assert vectors == [unit_vector(t) for t in texts]
+    assert embedder.embed([]) == []  # no request for nothing
+    (body,) = fake.bodies("/api/embed")
+    assert body["model"] == EMBED_MODEL and body["input"] == texts
+    assert body["keep_alive"] == "5m"
+
+
+@pytest.mark.parametrize("kind", ["chat", "embed"])
+def test_hung_server_times_out_naming_the_setting(
+    fake: FakeOllama, tmp_path: Path, kind: str
+) -> None:
+    slow = {"ollama_model": SLOW_MODEL, "ollama_embed_model": SLOW_MODEL}
+    s = settings_for(fake.url, tmp_path, ollama_timeout=1.0, **slow)
+    with pytest.raises(BackendUnavailable, match="ASSISTANT_OLLAMA_TIMEOUT") as excinfo:
+        use(kind, s)
+    assert fake.url in str(excinfo.value)
+
+
+# --- live: a real Ollama server -------------------------------------------------------------
+
+live = pytest.mark.skipif(
+    not os.environ.get("OLLAMA_HOST"),
+    reason="set OLLAMA_HOST (and optionally ASSISTANT_OLLAMA_MODEL / _EMBED_MODEL) to run",
+)
+
+
+def live_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    # Model names come from ASSISTANT_OLLAMA_MODEL / ASSISTANT_OLLAMA_EMBED_MODEL if set
+    # (conftest keeps those two), else the product defaults.
+    values = {"backend": "ollama", "embedder": "ollama", "data_dir": tmp_path} | overrides
+    return Settings(ollama_host=os.environ["OLLAMA_HOST"], **values)
+
+
+@pytest.mark.ollama
+@live
+def test_live_chat_streams_an_answer(tmp_path: Path) -> None:
+    chat = OllamaChat(live_settings(tmp_path))
+    pieces = list(chat.stream(ask("Say hello in one word."), max_tokens=16))
+    assert "".join(pieces).strip()
+
+
+@pytest.mark.ollama
+@live
+def test_live_embeddings_are_unit_vectors(tmp_path: Path) -> None:
+    vectors = OllamaEmbedder(live_settings(tmp_path)).embed(["a cat", "quarterly VPN policy"])
+    assert len(vectors) == 2 and len(vectors[0]) == len(vectors[1]) > 0
+    for vector in vectors:
+        assert math.sqrt(sum(x * x for x in vector)) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.ollama
+@live
+def test_live_made_up_model_is_backend_unavailable(tmp_path: Path) -> None:
+    s = live_settings(tmp_path, ollama_model="no-such-model-xyz:1b")
+    with pytest.raises(BackendUnavailable, match="ollama pull no-such-model-xyz:1b"):
+        list(OllamaChat(s).stream(ask("hi"), max_tokens=8))

@@ -1,0 +1,56 @@
+"""Retrieval over the real seed corpus: the right document first, nothing for off-topic."""
+
+from pathlib import Path
+
+import pytest
+
+from assistant.retrieval import BM25Index
+from assistant.store import Chunk
+
+# (question, seed file that answers it). Each answer was checked by reading the seed.
+SEED_QUESTIONS = [
+    ("What did the Russian army do in 1812 as it retreated?", "003_28e6aa56330e3488.txt"),
+    ("Which operating system for VR headsets did Meta open-source?", "000_ff4f05a3c6834f76.txt"),
+    ("How fast did Groq deploy Llama 3 after its announcement?", "000_ff4f05a3c6834f76.txt"),
+    ("What is FAIR and who leads it?", "001_5fec047b8f95376e.txt"),
+    ("How many parameters does LLaMA 3.1's largest model have?", "004_9034c93824e74505.txt"),
+    ("On what date did the LLaMA weights leak on 4chan?", "004_9034c93824e74505.txt"),
+    ("How does releasing open-source models help Meta attract talent?", "002_1fe38c41840b6cd6.txt"),
+    ("What share of Meta's revenue came from adverts in Q2 2024?", "003_28e6aa56330e3488.txt"),
+]
+OFF_TOPIC = [
+    "What is the boiling point of tungsten in kelvin?",
+    "Give me a recipe for banana bread.",
+    "How do I change a flat bicycle tyre?",
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), SEED_QUESTIONS)
+def test_seed_question_retrieves_the_right_document_first(seeded, question, expected):
+    hits = seeded.retriever.retrieve(question).hits
+    assert hits, question
+    assert Path(str(hits[0].chunk.metadata["source"])).name == expected
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_question_retrieves_nothing(seeded, question):
+    assert seeded.retriever.retrieve(question).hits == []
+
+
+def test_results_are_capped_at_k_and_above_the_gate(seeded):
+    hits = seeded.retriever.retrieve("Why is Meta giving Llama away for free?", k=3).hits
+    assert 1 <= len(hits) <= 3
+    assert all(h.similarity >= seeded.settings.min_similarity for h in hits)
+    assert len({h.chunk.id for h in hits}) == len(hits)
+
+
+def test_bm25_ranks_exact_rare_terms_first():
+    chunks = [
+        Chunk("a", "Meta released open models for everyone.", {}),
+        Chunk("b", "The 405B model was trained at huge cost.", {}),
+        Chunk("c", "Open models, open weights, open science.", {}),
+    ]
+    index = BM25Index(chunks)
+    assert index.top("405B", 3) == ["b"]
+    assert index.top("open models", 3)[0] in {"a", "c"}
+    assert index.top("banana", 3) == []

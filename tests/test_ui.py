@@ -1,0 +1,151 @@
+"""The web UI end to end: the real assistant behind a real server, driven by gradio_client
+and by a real headless Chromium, as a person and a script would use it.
+
+Expectations come from the assistant's own retrieval (the sources `Assistant.ask` picks
+before generating), never from the model's wording, which a model change would break.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import SEEDS
+
+from assistant.answering import NOT_COVERED
+from assistant.factory import Components
+from ui.app import build_app, launch_options
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "When was Llama 2 released, and under what licence?"
+OFF_TOPIC = "What is the boiling point of tungsten in kelvin?"
+SEED_FILES = sorted(p.name for p in SEEDS.iterdir() if p.is_file())
+ANSWER_TIMEOUT_MS = 120_000
+# Debian's Chromium (never `playwright install`); no sandbox as root, no background traffic.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(seeded: Components) -> Iterator[str]:
+    """The app as `assistant serve` launches it, on a free loopback port, in this process."""
+    app = build_app(seeded.assistant, seeded.store)
+    options = launch_options(host="127.0.0.1", port=_free_port())
+    _, url, _ = app.launch(**options, prevent_thread_lock=True, quiet=True)
+    try:
+        yield url
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def expected_files(seeded: Components) -> list[str]:
+    """The files the assistant itself will cite for QUESTION (retrieval only, no model)."""
+    sources = seeded.assistant.ask(QUESTION).sources
+    assert sources, "the seeds should cover the Llama 2 question"
+    return [Path(s.source).name for s in sources]
+
+
+def test_api_streams_an_answer_with_the_assistants_sources(server, expected_files):
+    from gradio_client import Client
+
+    job = Client(server, verbose=False).submit(QUESTION, api_name="/ask")
+    replies = list(job)  # every streamed step
+    final = job.result()
+    assert final["done"] and final["error"] is None and not final["refused"]
+    assert final["answer"].strip()
+    assert len(replies) > 2, "the answer should stream in pieces"
+    assert [s["file"] for s in final["sources"]] == expected_files
+    assert set(expected_files) <= set(SEED_FILES)
+    for s in final["sources"]:
+        assert s["anchor"] and s["snippet"]
+        assert s["cited"] == (f"[{s['number']}]" in final["answer"])
+
+
+def test_api_off_topic_question_says_the_documents_do_not_cover_it(server):
+    from gradio_client import Client
+
+    reply = Client(server, verbose=False).predict(OFF_TOPIC, api_name="/ask")
+    assert reply["refused"] and reply["done"]
+    assert reply["answer"] == NOT_COVERED
+    assert reply["sources"] == []
+
+
+def test_browser_chat_shows_streamed_answer_sources_and_documents(server, expected_files):
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(server)
+
+            page.wait_for_selector("#documents table.docs")
+            listed = page.locator("#documents .doc-file").all_inner_texts()
+            assert sorted(listed) == SEED_FILES
+            assert page.get_by_role("heading", name="On-prem Assistant").is_visible()
+            assert "nothing you ask leaves this machine" in page.inner_text("body")
+
+            box = page.locator("#question textarea")
+            box.fill(QUESTION)
+            box.press("Enter")
+            bot = page.locator("[data-testid='bot']").last
+            bot.locator(".answer-meta, .answer-error").wait_for(timeout=ANSWER_TIMEOUT_MS)
+            page.screenshot(path="/tmp/ui.png", full_page=True)
+
+            assert bot.locator(".answer-error").count() == 0
+            answer = bot.evaluate(  # the answer alone: the bubble minus sources and footer
+                "el => { const c = el.cloneNode(true);"
+                " c.querySelectorAll('.sources, .answer-meta').forEach(n => n.remove());"
+                " return c.innerText.trim(); }"
+            )
+            assert answer and answer != "…"
+            shown = bot.locator(".sources .src-file").all_inner_texts()
+            assert shown == expected_files
+            assert page.get_by_text(QUESTION).first.is_visible()
+        finally:
+            browser.close()
+
+    assert requests
+    for url in requests:
+        parts = urlparse(url)
+        assert parts.scheme in ("data", "blob") or parts.hostname in ("127.0.0.1", "localhost"), (
+            f"the page fetched {url}: everything must come from this machine"
+        )
+
+
+def test_browser_off_topic_question_shows_the_refusal_without_sources(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server)
+            page.locator("#question textarea").fill(OFF_TOPIC)
+            page.locator("#send").click()
+            bot = page.locator("[data-testid='bot']").last
+            bot.locator(".answer-meta").wait_for(timeout=ANSWER_TIMEOUT_MS)
+            assert "documents don't cover" in bot.inner_text()
+            assert bot.locator(".sources").count() == 0
+        finally:
+            browser.close()
