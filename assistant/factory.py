@@ -27,7 +27,11 @@ class Components:
     def retriever(self) -> Retriever:
         s = self.settings
         return Retriever(
-            self.store, top_k=s.top_k, min_similarity=s.min_similarity, hybrid=s.hybrid
+            self.store,
+            top_k=s.top_k,
+            min_similarity=s.min_similarity,
+            min_keyword_coverage=s.min_keyword_coverage,
+            hybrid=s.hybrid,
         )
 
     @cached_property

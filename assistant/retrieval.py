@@ -84,10 +84,13 @@ class BM25Index:
 
     def __init__(self, chunks: Sequence[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
         self.ids = [c.id for c in chunks]
+        self._index = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self._terms: list[frozenset[str]] = []
         postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
         lengths = np.zeros(len(chunks), dtype=np.float32)
         for i, chunk in enumerate(chunks):
             terms = Counter(tokenize(chunk.text))
+            self._terms.append(frozenset(terms))
             lengths[i] = sum(terms.values())
             for term, tf in terms.items():
                 postings[term].append((i, tf))
@@ -102,6 +105,21 @@ class BM25Index:
         self._idf = {
             t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()
         }
+        self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)  # a term no chunk contains
+
+    def coverage(self, query: str, chunk_id: str) -> float:
+        """Share of the query's terms, weighted by rarity, that the chunk contains (0..1).
+
+        A chunk holding every rare word of the question ("Russian army 1812 retreated") is
+        relevant even where a small embedding model scores it low; a chunk sharing one
+        common word ("capital") with an off-topic question is not.
+        """
+        terms = set(tokenize(query))
+        if not terms or chunk_id not in self._index:
+            return 0.0
+        have = self._terms[self._index[chunk_id]]
+        weights = {t: self._idf.get(t, self._unseen_idf) for t in terms}
+        return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
     def top(self, query: str, k: int) -> list[str]:
         scores = np.zeros(len(self.ids), dtype=np.float32)
@@ -117,15 +135,24 @@ class BM25Index:
 
 @dataclass(frozen=True)
 class Retrieval:
-    hits: list[Hit]  # best first, all above the similarity gate
+    hits: list[Hit]  # best first, all past the relevance gate
     seconds: float
 
 
 class Retriever:
-    def __init__(self, store: Store, *, top_k: int, min_similarity: float, hybrid: bool) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        top_k: int,
+        min_similarity: float,
+        min_keyword_coverage: float,
+        hybrid: bool,
+    ) -> None:
         self.store = store
         self.top_k = top_k
         self.min_similarity = min_similarity
+        self.min_keyword_coverage = min_keyword_coverage
         self.hybrid = hybrid
         self._bm25: dict[str, tuple[tuple[int, int], BM25Index]] = {}
 
@@ -148,8 +175,9 @@ class Retriever:
         vector_hits = self.store.search(query, n, collection)
         rankings = [[h.chunk.id for h in vector_hits]]
         by_id = {h.chunk.id: h for h in vector_hits}
-        if self.hybrid:
-            keyword_ids = self._bm25_index(collection).top(question, n)
+        bm25 = self._bm25_index(collection) if self.hybrid else None
+        if bm25 is not None:
+            keyword_ids = bm25.top(question, n)
             rankings.append(keyword_ids)
             missing = [i for i in keyword_ids if i not in by_id]
             for chunk, vec in self.store.get_with_embeddings(missing, collection):
@@ -159,5 +187,13 @@ class Retriever:
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] += 1.0 / (RRF_K + rank + 1)
         ordered = sorted(fused, key=lambda i: -fused[i])
-        hits = [by_id[i] for i in ordered if by_id[i].similarity >= self.min_similarity][:k]
+
+        def relevant(hit: Hit) -> bool:
+            if hit.similarity >= self.min_similarity:
+                return True
+            return bm25 is not None and (
+                bm25.coverage(question, hit.chunk.id) >= self.min_keyword_coverage
+            )
+
+        hits = [by_id[i] for i in ordered if relevant(by_id[i])][:k]
         return Retrieval(hits=hits, seconds=time.perf_counter() - started)

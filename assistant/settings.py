@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     min_similarity: float = Field(
         0.25, ge=-1.0, le=1.0, description="cosine below which a chunk counts as unrelated"
     )
+    min_keyword_coverage: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="share of rare question words that also makes a chunk related",
+    )
     hybrid: bool = Field(True, description="fuse BM25 keyword ranking with vector ranking")
 
     # --- web UI -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InvalidArgumentError, NotFoundError
 
@@ -180,7 +181,7 @@ class Store:
         if n == 0:
             return []
         got = col.query(
-            query_embeddings=[list(embedding)],
+            query_embeddings=np.asarray([embedding], dtype=np.float32),
             n_results=n,
             include=["documents", "metadatas", "distances"],
         )

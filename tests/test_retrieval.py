@@ -7,12 +7,13 @@ import pytest
 from assistant.retrieval import BM25Index
 from assistant.store import Chunk
 
-# (question, seed file that answers it). Each answer was checked by reading the seed.
+# (question, seed files that answer it). Each answer was checked by reading the seeds.
 SEED_QUESTIONS = [
     ("What did the Russian army do in 1812 as it retreated?", "003_28e6aa56330e3488.txt"),
     ("Which operating system for VR headsets did Meta open-source?", "000_ff4f05a3c6834f76.txt"),
     ("How fast did Groq deploy Llama 3 after its announcement?", "000_ff4f05a3c6834f76.txt"),
-    ("What is FAIR and who leads it?", "001_5fec047b8f95376e.txt"),
+    # 001: "FAIR ... Led by Yann LeCun"; 004: "hired Yann LeCun ... to run ... FAIR".
+    ("What is FAIR and who leads it?", "001_5fec047b8f95376e.txt 004_9034c93824e74505.txt"),
     ("How many parameters does LLaMA 3.1's largest model have?", "004_9034c93824e74505.txt"),
     ("On what date did the LLaMA weights leak on 4chan?", "004_9034c93824e74505.txt"),
     ("How does releasing open-source models help Meta attract talent?", "002_1fe38c41840b6cd6.txt"),
@@ -29,7 +30,7 @@ OFF_TOPIC = [
 def test_seed_question_retrieves_the_right_document_first(seeded, question, expected):
     hits = seeded.retriever.retrieve(question).hits
     assert hits, question
-    assert Path(str(hits[0].chunk.metadata["source"])).name == expected
+    assert Path(str(hits[0].chunk.metadata["source"])).name in expected.split()
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
@@ -42,6 +43,17 @@ def test_results_are_capped_at_k_and_above_the_gate(seeded):
     assert 1 <= len(hits) <= 3
     assert all(h.similarity >= seeded.settings.min_similarity for h in hits)
     assert len({h.chunk.id for h in hits}) == len(hits)
+
+
+def test_chunk_with_every_rare_question_word_counts_as_related():
+    chunks = [
+        Chunk("a", "In 1812 the Russian army retreated and burned the crops.", {}),
+        Chunk("b", "Venture capital firms invest in foundation models.", {}),
+    ]
+    index = BM25Index(chunks)
+    assert index.coverage("What did the Russian army do in 1812 as it retreated?", "a") == 1.0
+    assert index.coverage("What is the capital of France?", "b") < 0.5
+    assert index.coverage("banana bread", "a") == 0.0
 
 
 def test_bm25_ranks_exact_rare_terms_first():

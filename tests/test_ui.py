@@ -19,7 +19,10 @@ from assistant.answering import NOT_COVERED
 from assistant.factory import Components
 from ui.app import build_app, launch_options
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:::gradio.queueing"),  # pandas deprecations inside Gradio
+]
 
 QUESTION = "When was Llama 2 released, and under what licence?"
 OFF_TOPIC = "What is the boiling point of tungsten in kelvin?"
@@ -35,6 +38,22 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# The answer bubble's text without its sources and footer: what the model wrote.
+ANSWER_JS = """el => { const c = el.cloneNode(true);
+  c.querySelectorAll('.sources, .answer-meta').forEach(n => n.remove());
+  return c.innerText.trim(); }"""
+# Records each distinct partial answer the page renders before the finished one, to see
+# it stream (a MutationObserver sees every rendered state; polling could miss them).
+WATCH_STREAMING_JS = """() => { window.partialAnswers = new Set();
+  new MutationObserver(() => {
+    const bot = [...document.querySelectorAll("[data-testid='bot']")].pop();
+    if (!bot || bot.querySelector('.answer-meta, .answer-error')) return;
+    const text = (ANSWER_JS)(bot);
+    if (text && text !== '…') window.partialAnswers.add(text);
+  }).observe(document.body, {childList: true, subtree: true, characterData: true}); }
+""".replace("ANSWER_JS", ANSWER_JS)
 
 
 def _free_port() -> int:
@@ -105,6 +124,7 @@ def test_browser_chat_shows_streamed_answer_sources_and_documents(server, expect
             assert page.get_by_role("heading", name="On-prem Assistant").is_visible()
             assert "nothing you ask leaves this machine" in page.inner_text("body")
 
+            page.evaluate(WATCH_STREAMING_JS)
             box = page.locator("#question textarea")
             box.fill(QUESTION)
             box.press("Enter")
@@ -113,12 +133,10 @@ def test_browser_chat_shows_streamed_answer_sources_and_documents(server, expect
             page.screenshot(path="/tmp/ui.png", full_page=True)
 
             assert bot.locator(".answer-error").count() == 0
-            answer = bot.evaluate(  # the answer alone: the bubble minus sources and footer
-                "el => { const c = el.cloneNode(true);"
-                " c.querySelectorAll('.sources, .answer-meta').forEach(n => n.remove());"
-                " return c.innerText.trim(); }"
-            )
+            answer = bot.evaluate(ANSWER_JS)
             assert answer and answer != "…"
+            partials = page.evaluate("[...window.partialAnswers]")
+            assert len(partials) >= 2, f"the answer should appear piece by piece: {partials}"
             shown = bot.locator(".sources .src-file").all_inner_texts()
             assert shown == expected_files
             assert page.get_by_text(QUESTION).first.is_visible()

@@ -7,9 +7,7 @@ point it at our files and forbid its download fallback. `export_onnx.py` made th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
 
@@ -30,24 +28,14 @@ class _PackagedMiniLM(ONNXMiniLM_L6_V2):
                 " reinstall the package or re-run `python -m assistant.embeddings.export_onnx`"
             )
 
-    @cached_property
-    def tokenizer(self) -> Any:
-        # Chroma pads every text to 256 tokens; padding to the longest in the batch gives
-        # identical vectors (padding is masked out) and a short query costs far less.
-        tokenizer = super().tokenizer
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        return tokenizer
-
 
 class OnnxMiniLM:
     name = "onnx:all-MiniLM-L6-v2-int8"
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self) -> None:
         self._fn = _PackagedMiniLM(preferred_providers=["CPUExecutionProvider"])
-        self._batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        self._fn._download_model_if_not_exists()
-        return self._fn._forward(list(texts), batch_size=self._batch_size).tolist()
+        return [vector.tolist() for vector in self._fn(list(texts))]
