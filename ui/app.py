@@ -36,6 +36,7 @@ from assistant.store import Store
 from ui import render
 
 log = logging.getLogger(__name__)
+History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
 
 TITLE = "On-prem Assistant"
 NOTE = (
@@ -48,18 +49,21 @@ CSS = """
 .src-list { list-style: none; margin: .3em 0 0 0; padding-left: .2em; }
 .src { margin: .35em 0; }
 .src-num, .src-file { font-weight: 600; }
-.src-anchor { opacity: .75; font-family: var(--font-mono); font-size: .9em; }
+.src-anchor { opacity: .7; font-style: italic; }
+.src-anchor::before { content: "· "; font-style: normal; }
 .src-cited { font-size: .75em; padding: 0 .45em; border-radius: .6em;
   background: var(--color-accent-soft); border: 1px solid var(--color-accent); }
 .src-snippet { opacity: .8; font-size: .92em; margin-top: .15em; }
 .answer-meta { margin-top: .5em; font-size: .78em; opacity: .6; }
+.answer-pending { opacity: .6; font-style: italic; }
 .answer-error { color: var(--error-text-color, #b91c1c); font-weight: 600; }
 .docs { width: 100%; font-size: .85em; border-collapse: collapse; border: none; }
 .docs tr { border: none; }
 .docs th, .docs td { text-align: left; vertical-align: top; padding: .25em .4em;
   border: none; border-bottom: 1px solid var(--border-color-primary); font-size: 1em; }
 .docs td { overflow-wrap: anywhere; }
-.doc-file { font-family: var(--font-mono); font-size: .92em; }
+.docs .doc-file { font-family: var(--font-mono); font-size: .92em; white-space: nowrap;
+  overflow-wrap: normal; }
 .docs .doc-chunks { text-align: right; }
 .docs-summary { font-size: .85em; opacity: .75; }
 """
@@ -127,15 +131,15 @@ def build_app(assistant: Assistant, store: Store, *, collection: str | None = No
     name = collection or store.default_collection
     model = assistant.model.name
 
-    def chat(question: str, history: list[dict[str, Any]]) -> Iterator[Any]:
+    def chat(question: str, history: History) -> Iterator[tuple[History, str]]:
         question = question.strip()
         if not question:
             yield history, ""
             return
-        history = [*history, {"role": "user", "content": render.safe_answer(question)}]
+        history = [*history, {"role": "user", "content": render.safe_markdown(question)}]
         for r in replies(assistant, question, name):
             content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
-            yield [*history, {"role": "assistant", "content": content}], ""
+            yield [*history, {"role": "assistant", "content": content}], ""  # "" clears the box
 
     def ask(question: str) -> Iterator[dict[str, Any]]:
         """Answer a question from the indexed documents, streaming; see the module docstring."""
@@ -153,7 +157,7 @@ def build_app(assistant: Assistant, store: Store, *, collection: str | None = No
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="Chat",
+                    show_label=False,
                     height=560,
                     latex_delimiters=[],  # "$" in documents is money, not maths
                     feedback_options=None,

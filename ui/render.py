@@ -29,7 +29,7 @@ def _esc(text: str) -> str:
     return html.escape(" ".join(str(text).split()), quote=True)
 
 
-def safe_answer(text: str) -> str:
+def safe_markdown(text: str) -> str:
     """Model text, still Markdown (lists, bold), but with no HTML tag or image left in it.
 
     A code fence left open (mid-stream, or by the model) is closed, or it would swallow
@@ -90,7 +90,9 @@ def chat_message(
     error: str | None = None,
 ) -> str:
     """The assistant bubble: answer text, then an error line, the sources and the footer."""
-    parts = [safe_answer(text)] if text else []
+    parts = [safe_markdown(text)] if text else []
+    if not text and final is None and error is None:
+        parts.append('<div class="answer-pending">Reading the sources, writing the answer…</div>')
     if error:
         parts.append(error_html(error))
     if sources:
