@@ -77,6 +77,8 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("-k", "top_k", type=click.IntRange(1, 50), help="How many sources to retrieve.")
 def ask(question: str, as_json: bool, collection: str | None, top_k: int | None) -> None:
     """Answer QUESTION from the documents, streaming to the terminal."""
+    if not question.strip():
+        raise AssistantError("the question is empty")
     parts = Components(_settings())
     ensure_seeded(parts)
     stream = parts.assistant.ask(question, collection=collection, k=top_k)

@@ -19,8 +19,8 @@ def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProc
         ASSISTANT_DATA_DIR=str(data_dir),
         ASSISTANT_SEED_DIR=str(SEEDS),
         ASSISTANT_CONFIG=str(data_dir / "absent.toml"),
-        **env,
     )
+    environ.update(env)
     return subprocess.run(
         [ASSISTANT, *args], capture_output=True, text=True, env=environ, timeout=600
     )

@@ -45,11 +45,13 @@ def test_the_same_content_under_another_name_is_not_indexed_twice(fresh, tmp_pat
 def test_bad_files_are_reported_and_good_ones_kept(fresh, tmp_path):
     ingest(fresh, SEEDS)
     before = {(d.source, d.doc_hash, d.chunks) for d in fresh.store.documents()}
-    (tmp_path / "junk.pdf").write_bytes(b"\x00not a pdf at all" * 50)
-    (tmp_path / "empty.txt").write_bytes(b"")
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
-    (tmp_path / "good.txt").write_text("The cafeteria opens at 8am.")
-    report = ingest(fresh, tmp_path, tmp_path / "missing.txt")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "junk.pdf").write_bytes(b"\x00not a pdf at all" * 50)
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "image.png").write_bytes(b"\x89PNG")
+    (docs / "good.txt").write_text("The cafeteria opens at 8am.")
+    report = ingest(fresh, docs, docs / "missing.txt")
     reasons = {r.path.rsplit("/", 1)[-1]: r.reason for r in report.failed}
     assert set(reasons) == {"junk.pdf", "empty.txt", "image.png", "missing.txt"}
     assert all(reasons.values())
