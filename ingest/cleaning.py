@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_RULE = re.compile(r"^[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*$", re.MULTILINE)  # Markdown <hr>
 _TOKEN = re.compile(
     r"""[ \t]*<a\s+class="yt-timestamp"\s+data-t="(?P<ts>[0-9:]+)"[^>]*>.*?</a>  # timestamp
     | \[\[(?P<target>[^\]|]+?)(?:\s*\|\s*(?P<label>[^\]]+?))?\s*\]\]         # wiki link
@@ -55,6 +56,7 @@ def _front_matter(text: str) -> tuple[str, str | None]:
 
 def clean(raw: str) -> CleanText:
     text, title = _front_matter(raw.replace("\r\n", "\n"))
+    text = _RULE.sub("", text)  # separators say nothing; the line itself stays
     out: list[str] = []
     length = 0
     timestamps: list[Marker] = []

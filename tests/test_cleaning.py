@@ -33,6 +33,10 @@ def test_other_html_and_entities_are_dropped():
     assert clean("From: x <br/> A &amp; B **bold**").text == "From: x A & B bold"
 
 
+def test_horizontal_rules_are_dropped_but_their_lines_kept():
+    assert clean("Intro\n\n---\n\n## Next\n").text == "Intro\n\n\n\n## Next\n"
+
+
 def test_no_markup_survives_in_any_seed_document():
     for path in sorted(SEEDS.glob("*.txt")):
         text = clean(path.read_text(encoding="utf-8")).text
