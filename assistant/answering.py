@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -57,6 +57,10 @@ class Answer:
         return asdict(self)
 
 
+# Told of every finished answer and the collection asked, e.g. to log it: CLI and UI alike.
+OnAnswer = Callable[[Answer, str], None]
+
+
 def _snippet(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
@@ -96,12 +100,14 @@ class AnswerStream:
         messages: list[Message],
         max_tokens: int,
         started: float,
+        on_finish: Callable[[Answer], None] | None = None,
     ) -> None:
         self.answer = answer
         self._model = model
         self._messages = messages
         self._max_tokens = max_tokens
         self._started = started
+        self._on_finish = on_finish
 
     @property
     def sources(self) -> list[Source]:
@@ -127,6 +133,8 @@ class AnswerStream:
             Source(**{**asdict(s), "cited": s.number in cited}) for s in self.answer.sources
         ]
         self.answer.timings["total_s"] = time.perf_counter() - self._started
+        if self._on_finish is not None:
+            self._on_finish(self.answer)
 
     def result(self) -> Answer:
         """Consume the stream (if not yet) and return the finished answer."""
@@ -137,10 +145,18 @@ class AnswerStream:
 
 
 class Assistant:
-    def __init__(self, retriever: Retriever, model: ChatModel, *, max_answer_tokens: int) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        model: ChatModel,
+        *,
+        max_answer_tokens: int,
+        on_answer: OnAnswer | None = None,
+    ) -> None:
         self.retriever = retriever
         self.model = model
         self.max_answer_tokens = max_answer_tokens
+        self.on_answer = on_answer
 
     def ask(
         self, question: str, *, collection: str | None = None, k: int | None = None
@@ -153,15 +169,17 @@ class Assistant:
             question=question, text="", sources=[], refused=False, model=self.model.name
         )
         answer.timings["retrieval_s"] = retrieval.seconds
+        on_answer, asked = self.on_answer, collection or self.retriever.store.default_collection
+        done = (lambda a: on_answer(a, asked)) if on_answer else None
         if not retrieval.hits:
             answer.text, answer.refused = NOT_COVERED, True
-            return AnswerStream(answer, None, [], 0, started)
+            return AnswerStream(answer, None, [], 0, started, done)
 
         messages, used = self._fit(question, retrieval.hits)
         answer.sources = [_to_source(n, hit) for n, hit in enumerate(used, start=1)]
         answer.omitted_sources = len(retrieval.hits) - len(used)
         answer.prompt_tokens = self.model.count_tokens(messages)
-        return AnswerStream(answer, self.model, messages, self.max_answer_tokens, started)
+        return AnswerStream(answer, self.model, messages, self.max_answer_tokens, started, done)
 
     def _fit(self, question: str, hits: list[Hit]) -> tuple[list[Message], list[Hit]]:
         """Add sources best-first while the prompt plus the answer fit the context window."""

@@ -99,30 +99,37 @@ def ask(question: str, as_json: bool, collection: str | None, top_k: int | None)
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-c", "--collection", help="Collection to write (default: settings).")
+@click.option("--prune", is_flag=True, help="Also remove documents whose files are gone.")
 @click.option("--rebuild", is_flag=True, help="Drop the collection first and index anew.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def ingest(paths: tuple[Path, ...], collection: str | None, rebuild: bool, as_json: bool) -> None:
-    """Index files and folders: new files added, changed ones replaced, the rest skipped."""
-    from ingest.indexer import FileResult, ingest_paths
+def ingest(
+    paths: tuple[Path, ...], collection: str | None, prune: bool, rebuild: bool, as_json: bool
+) -> None:
+    """Make a collection match files and folders: new files added, changed ones replaced,
+    unchanged ones skipped by content hash, and with --prune deleted ones removed.
+
+    Exit code 0 when every file was read, 1 when any failed (each listed with its reason).
+    """
+    from ingest.indexer import count_files, ingest_paths
+    from ingest.progress import Progress
 
     parts = Components(_settings())
     s = parts.settings
     if rebuild:
         parts.store.drop(collection)
-
-    def progress(result: FileResult) -> None:
-        if not as_json:
-            detail = result.reason or (f"{result.chunks} chunks" if result.chunks else "")
-            click.echo(f"{result.status:9} {result.path}" + (f": {detail}" if detail else ""))
-
-    report = ingest_paths(
-        paths,
-        parts.store,
-        chunk_size=s.chunk_size,
-        chunk_overlap=s.chunk_overlap,
-        collection=collection,
-        on_file=progress,
-    )
+    with Progress.auto(count_files(paths), quiet=as_json) as progress:
+        report = ingest_paths(
+            paths,
+            parts.store,
+            chunk_size=s.chunk_size,
+            chunk_overlap=s.chunk_overlap,
+            collection=collection,
+            prune=prune,
+            max_file_bytes=int(s.max_file_mb * 2**20),
+            batch=s.embed_batch,
+            on_file=progress.on_file,
+            on_chunks=progress.on_chunks,
+        )
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -132,12 +139,19 @@ def ingest(paths: tuple[Path, ...], collection: str | None, rebuild: bool, as_js
         sys.exit(EXIT_FAILED)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("-c", "--collection", help="Collection to list (default: settings).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def docs(collection: str | None, as_json: bool) -> None:
-    """List the indexed documents."""
+@click.option("--repair", is_flag=True, help="Delete chunks no document owns (after a crash).")
+@click.pass_context
+def docs(ctx: click.Context, collection: str | None, as_json: bool, repair: bool) -> None:
+    """List the indexed documents (`assistant docs rm SOURCE...` removes some)."""
+    if ctx.invoked_subcommand is not None:
+        return
     parts = Components(_settings())
+    if repair:
+        deleted = parts.store.repair(collection, full=True)
+        click.echo(f"repair: deleted {deleted} orphaned chunks", err=True)
     documents = parts.store.documents(collection)
     if as_json:
         _print_json([d.__dict__ for d in documents])
@@ -145,6 +159,42 @@ def docs(collection: str | None, as_json: bool) -> None:
     for d in documents:
         click.echo(f"{d.chunks:5} chunks  {Path(d.source).name}  {d.title}")
     click.echo(f"{len(documents)} documents in '{collection or parts.settings.collection}'")
+
+
+@docs.command("rm")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("-c", "--collection", help="Collection to remove from (default: settings).")
+def docs_rm(sources: tuple[str, ...], collection: str | None) -> None:
+    """Remove documents by path (as `assistant docs --json` lists them; a relative path is
+    taken from the current folder). Exit code 1 when one was not indexed."""
+    parts = Components(_settings())
+    stored = {d.source for d in parts.store.documents(collection)}
+    wanted = [src if src in stored else str(Path(src).absolute()) for src in sources]
+    missing = [src for src in wanted if src not in stored]
+    removed = parts.store.remove([src for src in wanted if src in stored], collection)
+    click.echo(f"removed {removed} document(s)")
+    for src in missing:
+        click.echo(f"not indexed: {src}", err=True)
+    if missing:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def collections(as_json: bool) -> None:
+    """List the collections with their documents and chunks (ask one with `ask -c NAME`)."""
+    parts = Components(_settings())
+    stats = parts.store.collection_stats()
+    if as_json:
+        _print_json([c.__dict__ for c in stats])
+        return
+    for c in stats:
+        if c.documents is None:
+            click.echo(f"{c.name}: built with embedder '{c.embedder}' (re-index to use it)")
+        else:
+            click.echo(f"{c.name}: {c.documents} documents, {c.chunks} chunks")
+    if not stats:
+        click.echo("no collections yet: `assistant ingest PATH...` creates one")
 
 
 @cli.command()
@@ -168,6 +218,11 @@ def config(as_json: bool) -> None:
     click.echo("# override any value with ASSISTANT_<NAME> in the environment")
     for name, value in values.items():
         click.echo(f"{name} = {json.dumps(value)}")
+
+
+from assistant.evaluation.cli import eval_group  # noqa: E402  (needs `cli` defined above)
+
+cli.add_command(eval_group)
 
 
 def main() -> None:

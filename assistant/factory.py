@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from assistant.answering import Assistant
+from assistant.chatlog import ChatLog
 from assistant.embeddings import make_embedder
 from assistant.llm import ChatModel, make_chat_model
 from assistant.retrieval import Retriever
@@ -40,6 +41,10 @@ class Components:
 
     @cached_property
     def assistant(self) -> Assistant:
+        s = self.settings
         return Assistant(
-            self.retriever, self.model, max_answer_tokens=self.settings.max_answer_tokens
+            self.retriever,
+            self.model,
+            max_answer_tokens=s.max_answer_tokens,
+            on_answer=ChatLog(s.chat_log_dir).record if s.chat_log else None,
         )

@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(100, ge=0, description="characters shared by neighbour chunks")
     seed_dir: Path | None = Field(None, description="corpus indexed into an empty store")
     auto_seed: bool = Field(True, description="index seed_dir on first start when store is empty")
+    max_file_mb: float = Field(
+        200.0, gt=0, description="larger files are skipped with the reason 'too large'"
+    )
+    embed_batch: int = Field(
+        128, ge=1, le=4096, description="chunks embedded and written per batch when ingesting"
+    )
+    upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
+    upload_types: list[str] = Field(
+        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx"],
+        description="file suffixes the web UI accepts for upload",
+    )
 
     # --- retrieval and answering ----------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="sources given to the model")
@@ -86,6 +97,11 @@ class Settings(BaseSettings):
         description="share of rare question words that also makes a chunk related",
     )
     hybrid: bool = Field(True, description="fuse BM25 keyword ranking with vector ranking")
+    chat_log: bool = Field(
+        True,
+        description="log each question, answer and sources to data_dir/chatlog, so a bad"
+        " answer becomes a regression case with `assistant eval add`",
+    )
 
     # --- web UI -------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
@@ -106,6 +122,14 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def chat_log_dir(self) -> Path:
+        return self.data_dir / "chatlog"
 
     def seed_path(self) -> Path:
         """The seed corpus: the setting, else the `seeds/` folder shipped beside the package."""

@@ -7,8 +7,10 @@ precise place available: PDF page, Markdown heading path, video timestamp, else 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -51,14 +53,31 @@ def _anchor(section: Section, headings: list[tuple[int, str]], start: int, end: 
     return f"line {first}" if first == last else f"lines {first}–{last}"
 
 
+def chunk_id(source: str, doc_hash: str, index: int) -> str:
+    """Derived from the path and the content: the same file version always gets the same
+    ids (a re-write is an idempotent upsert), and two files never share one."""
+    key = f"{source}\x00{doc_hash}".encode()
+    return f"{hashlib.sha256(key).hexdigest()[:20]}-{index}"
+
+
 def chunk_document(
     doc: LoadedDocument, *, chunk_size: int, chunk_overlap: int, collection: str
 ) -> list[Chunk]:
+    return list(
+        iter_chunks(doc, chunk_size=chunk_size, chunk_overlap=chunk_overlap, collection=collection)
+    )
+
+
+def iter_chunks(
+    doc: LoadedDocument, *, chunk_size: int, chunk_overlap: int, collection: str
+) -> Iterator[Chunk]:
+    """Chunks section by section, as the document's sections are read (streaming)."""
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2)
     )
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
-    chunks: list[Chunk] = []
+    source = str(doc.path)
+    index = 0
     for section in doc.sections:
         headings = _headings(section.text)
         search_from = 0
@@ -69,20 +88,17 @@ def chunk_document(
                 start = section.text.find(piece)
             search_from = max(start, 0) + 1
             end = start + len(piece)
-            index = len(chunks)
-            chunks.append(
-                Chunk(
-                    id=f"{doc.content_hash[:20]}-{index}",
-                    text=piece,
-                    metadata={
-                        "source": str(doc.path),
-                        "title": doc.title,
-                        "anchor": _anchor(section, headings, start, end),
-                        "doc_hash": doc.content_hash,
-                        "chunk_index": index,
-                        "ingested_at": ingested_at,
-                        "collection": collection,
-                    },
-                )
+            yield Chunk(
+                id=chunk_id(source, doc.content_hash, index),
+                text=piece,
+                metadata={
+                    "source": source,
+                    "title": doc.title,
+                    "anchor": _anchor(section, headings, start, end),
+                    "doc_hash": doc.content_hash,
+                    "chunk_index": index,
+                    "ingested_at": ingested_at,
+                    "collection": collection,
+                },
             )
-    return chunks
+            index += 1

@@ -1,9 +1,14 @@
-"""Make a collection match a set of files: add new ones, replace changed ones, skip the rest.
+"""Make a collection match a set of files: add new ones, replace changed ones, skip the rest,
+and with `prune` remove the documents whose files are gone.
 
-Files are keyed by absolute path and by the sha256 of their bytes, so indexing the same
-tree twice embeds nothing the second time. A changed file's new chunks are written before
-its old ones are deleted: a crash in between leaves the old version findable, never none.
-A file that cannot be read is reported with its reason and skipped; nothing stored is lost.
+Files are keyed by absolute path and by the sha256 of their bytes (hashed in blocks, before
+any parsing), so a second run over the same tree parses and embeds nothing. Each file is
+streamed (a PDF page by page) into the store's `DocumentWriter`, which embeds in batches
+across files and makes each document visible whole or not at all: a crash or kill at any
+moment leaves every document fully old or fully new, and the next run cleans up.
+
+A file that cannot be read is reported with its path and a one-line reason and skipped;
+nothing stored is lost (a changed file that fails keeps its old version).
 """
 
 from __future__ import annotations
@@ -11,16 +16,25 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from assistant.store import Store
-from ingest.chunking import chunk_document
-from ingest.loaders import LoadError, load
+from assistant.store import DocumentWriter, Store
+from ingest.chunking import iter_chunks
+from ingest.loaders import (
+    LoadedDocument,
+    LoadError,
+    Section,
+    check_file,
+    file_hash,
+    open_document,
+    os_reason,
+)
 
-Status = Literal["added", "updated", "unchanged", "failed"]
+Status = Literal["added", "updated", "unchanged", "removed", "failed"]
+STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "failed")
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,7 @@ class IngestReport:
     @property
     def counts(self) -> dict[str, int]:
         counts = Counter(r.status for r in self.results)
-        return {s: counts.get(s, 0) for s in ("added", "updated", "unchanged", "failed")}
+        return {s: counts.get(s, 0) for s in STATUSES}
 
     @property
     def chunks(self) -> int:
@@ -60,22 +74,74 @@ class IngestReport:
         }
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path | FileResult]:
-    """Files under the given paths, sorted, hidden ones skipped; unreadable ones as failures.
+def _walk_error(error: OSError) -> FileResult:
+    return FileResult(str(error.filename or "?"), "failed", reason=os_reason(error))
 
-    Directory symlinks are not followed, so a link loop cannot trap the walk.
-    """
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path | FileResult]:
+    """Files under the given paths, sorted, hidden ones skipped; what cannot be walked or is
+    a symlink to a directory comes back as a failure. Directory symlinks are never followed,
+    so a link loop cannot trap the walk."""
     for path in paths:
+        path = Path(os.path.abspath(path))
+        if path.is_symlink() and not path.exists():
+            try:
+                path.stat()
+            except OSError as exc:
+                yield FileResult(str(path), "failed", reason=os_reason(exc))
+            continue
         if not path.exists():
             yield FileResult(str(path), "failed", reason="no such file or directory")
         elif path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False, onerror=None):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            errors: list[FileResult] = []
+            for root, dirs, files in os.walk(path, followlinks=False, onerror=_collect(errors)):
+                yield from errors
+                errors.clear()
+                for d in sorted(dirs):
+                    if not d.startswith(".") and os.path.islink(os.path.join(root, d)):
+                        reason = "symlink to a directory, not followed (pass its target instead)"
+                        yield FileResult(os.path.join(root, d), "failed", reason=reason)
+                dirs[:] = sorted(
+                    d
+                    for d in dirs
+                    if not d.startswith(".") and not os.path.islink(os.path.join(root, d))
+                )
                 for name in sorted(files):
                     if not name.startswith("."):
-                        yield Path(root, name).absolute()
+                        yield Path(root, name)
+            yield from errors
         else:
-            yield path.absolute()
+            yield path
+
+
+def _collect(errors: list[FileResult]) -> Callable[[OSError], None]:
+    return lambda error: errors.append(_walk_error(error))
+
+
+def count_files(paths: Iterable[Path]) -> int:
+    """How many files `iter_files` will yield (for a progress bar's total): a walk, no reads."""
+    return sum(1 for item in iter_files(paths) if isinstance(item, Path))
+
+
+def _guarded(sections: Iterable[Section]) -> Iterator[Section]:
+    """A parser's unexpected exception is that file's failure, not the run's."""
+    it = iter(sections)
+    while True:
+        try:
+            section = next(it)
+        except StopIteration:
+            return
+        except LoadError:
+            raise
+        except RecursionError as exc:
+            raise LoadError("cannot parse (nested too deeply)") from exc
+        except Exception as exc:
+            raise LoadError(f"cannot parse ({type(exc).__name__}: {exc})"[:200]) from exc
+        yield section
+
+
+def _under(source: str, roots: Sequence[str]) -> bool:
+    return any(source == r or source.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
 def ingest_paths(
@@ -85,56 +151,112 @@ def ingest_paths(
     chunk_size: int,
     chunk_overlap: int,
     collection: str | None = None,
+    prune: bool = False,
+    max_file_bytes: int | None = None,
+    batch: int | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    on_chunks: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    started = time.perf_counter()
-    collection = collection or store.default_collection
-    report = IngestReport(collection=collection)
-    known = {d.source: d.doc_hash for d in store.documents(collection)}
-    known_hashes = {h: s for s, h in known.items()}
+    """Sync the collection with the files under `paths`; see the module docstring.
 
-    for item in iter_files(paths):
-        if isinstance(item, FileResult):
-            result = item
-        else:
-            result = _ingest_file(
-                item, store, known, known_hashes, chunk_size, chunk_overlap, collection
-            )
+    `on_file` gets each file's final result (a written file's once it is committed);
+    `on_chunks` the number of chunks each written batch held (for a progress display).
+    """
+    started = time.perf_counter()
+    roots = [Path(os.path.abspath(p)) for p in paths]
+    name = collection or store.default_collection
+    report = IngestReport(collection=name)
+    status: dict[str, Status] = {}
+
+    def emit(result: FileResult) -> None:
         report.results.append(result)
         if on_file:
             on_file(result)
+
+    def committed(source: str, chunks: int, replaced: bool) -> None:
+        emit(FileResult(source, status.pop(source, "updated" if replaced else "added"), chunks))
+
+    seen: set[str] = set()
+    unwalkable: list[str] = []
+    options = {} if batch is None else {"batch": batch}
+    with store.writer(name, on_commit=committed, on_batch=on_chunks, **options) as writer:
+        known = {d.source: d.doc_hash for d in store.documents(name)}
+        known_hashes = {h: s for s, h in known.items()}
+        for item in iter_files(roots):
+            if isinstance(item, FileResult):
+                unwalkable.append(item.path)
+                emit(item)
+                continue
+            source = str(item)
+            seen.add(source)
+            try:
+                check_file(item, max_file_bytes)
+                digest = file_hash(item)
+            except LoadError as exc:
+                emit(FileResult(source, "failed", reason=str(exc)))
+                continue
+            if known.get(source) == digest:
+                emit(FileResult(source, "unchanged"))
+                continue
+            twin = known_hashes.get(digest)
+            if twin and twin != source and os.path.exists(twin):
+                emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
+                continue
+            status[source] = "updated" if source in known else "added"
+            error = _write_file(item, digest, writer, max_file_bytes, chunk_size, chunk_overlap)
+            if error:
+                status.pop(source, None)
+                emit(FileResult(source, "failed", reason=error))
+                continue
+            known[source] = digest
+            known_hashes[digest] = source
+        writer.flush()
+        if prune:
+            existing = [str(r) for r in roots if r.exists()]
+            gone = sorted(
+                s
+                for s in known
+                if s not in seen and _under(s, existing) and not _under(s, unwalkable)
+            )
+            writer.remove(gone)
+            for source in gone:
+                emit(FileResult(source, "removed"))
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _ingest_file(
+def _write_file(
     path: Path,
-    store: Store,
-    known: dict[str, str],
-    known_hashes: dict[str, str],
+    digest: str,
+    writer: DocumentWriter,
+    max_file_bytes: int | None,
     chunk_size: int,
     chunk_overlap: int,
-    collection: str,
-) -> FileResult:
+) -> str | None:
+    """Stream one file into the writer; returns a failure reason, or None once written."""
     source = str(path)
+    begun = False
     try:
-        doc = load(path)
+        doc = open_document(path, max_bytes=max_file_bytes, content_hash=digest)
+        doc = LoadedDocument(doc.path, doc.title, doc.content_hash, _guarded(doc.sections))
+        writer.begin(source, digest, doc.title)
+        begun = True
+        n = 0
+        for chunk in iter_chunks(
+            doc, chunk_size=chunk_size, chunk_overlap=chunk_overlap, collection=writer.collection
+        ):
+            writer.add(chunk)
+            n += 1
     except LoadError as exc:
-        return FileResult(source, "failed", reason=str(exc))
-    if known.get(source) == doc.content_hash:
-        return FileResult(source, "unchanged")
-    if doc.content_hash in known_hashes and known_hashes[doc.content_hash] != source:
-        return FileResult(
-            source, "unchanged", reason=f"same content as {known_hashes[doc.content_hash]}"
-        )
-    chunks = chunk_document(
-        doc, chunk_size=chunk_size, chunk_overlap=chunk_overlap, collection=collection
-    )
-    store.add(chunks, collection)
-    status: Status = "added"
-    if source in known:
-        store.delete_document(source, collection, keep_hash=doc.content_hash)
-        status = "updated"
-    known[source] = doc.content_hash
-    known_hashes[doc.content_hash] = source
-    return FileResult(source, status, chunks=len(chunks))
+        if begun:
+            writer.abort(source)
+        return str(exc)
+    except Exception as exc:  # a parser bug in open_document: this file's failure only
+        if begun:
+            raise
+        return f"cannot parse ({type(exc).__name__}: {exc})"[:200]
+    if n == 0:
+        writer.abort(source)
+        return "no text"
+    writer.end(source)
+    return None

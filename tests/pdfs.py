@@ -31,7 +31,8 @@ def text_pdf(pages: list[str]) -> bytes:
         b" ".join(b"%d 0 R" % k for k in kids),
         len(kids),
     )
-    out = io.BytesIO(b"%PDF-1.4\n")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(out.tell())

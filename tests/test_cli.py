@@ -58,7 +58,13 @@ def test_ingest_reports_bad_files_and_exits_1(tmp_path):
     result = run(["ingest", "--json", str(docs)], tmp_path / "data")
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert report["counts"] == {"added": 1, "updated": 0, "unchanged": 0, "failed": 1}
+    assert report["counts"] == {
+        "added": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "removed": 0,
+        "failed": 1,
+    }
     [failed] = [f for f in report["files"] if f["status"] == "failed"]
     assert failed["path"].endswith("broken.pdf") and "corrupt PDF" in failed["reason"]
     listed = json.loads(run(["docs", "--json"], tmp_path / "data").stdout)

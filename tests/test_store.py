@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.errors import EmbedderMismatch
+from assistant.errors import AssistantError, EmbedderMismatch
 from assistant.store import Chunk, Store
 
 
@@ -23,21 +23,74 @@ def test_writing_the_same_chunks_twice_adds_nothing(fresh):
 
 def test_more_chunks_than_one_batch_are_all_written(fresh):
     store = fresh.store
-    store.add([chunk(i) for i in range(70)])  # > the 64-chunk write batch
-    assert store.count() == 70
+    batches = []
+    with store.writer(batch=8, on_batch=batches.append) as w:
+        w.begin("/docs/a.txt", "h1", "A")
+        for i in range(20):
+            w.add(chunk(i))
+        w.end("/docs/a.txt")
+        assert store.count() == 0  # not visible until every chunk is written
+    assert batches == [8, 8, 4] and store.count() == 20
     [doc] = store.documents()
-    assert (doc.source, doc.chunks, doc.doc_hash) == ("/docs/a.txt", 70, "h1")
+    assert (doc.source, doc.chunks, doc.doc_hash) == ("/docs/a.txt", 20, "h1")
 
 
-def test_delete_keeping_the_new_version_removes_only_the_old_one(fresh):
+def test_a_second_writer_on_the_same_collection_is_refused(fresh):
+    with fresh.store.writer(), pytest.raises(AssistantError, match="another ingest"):
+        fresh.store.writer()
+
+
+def test_a_new_version_replaces_the_old_one_whole(fresh):
     store = fresh.store
     store.add([chunk(i, doc_hash="old") for i in range(2)] + [chunk(9, source="/docs/b.txt")])
     store.add([chunk(i, doc_hash="new") for i in range(3)])
-    assert store.delete_document("/docs/a.txt", keep_hash="new") == 2
     assert {(d.source, d.doc_hash, d.chunks) for d in store.documents()} == {
         ("/docs/a.txt", "new", 3),
         ("/docs/b.txt", "h1", 1),
     }
+    assert store.count() == 4 and store._collection(None).count() == 4  # old chunks deleted
+    assert store.delete_document("/docs/a.txt") == 1
+    assert [d.source for d in store.documents()] == ["/docs/b.txt"]
+    assert store._collection(None).count() == 1
+
+
+def test_chunks_of_an_inactive_version_are_invisible_and_repaired(fresh):
+    """What a kill between writing new chunks and flipping the manifest leaves behind."""
+    store = fresh.store
+    store.add([chunk(i) for i in range(3)])
+    orphans = [chunk(i, doc_hash="half-written") for i in range(2)]
+    store._collection(None).add(
+        ids=[c.id for c in orphans],
+        documents=[c.text for c in orphans],
+        metadatas=[c.metadata for c in orphans],
+        embeddings=store.embedder.embed([c.text for c in orphans]),
+    )
+    vector = store.embedder.embed([orphans[0].text])[0]
+    assert {h.chunk.metadata["doc_hash"] for h in store.search(vector, k=5)} == {"h1"}
+    assert {c.metadata["doc_hash"] for c in store.chunks()} == {"h1"}
+    assert store.count() == 3 and [d.chunks for d in store.documents()] == [3]
+    assert store.repair() == 2  # Chroma holds more than the manifest accounts for
+    assert store._collection(None).count() == 3
+
+
+def test_a_store_from_before_the_manifest_is_adopted_from_chunk_metadata(fresh):
+    store = fresh.store
+    old = [chunk(i, doc_hash="v1") for i in range(2)] + [chunk(5, doc_hash="v2")]
+    old = [
+        Chunk(c.id, c.text, {**c.metadata, "ingested_at": at})
+        for c, at in zip(old, ["2024-01-01", "2024-01-01", "2025-01-01"], strict=True)
+    ]
+    store._collection(None).add(
+        ids=[c.id for c in old],
+        documents=[c.text for c in old],
+        metadatas=[c.metadata for c in old],
+        embeddings=store.embedder.embed([c.text for c in old]),
+    )
+    store._manifest.forget("documents")  # as if the manifest had never existed
+    reopened = Store(fresh.settings.chroma_dir, store.embedder, "documents")
+    [doc] = reopened.documents()
+    assert (doc.doc_hash, doc.chunks) == ("v2", 1)  # the newest version wins
+    assert reopened.repair() == 2
 
 
 def test_search_returns_cosine_similarity(fresh):

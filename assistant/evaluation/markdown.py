@@ -1,0 +1,102 @@
+"""The run as a Markdown report: for a pull request, a wiki page or a model-choice memo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.evaluation.suite import METRICS
+from assistant.evaluation.terminal import fmt, label
+
+
+def _md(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _mark(case: dict[str, Any], check: str) -> str:
+    if check not in case["checks"]:
+        return "–"
+    if case["checks"][check]:
+        return f"rank {case['rank']}" if check == "hit" else "✓"
+    return "✗"
+
+
+def markdown_report(data: dict[str, Any]) -> str:
+    suite, summary, v = data["suite"], data["summary"], data["versions"]
+    verdict = data["verdict"]
+    lines = [
+        f"# Eval: {suite['name']}",
+        "",
+        f"**{'PASS' if verdict['passed'] else 'FAIL'}** · {suite['cases']} cases · "
+        f"{data['started_at']} · {data['seconds']:.0f}s · suite `{suite['sha256']}`",
+        "",
+        *(f"- FAIL: {reason}" for reason in verdict["failures"]),
+        "",
+        "| metric | value | threshold | cases |"
+        + (" baseline | change |" if data["comparison"] else ""),
+        "| --- | --- | --- | --- |" + (" --- | --- |" if data["comparison"] else ""),
+    ]
+    for metric in METRICS:
+        minimum = data["thresholds"]["minimum"][metric]
+        row = (
+            f"| {metric} | {fmt(summary[metric])} |"
+            f" {'report only' if minimum is None else f'≥ {minimum:.2f}'} |"
+            f" {summary['measured_by'][metric]} |"
+        )
+        if data["comparison"]:
+            moved = data["comparison"]["metrics"][metric]
+            delta = "n/a" if moved["delta"] is None else f"{moved['delta']:+.3f}"
+            row += f" {fmt(moved['baseline'])} | {delta} |"
+        lines.append(row)
+    lat = summary["latency"]
+    lines += [
+        "",
+        f"Latency over {lat['generated']} generated answers: first token p50"
+        f" {lat['first_token_s']['p50']}s, p95 {lat['first_token_s']['p95']}s;"
+        f" total p50 {lat['total_s']['p50']}s, p95 {lat['total_s']['p95']}s.",
+        "",
+        "## Versions",
+        "",
+        f"- model `{v['model']}`, embedder `{v['embedder']}`, prompt `{v['prompt']}`",
+        *(
+            f"- corpus `{name}`: {c['documents']} documents, {c['chunks']} chunks, `{c['sha256']}`"
+            for name, c in v["corpus"].items()
+        ),
+        "- settings: " + ", ".join(f"{k}={val}" for k, val in v["settings"].items()),
+    ]
+    if comparison := data["comparison"]:
+        lines += ["", f"## Against {comparison['baseline']}", ""]
+        for word in ("better", "worse"):
+            items = comparison[word] or [{"id": "nothing", "change": ""}]
+            lines += [f"**{word.capitalize()}:**", ""]
+            lines += [f"- {_md(c['id'])}{': ' + c['change'] if c['change'] else ''}" for c in items]
+            lines.append("")
+        lines += [f"- version changed: {c}" for c in comparison["versions_changed"]]
+    lines += [
+        "",
+        "## Cases",
+        "",
+        "| # | case | sources | answer | refusal | total s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for n, case in enumerate(data["cases"], start=1):
+        total = "–" if case["total_s"] is None else f"{case['total_s']:.1f}"
+        lines.append(
+            f"| {n} | {_md(label(case))} | {_mark(case, 'hit')} | {_mark(case, 'answer')} |"
+            f" {_mark(case, 'refusal')} | {total} |"
+        )
+    failed = [c for c in data["cases"] if not all(c["checks"].values()) or c["error"]]
+    if failed:
+        lines += ["", "## Misses", ""]
+        for case in failed:
+            missed = ", ".join(c for c, ok in case["checks"].items() if not ok) or "error"
+            lines += [
+                f"### {_md(label(case, 120))}",
+                "",
+                f"- question: {_md(case['question'])}",
+                f"- failed: {missed}",
+                f"- expected sources: {', '.join(case['expected_sources']) or '–'};"
+                f" retrieved: {', '.join(case['retrieved']) or '–'}",
+                f"- answer: {_md(case['error'] or case['answer']) or '–'}",
+                "",
+            ]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,137 @@
+"""Scoring: what one case got right, and the suite's totals.
+
+Retrieval is scored on the sources given to the model, in their order: hit@k (an expected
+file among them) and reciprocal rank (1/rank of the first expected file). Files compare by
+basename, so a suite works wherever the corpus is checked out. An answer matches when it
+contains any `expect` substring or the `regex` (case-insensitive). An answer counts as a
+refusal when the relevance gate declined to ask the model, or the model said the documents
+don't cover the question (REFUSAL below).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from assistant.evaluation.suite import Case
+
+REFUSAL = re.compile(
+    r"\b(?:do|does|did)(?: not|n't) (?:cover|contain|mention|provide|include|say|specify)"
+    r"|\bnot (?:covered|mentioned|specified)\b|\bno (?:information|mention)\b"
+    r"|\b(?:cannot|can't|unable to) (?:answer|find|determine)\b",
+    re.IGNORECASE,
+)
+# Each per-case check feeds one metric; a check whose metric is not gated never fails a case.
+CHECK_METRIC = {"hit": "hit_rate", "answer": "answer_rate", "refusal": "refusal_accuracy"}
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").replace("\u2011", "-").split()).casefold()
+
+
+def basename(source: str) -> str:
+    return PurePath(source.replace("\\", "/")).name
+
+
+def matches(case: Case, answer: str) -> bool:
+    text = _normal(answer)
+    if any(_normal(e) in text for e in case.expect):
+        return True
+    return bool(case.regex and re.search(case.regex, answer, re.IGNORECASE))
+
+
+def is_refusal(answer: str) -> bool:
+    return bool(REFUSAL.search(_normal(answer)))
+
+
+@dataclass
+class CaseResult:
+    id: str
+    question: str
+    tags: list[str]
+    must_refuse: bool
+    expected_sources: list[str]
+    retrieved: list[str]  # basenames of the sources given to the model, best first
+    answer: str = ""
+    refused: bool = False
+    generated: bool = False  # the model was asked (not refused by the relevance gate)
+    rank: int | None = None  # 1-based rank of the first expected source among `retrieved`
+    checks: dict[str, bool] = field(default_factory=dict)  # hit / answer / refusal
+    first_token_s: float | None = None
+    total_s: float | None = None
+    error: str | None = None
+
+    @property
+    def reciprocal_rank(self) -> float:
+        return 1.0 / self.rank if self.rank else 0.0
+
+    def failed_checks(self, gated: set[str] | None = None) -> list[str]:
+        """Checks that failed; with `gated`, only those whose metric is gated."""
+        return [
+            c
+            for c, ok in self.checks.items()
+            if not ok and (gated is None or CHECK_METRIC[c] in gated)
+        ]
+
+
+def score(case: Case, result: CaseResult, *, generated_answer: bool) -> None:
+    """Fill in rank and the checks; `generated_answer` False means retrieval-only."""
+    expected = {basename(s) for s in case.sources}
+    result.rank = next((i for i, s in enumerate(result.retrieved, 1) if s in expected), None)
+    if expected:
+        result.checks["hit"] = result.rank is not None
+    if case.must_refuse:
+        result.checks["refusal"] = result.refused
+    elif case.checks_answer and generated_answer:
+        result.checks["answer"] = not result.error and matches(case, result.answer)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100), None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def summarize(results: list[CaseResult]) -> dict[str, Any]:
+    """Suite totals; a metric no case measures is None (not 0), so it is never gated."""
+    with_sources = [r for r in results if "hit" in r.checks]
+    answered = [r for r in results if "answer" in r.checks]
+    refusals = [r for r in results if "refusal" in r.checks]
+    generated = [r for r in results if r.generated and r.total_s is not None]
+    ttft = [r.first_token_s for r in generated if r.first_token_s is not None]
+
+    def spread(values: list[float]) -> dict[str, float | None]:
+        points = {"p50": percentile(values, 50), "p95": percentile(values, 95)}
+        return {k: None if v is None else round(v, 3) for k, v in points.items()}
+
+    return {
+        "cases": len(results),
+        "errors": sum(1 for r in results if r.error),
+        "hit_rate": _mean([float(r.checks["hit"]) for r in with_sources]),
+        "mrr": _mean([r.reciprocal_rank for r in with_sources]),
+        "answer_rate": _mean([float(r.checks["answer"]) for r in answered]),
+        "refusal_accuracy": _mean([float(r.checks["refusal"]) for r in refusals]),
+        "measured_by": {
+            "hit_rate": len(with_sources),
+            "mrr": len(with_sources),
+            "answer_rate": len(answered),
+            "refusal_accuracy": len(refusals),
+        },
+        "refused_answerable": sum(1 for r in results if r.refused and not r.must_refuse),
+        "latency": {
+            "generated": len(generated),
+            "first_token_s": spread(ttft),
+            "total_s": spread([r.total_s for r in generated if r.total_s is not None]),
+        },
+    }

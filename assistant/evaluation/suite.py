@@ -1,0 +1,240 @@
+"""Suite files: YAML, one case per question, validated with the line of every mistake.
+
+YAML rather than TOML because PyYAML's node marks give each value its line, so a typo in
+case 31 is reported as `suite.yaml:214: ...` instead of a stack trace. The format::
+
+    name: seed corpus              # optional
+    thresholds:                    # optional; a metric left out must be perfect (1.0)
+      hit_rate: 0.9                # minimum share of cases whose expected source was retrieved
+      mrr: 0.7                     # minimum mean reciprocal rank of the expected sources
+      answer_rate: null            # null: reported, never fails the run
+      refusal_accuracy: 1.0        # minimum share of must_refuse cases refused
+      max_drop: 0.05               # with --baseline: largest allowed drop of a gated metric
+    cases:
+      - question: When was Llama 2 released?
+        id: llama2-date            # optional; the question is the default id
+        collection: documents      # optional; default from settings
+        expect: [July 2023]        # any of these substrings, case-insensitive
+        regex: 'july\\s+2023'       # and/or a case-insensitive regular expression
+        sources: [001_5fec047b8f95376e.txt]  # any of them among the retrieved top k
+        tags: [timeline]
+      - question: What is the capital of Peru?
+        must_refuse: true          # the documents don't answer it
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.errors import AssistantError
+
+METRICS = ("hit_rate", "mrr", "answer_rate", "refusal_accuracy")
+DEFAULT_MINIMUM: dict[str, float | None] = {
+    "hit_rate": 1.0,
+    "mrr": None,  # hit_rate already gates presence; rank alone is too strict a default
+    "answer_rate": 1.0,
+    "refusal_accuracy": 1.0,
+}
+DEFAULT_MAX_DROP = 0.05
+CASE_KEYS = ("id", "question", "collection", "expect", "regex", "sources", "must_refuse", "tags")
+TOP_KEYS = ("name", "thresholds", "cases")
+
+
+class SuiteError(AssistantError):
+    """A suite file that cannot be used; the message starts with `FILE:LINE:`."""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    line: int  # where the case starts in the suite file, 1-based
+    collection: str | None = None
+    expect: tuple[str, ...] = ()
+    regex: str | None = None
+    sources: tuple[str, ...] = ()
+    must_refuse: bool = False
+    tags: tuple[str, ...] = ()
+
+    @property
+    def checks_answer(self) -> bool:
+        return bool(self.expect or self.regex)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    minimum: dict[str, float | None]  # metric -> lowest passing value; None = report only
+    max_drop: float = DEFAULT_MAX_DROP
+
+    def with_overrides(
+        self, minimum: dict[str, float | None], max_drop: float | None
+    ) -> Thresholds:
+        return Thresholds(
+            {**self.minimum, **minimum}, self.max_drop if max_drop is None else max_drop
+        )
+
+
+@dataclass(frozen=True)
+class Suite:
+    path: Path
+    name: str
+    cases: tuple[Case, ...]
+    thresholds: Thresholds
+    sha256: str
+
+
+class _Reader:
+    """Turns composed YAML nodes into values, failing with the node's line."""
+
+    def __init__(self, path: Path, loader: yaml.SafeLoader) -> None:
+        self.path = path
+        self.loader = loader
+
+    def fail(self, node: yaml.Node, reason: str) -> SuiteError:
+        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {reason}")
+
+    def value(self, node: yaml.Node) -> Any:
+        return self.loader.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{what} must be a mapping of keys to values")
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = self.value(key_node)
+            if key not in keys:
+                raise self.fail(
+                    key_node, f"unknown key '{key}' in {what} (known: {', '.join(keys)})"
+                )
+            if key in out:
+                raise self.fail(key_node, f"duplicate key '{key}' in {what}")
+            out[key] = value_node
+        return out
+
+    def text(self, node: yaml.Node, what: str) -> str:
+        """A scalar as written: `expect: [no]` or `id: off` stay text, never YAML booleans."""
+        if (
+            not isinstance(node, yaml.ScalarNode)
+            or node.tag.endswith(":null")
+            or not node.value.strip()
+        ):
+            raise self.fail(node, f"{what} must be a non-empty string")
+        return str(node.value).strip()
+
+    def texts(self, node: yaml.Node, what: str, *, single: bool = False) -> tuple[str, ...]:
+        if single and isinstance(node, yaml.ScalarNode):
+            return (self.text(node, what),)
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, f"{what} must be a list of strings, like [a, b]")
+        return tuple(self.text(item, f"each of {what}") for item in node.value)
+
+    def fraction(self, node: yaml.Node, what: str, *, nullable: bool) -> float | None:
+        value = self.value(node)
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            extra = " or null (report only)" if nullable else ""
+            raise self.fail(node, f"{what} must be a number from 0 to 1{extra}")
+        return float(value)
+
+
+def _case(r: _Reader, node: yaml.Node, number: int) -> Case:
+    fields = r.mapping(node, f"case {number}", CASE_KEYS)
+    if "question" not in fields:
+        raise r.fail(node, f"case {number} has no 'question'")
+    question = r.text(fields["question"], "question")
+    regex = None
+    if "regex" in fields:
+        regex = r.text(fields["regex"], "regex")
+        try:
+            re.compile(regex, re.IGNORECASE)
+        except re.error as exc:
+            raise r.fail(fields["regex"], f"regex does not compile: {exc}") from exc
+    must_refuse = r.value(fields["must_refuse"]) if "must_refuse" in fields else False
+    if not isinstance(must_refuse, bool):
+        raise r.fail(fields["must_refuse"], "must_refuse must be true or false")
+    case = Case(
+        id=r.text(fields["id"], "id") if "id" in fields else question,
+        question=question,
+        line=node.start_mark.line + 1,
+        collection=r.text(fields["collection"], "collection") if "collection" in fields else None,
+        expect=r.texts(fields["expect"], "expect", single=True) if "expect" in fields else (),
+        regex=regex,
+        sources=r.texts(fields["sources"], "sources") if "sources" in fields else (),
+        must_refuse=must_refuse,
+        tags=r.texts(fields["tags"], "tags", single=True) if "tags" in fields else (),
+    )
+    if must_refuse and (case.checks_answer or case.sources):
+        raise r.fail(node, f"case {number} must_refuse, so it cannot have expect, regex or sources")
+    if not (must_refuse or case.checks_answer or case.sources):
+        raise r.fail(
+            node, f"case {number} checks nothing: give expect, regex, sources or must_refuse"
+        )
+    return case
+
+
+def _thresholds(r: _Reader, node: yaml.Node) -> Thresholds:
+    fields = r.mapping(node, "thresholds", (*METRICS, "max_drop"))
+    minimum = dict(DEFAULT_MINIMUM)
+    for metric in METRICS:
+        if metric in fields:
+            minimum[metric] = r.fraction(fields[metric], metric, nullable=True)
+    max_drop = DEFAULT_MAX_DROP
+    if "max_drop" in fields:
+        max_drop = r.fraction(fields["max_drop"], "max_drop", nullable=False) or 0.0
+    return Thresholds(minimum, max_drop)
+
+
+def parse_suite(text: str, path: Path) -> Suite:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark, context = exc.problem_mark or exc.context_mark, ""
+        if exc.context and exc.context_mark and exc.context_mark.line != mark.line:
+            context = f" ({exc.context} from line {exc.context_mark.line + 1})"
+        reason = f"not valid YAML: {exc.problem or exc.context}{context}"
+        raise SuiteError(
+            f"{path}:{mark.line + 1}: {reason}" if mark else f"{path}: {reason}"
+        ) from exc
+    finally:
+        loader.dispose()
+    if root is None:
+        raise SuiteError(f"{path}: the suite is empty; it needs a 'cases:' list")
+    r = _Reader(path, loader)
+    name, thresholds, cases_node = path.stem, Thresholds(dict(DEFAULT_MINIMUM)), root
+    if isinstance(root, yaml.MappingNode):
+        top = r.mapping(root, "the suite", TOP_KEYS)
+        if "cases" not in top:
+            raise r.fail(root, "the suite has no 'cases:' list")
+        cases_node = top["cases"]
+        name = r.text(top["name"], "name") if "name" in top else name
+        thresholds = _thresholds(r, top["thresholds"]) if "thresholds" in top else thresholds
+    if not isinstance(cases_node, yaml.SequenceNode) or not cases_node.value:
+        raise r.fail(cases_node, "cases must be a non-empty list, one '- question: ...' per case")
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    for number, node in enumerate(cases_node.value, start=1):
+        case = _case(r, node, number)
+        if case.id in seen:
+            raise r.fail(node, f"case {number} repeats the id of the case on line {seen[case.id]}")
+        seen[case.id] = case.line
+        cases.append(case)
+    sha = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Suite(path, name, tuple(cases), thresholds, sha)
+
+
+def load_suite(path: Path) -> Suite:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SuiteError(f"{path}: no such suite file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"{path}: cannot read the suite ({exc})") from exc
+    return parse_suite(text, path)

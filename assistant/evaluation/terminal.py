@@ -1,0 +1,120 @@
+"""The run as tables on the terminal: one row per case, then the totals and the verdict.
+
+Every report (this one, JUnit, Markdown) renders the same JSON document that `--out` saves,
+so what a person reads and what CI parses cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from assistant.evaluation.metrics import CHECK_METRIC
+from assistant.evaluation.suite import METRICS
+
+
+def label(case: dict[str, Any], width: int = 64) -> str:
+    text = case["id"] if case["id"] != case["question"] else case["question"]
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cell(case: dict[str, Any], check: str, gated: set[str]) -> str:
+    """ok / FAIL (gated) / miss (reported only) / - (not checked) for one check of a case."""
+    if check not in case["checks"]:
+        return "-"
+    if case["checks"][check]:
+        return f"rank {case['rank']}" if check == "hit" else "ok"
+    return "[red]FAIL[/]" if CHECK_METRIC[check] in gated else "[yellow]miss[/]"
+
+
+def _seconds(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def render(data: dict[str, Any], console: Console) -> None:
+    gated = {m for m, v in data["thresholds"]["minimum"].items() if v is not None}
+    suite = data["suite"]
+    cases = Table(title=f"{suite['name']}: {suite['cases']} cases", box=box.SIMPLE_HEAD)
+    cases.add_column("#", justify="right", no_wrap=True)
+    cases.add_column("case", no_wrap=True, overflow="ellipsis", max_width=console.width - 64)
+    for name in ("sources", "answer", "refusal", "1st token s", "total s"):
+        right = name.endswith(" s")
+        cases.add_column(
+            name, justify="right" if right else "left", no_wrap=True, min_width=len(name)
+        )
+    for n, case in enumerate(data["cases"], start=1):
+        name = label(case, 200) + (f"\n[red]error: {case['error']}[/]" if case["error"] else "")
+        refusal = cell(case, "refusal", gated)
+        if refusal == "-" and case["refused"]:
+            refusal = "[yellow]refused[/]"  # an answerable question the assistant declined
+        cases.add_row(
+            str(n),
+            name,
+            cell(case, "hit", gated),
+            cell(case, "answer", gated),
+            refusal,
+            _seconds(case["first_token_s"]),
+            _seconds(case["total_s"]),
+        )
+    console.print(cases)
+
+    comparison = data["comparison"]
+    totals = Table(box=box.SIMPLE_HEAD)
+    for name in ("metric", "value", "threshold", "cases"):
+        totals.add_column(name)
+    if comparison:
+        totals.add_column("baseline")
+        totals.add_column("change")
+    summary = data["summary"]
+    for metric in METRICS:
+        minimum = data["thresholds"]["minimum"][metric]
+        row = [
+            metric,
+            fmt(summary[metric]),
+            "report only" if minimum is None else f">= {minimum:.2f}",
+            str(summary["measured_by"][metric]),
+        ]
+        if comparison:
+            moved = comparison["metrics"][metric]
+            delta = moved["delta"]
+            row += [fmt(moved["baseline"]), "n/a" if delta is None else f"{delta:+.3f}"]
+        totals.add_row(*row)
+    console.print(totals)
+
+    lat, v = summary["latency"], data["versions"]
+    ttft, total = lat["first_token_s"], lat["total_s"]
+    console.print(
+        f"latency over {lat['generated']} generated answers: first token p50"
+        f" {_seconds(ttft['p50'], 's')} p95 {_seconds(ttft['p95'], 's')},"
+        f" total p50 {_seconds(total['p50'], 's')} p95 {_seconds(total['p95'], 's')};"
+        f" run {data['seconds']:.0f}s"
+    )
+    corpus = ", ".join(
+        f"{name} {c['documents']} docs {c['sha256']}" for name, c in v["corpus"].items()
+    )
+    console.print(
+        f"model {v['model']} · embedder {v['embedder']} · prompt {v['prompt']}"
+        f" · corpus {corpus} · k {v['settings']['top_k']}",
+        highlight=False,
+    )
+    if comparison:
+        for word, key in (("better", "better"), ("worse", "worse")):
+            for change in comparison[key]:
+                console.print(
+                    f"  {word}: {label({'id': change['id'], 'question': ''})}: {change['change']}"
+                )
+        for change in comparison["versions_changed"]:
+            console.print(f"  version changed: {change}", highlight=False)
+    verdict = data["verdict"]
+    if verdict["passed"]:
+        console.print("[green]PASS[/]")
+    else:
+        for reason in verdict["failures"]:
+            console.print(f"[red]FAIL[/] {reason}")

@@ -1,0 +1,69 @@
+"""What produced a run: model, embedder, prompt, corpus and the settings that change answers.
+
+A score without its versions cannot be compared: when a baseline differs, these say why
+(a new model, a changed prompt, re-chunked or edited documents).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Iterable
+from typing import Any
+
+import assistant
+from assistant import answering
+from assistant.evaluation.metrics import basename
+from assistant.factory import Components
+
+SETTINGS_THAT_MATTER = (
+    "backend",
+    "context_window",
+    "max_answer_tokens",
+    "temperature",
+    "seed",
+    "chunk_size",
+    "chunk_overlap",
+    "min_similarity",
+    "min_keyword_coverage",
+    "hybrid",
+)
+
+
+def _digest(parts: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def prompt_version() -> str:
+    """Hash of the prompt texts and of the code that assembles and fits the prompt."""
+    code = (answering.build_messages, answering.source_block, answering.Assistant._fit)
+    texts = (answering.SYSTEM_PROMPT, answering.NOT_COVERED)
+    return _digest([*texts, *(inspect.getsource(f) for f in code)])
+
+
+def corpus_version(parts: Components, collection: str) -> dict[str, Any]:
+    """Documents, chunks and a hash over (file name, content hash) of every document."""
+    if collection not in parts.store.collections():  # reading would create it empty
+        return {"documents": 0, "chunks": 0, "sha256": None}
+    docs = parts.store.documents(collection)
+    return {
+        "documents": len(docs),
+        "chunks": sum(d.chunks for d in docs),
+        "sha256": _digest(sorted(f"{basename(d.source)} {d.doc_hash}" for d in docs)),
+    }
+
+
+def versions(parts: Components, collections: Iterable[str], *, top_k: int) -> dict[str, Any]:
+    s = parts.settings
+    return {
+        "assistant": assistant.__version__,
+        "model": parts.model.name,
+        "embedder": parts.store.embedder.name,
+        "prompt": prompt_version(),
+        "corpus": {name: corpus_version(parts, name) for name in sorted(set(collections))},
+        "settings": {"top_k": top_k, **{name: getattr(s, name) for name in SETTINGS_THAT_MATTER}},
+    }

@@ -1,0 +1,461 @@
+"""Speed and memory of the assistant, as one Markdown table (and raw numbers with --json).
+
+Targets are checked here, never in tests: timings on a shared 2-core machine are too noisy
+for pass/fail. Every row runs the product's own path (Components, ingest_paths,
+Assistant.ask), and where the target is a ratio, also the raw library underneath on the
+identical input, so the ratio shows what our glue costs whatever else loads the machine.
+
+    .venv/bin/python bench/bench.py [--quick] [--json FILE] [--venv-size]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.embeddings.onnx import _PackagedMiniLM
+from assistant.factory import Components
+from assistant.llm.llamacpp import LlamaCppChat, packaged_model_path
+from assistant.retrieval import CANDIDATES_PER_RESULT, BM25Index
+from assistant.settings import Settings
+from ingest.chunking import chunk_document
+from ingest.indexer import ingest_paths
+from ingest.loaders import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+COLD_QUESTION = "When was Llama 2 released, and under what licence?"
+SEED_QUESTIONS = [  # each answered by the seed corpus (as in tests/test_retrieval.py)
+    "What did the Russian army do in 1812 as it retreated?",
+    "Which operating system for VR headsets did Meta open-source?",
+    "How fast did Groq deploy Llama 3 after its announcement?",
+    "What is FAIR and who leads it?",
+    "How many parameters does LLaMA 3.1's largest model have?",
+    "On what date did the LLaMA weights leak on 4chan?",
+    "How does releasing open-source models help Meta attract talent?",
+]
+RESULTS: dict[str, Any] = {}  # raw samples, for --json
+
+
+@dataclass
+class Row:
+    metric: str
+    value: float
+    unit: str
+    target: tuple[str, float] | None = None  # e.g. ("<=", 1.10)
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        op, limit = self.target
+        ok = {"<=": self.value <= limit, ">=": self.value >= limit, "<": self.value < limit}[op]
+        return "ok" if ok else "MISSED"
+
+
+# --- synthetic corpus: office prose from a vocabulary, reproducible from a seed ---------
+W = {
+    "team": "platform team|finance office|support desk|research group|legal department|"
+    "sales team|security team|data team|facilities office|training unit",
+    "place": "Berlin|Lyon|Toronto|Osaka|Leeds|Porto|Austin|Gdansk|Nairobi|Lima",
+    "product": "Atlas|Beacon|Cobalt|Delta|Ember|Falcon|Granite|Harbor|Juniper|Kestrel",
+    "person": "Amira Haddad|Jonas Berg|Priya Nair|Tomás Ruiz|Mei Chen|Olu Adeyemi|Ravi Kumar",
+    "subject": "the quarterly budget|the migration plan|the vendor contract|the onboarding "
+    "guide|the backup policy|the travel rules|the pricing model|the release checklist|"
+    "the incident review|the hiring plan|the data retention rule|the laptop refresh",
+    "verb": "approved|reviewed|postponed|rolled out|documented|audited|simplified|replaced",
+    "reason": "the old process was too slow|customers asked for clearer pricing|the licence "
+    "terms changed|the servers reached end of life|an audit found gaps in the logs|two teams "
+    "had duplicated the work|costs had doubled since the last review|new staff found the "
+    "old guide confusing",
+    "month": "January|February|March|April|May|June|July|August|September|October|November|"
+    "December",
+    "period": "week|month|quarter|year",
+}
+SENTENCES = [
+    "In {month} {year}, the {team} in {place} {verb} {subject} for {product}.",
+    "{person} said that {subject} would cost about {num} euros per {period}.",
+    "After a long review, {subject} was {verb} because {reason}.",
+    "The {product} rollout reached {num} users across {small} offices by {month}.",
+    "Questions about {subject} go to the {team}, which answers within {small} working days.",
+    "Because {reason}, the {team} {verb} {subject} again in {year}.",
+    "Ticket {ticket} records that {product} version {small}.{year} was {verb} in {place}.",
+    "{person} from the {team} keeps the notes on {subject} and updates them every {period}.",
+]
+QUESTIONS = [
+    "When did the {team} in {place} approve {subject}?",
+    "How many users did the {product} rollout reach by {month}?",
+    "What did {person} say about the cost of {subject}?",
+    "Why was {subject} {verb}?",
+    "Which version of {product} was {verb} in {place}?",
+]
+
+
+def _fill(template: str, rng: random.Random) -> str:
+    words = {k: rng.choice(v.split("|")) for k, v in W.items()}
+    num, small, ticket = f"{rng.randint(120, 98000):,}", rng.randint(2, 12), rng.randint(1, 10**5)
+    text = template.format(
+        **words, year=rng.randint(2018, 2025), num=num, small=small, ticket=f"INC-{ticket}"
+    )
+    return text[0].upper() + text[1:]
+
+
+def paragraph(rng: random.Random, min_chars: int = 250) -> str:
+    sentences: list[str] = []
+    while sum(map(len, sentences)) < min_chars:
+        sentences.append(_fill(rng.choice(SENTENCES), rng))
+    return " ".join(sentences)
+
+
+def write_corpus(folder: Path, files: int, seed: int) -> None:
+    """Half Markdown with headings (heading anchors), half plain text (line anchors)."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True)
+    for i in range(files):
+        md = i % 2 == 1
+        title = f"{rng.choice(W['product'].split('|'))} notes {i}"
+        parts = [f"# {title}" if md else title]
+        for s in range(rng.randint(3, 6)):
+            parts += [f"## {_fill('{subject} in {place}', rng)} ({s + 1})"] if md else []
+            parts += [paragraph(rng) for _ in range(rng.randint(3, 6))]
+        (folder / f"doc{i:04}.{'md' if md else 'txt'}").write_text("\n\n".join(parts))
+
+
+def _settings(tmp: Path, name: str) -> Settings:
+    return Settings(data_dir=tmp / name, seed_dir=SEEDS)  # never the user's data dir
+
+
+# --- the rows ---------------------------------------------------------------------------
+def cold_start(tmp: Path) -> tuple[list[Row], int]:
+    """What a new user waits for: imports, model load, seeding the empty store, the answer.
+
+    os.wait4 gives this one child's peak RSS directly (no /usr/bin/time output to parse).
+    """
+    exe = Path(sys.executable).with_name("assistant")
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "cold")}
+    out, err = tmp / "cold.out", tmp / "cold.err"
+    with out.open("wb") as o, err.open("wb") as e:
+        started = time.perf_counter()
+        proc = subprocess.Popen([exe, "ask", "--json", COLD_QUESTION], stdout=o, stderr=e, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"cold start failed ({proc.returncode}): {err.read_text()}")
+    answer = json.loads(out.read_text())
+    t = answer["timings"]
+    RESULTS["cold_start"] = {"wall_s": wall, "timings": t, "maxrss_kb": usage.ru_maxrss}
+    note = f"includes seeding the empty store ({len(list(SEEDS.iterdir()))} seed files)"
+    return [
+        Row("Cold start: `assistant ask --json`, process start to exit", wall, "s", note=note),
+        Row("Cold start: first_token_s (from the JSON)", t["first_token_s"], "s"),
+        Row("Cold start: total_s (from the JSON)", t["total_s"], "s"),
+    ], usage.ru_maxrss
+
+
+def ttft(tmp: Path, questions: list[str]) -> list[Row]:
+    """Time to first token of Assistant.ask vs raw llama.cpp on the byte-identical prompt.
+
+    Fairness: same GGUF, n_ctx, threads, sampling; both Llama objects warmed once; both
+    reset() before every measured call, so neither reuses a KV-cache prefix; order alternates.
+    """
+    from llama_cpp import Llama
+
+    parts = Components(_settings(tmp, "ttft"))
+    s, chat, ask = parts.settings, parts.model, parts.assistant
+    assert isinstance(chat, LlamaCppChat)
+    ingest_paths([SEEDS], parts.store, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+    path, threads = str(s.model_path or packaged_model_path()), s.threads
+    raw = Llama(path, n_ctx=s.context_window, n_threads=threads, seed=s.seed, verbose=False)
+    gen = {"max_tokens": s.max_answer_tokens, "temperature": s.temperature, "seed": s.seed}
+
+    def cold_cache() -> None:  # forget the previous prompt in both KV caches
+        chat._llm.reset()
+        raw.reset()
+
+    def run_ask(q: str) -> tuple[float, str, Any]:
+        cold_cache()
+        started = time.perf_counter()
+        stream = ask.ask(q)
+        pieces = iter(stream)
+        first = next(pieces)
+        took = time.perf_counter() - started
+        return took, first + "".join(pieces), stream
+
+    def run_raw(messages: Any) -> tuple[float, str]:
+        cold_cache()
+        started, took, pieces = time.perf_counter(), 0.0, []
+        for chunk in raw.create_chat_completion(messages, stream=True, repeat_penalty=1.1, **gen):
+            piece = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+            if piece:
+                took = took or time.perf_counter() - started
+                pieces.append(piece)
+        return took, "".join(pieces)
+
+    def prompt(q: str) -> Any:  # the messages ask builds: same retrieval, same fitting
+        return ask._fit(q, parts.retriever.retrieve(q).hits)[0]
+
+    warm = SEED_QUESTIONS[-1]
+    run_raw(prompt(warm))
+    run_ask(warm)  # also builds the BM25 index and loads the ONNX session
+    samples: list[dict[str, Any]] = []
+    for i, q in enumerate(questions):
+        messages = prompt(q)
+        if i % 2:  # alternate which side goes first
+            raw_s, raw_text = run_raw(messages)
+            ask_s, ask_text, stream = run_ask(q)
+        else:
+            ask_s, ask_text, stream = run_ask(q)
+            raw_s, raw_text = run_raw(messages)
+        assert chat.render(stream._messages) == chat.render(messages), "prompts differ"
+        sample = dict(q=q, ask_s=ask_s, raw_s=raw_s, same=ask_text == raw_text)
+        a = stream.answer
+        samples.append(
+            sample | {"retrieval_s": a.timings["retrieval_s"], "tokens": a.prompt_tokens}
+        )
+    RESULTS["ttft"] = samples
+    ask_s, raw_s, retrieval_s, tokens = (
+        statistics.median(x[k] for x in samples)
+        for k in ("ask_s", "raw_s", "retrieval_s", "tokens")
+    )
+    note = f"{len(samples)} seed questions, median prompt {tokens:.0f} tokens"
+    same = f"same answer text {sum(x['same'] for x in samples)}/{len(samples)}"
+    return [
+        Row("TTFT Assistant.ask, median (incl. retrieval)", ask_s, "s", note=note),
+        Row("TTFT raw llama.cpp on the identical prompt, median", raw_s, "s", note=same),
+        Row("  of which retrieval in ask, median", retrieval_s, "s"),
+        Row("TTFT ratio ask / raw", ask_s / raw_s, "x", ("<=", 1.10)),
+    ]
+
+
+def ingest_speed(tmp: Path, files: int) -> list[Row]:
+    """ingest_paths (load, chunk, embed, write) vs the bare ONNX embedder on the same chunks."""
+    corpus = tmp / "corpus"
+    write_corpus(corpus, files, seed=1)
+    parts = Components(_settings(tmp, "ingest"))
+    s, store = parts.settings, parts.store
+    size = {"chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap}
+    store.embedder.embed(["warm up"])  # loading the ONNX session is not ingest speed
+    first = ingest_paths([corpus], store, **size)
+    again = ingest_paths([corpus], store, **size)
+    assert again.counts["unchanged"] == files, again.counts
+    docs = [load(path) for path in sorted(corpus.iterdir())]
+    texts = [c.text for d in docs for c in chunk_document(d, **size, collection=s.collection)]
+    assert len(texts) == first.chunks == store.count()
+    embed = _PackagedMiniLM(preferred_providers=["CPUExecutionProvider"])
+    embed(["warm up"])
+    started = time.perf_counter()
+    embed(texts)
+    raw_s = time.perf_counter() - started
+    product, bare = first.chunks / first.seconds, len(texts) / raw_s
+    RESULTS["ingest"] = dict(
+        chunks=first.chunks, s=first.seconds, raw_s=raw_s, again_s=again.seconds
+    )
+    note = f"{files} synthetic files, {first.chunks} chunks, {first.seconds:.0f} s"
+    rerun, rerun_note = 100 * again.seconds / first.seconds, f"{again.seconds:.2f} s"
+    return [
+        Row("Ingest: ingest_paths into a fresh store", product, "chunks/s", note=note),
+        Row("Ingest: raw _PackagedMiniLM on the same chunk texts", bare, "chunks/s"),
+        Row("Ingest ratio product / raw", product / bare, "x", (">=", 0.9)),
+        Row("Ingest: unchanged re-run, % of first run", rerun, "%", ("<", 5.0), rerun_note),
+    ]
+
+
+def retrieval_latency(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
+    """Retriever.retrieve over a large store, and where its time goes.
+
+    Chunks go straight into the product's Chroma collection with random unit vectors
+    (embedding 10k chunks would take ~8 min); queries use the real embedder. Random vectors
+    rarely pass the similarity gate, so few hits come back, but every cost (embed, HNSW
+    search, BM25, fetching BM25-only hits) is still paid in full.
+    """
+    parts = Components(_settings(tmp, "retrieval"))
+    store, retriever, s = parts.store, parts.retriever, parts.settings
+    rng, vrng = random.Random(2), np.random.default_rng(2)
+    col = store._collection(None)
+    started = time.perf_counter()
+    for start in range(0, n_chunks, 1000):
+        ids = range(start, min(start + 1000, n_chunks))
+        vectors = vrng.standard_normal((len(ids), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        metas = [{"source": f"/syn/{i // 10}.md", "doc_hash": f"h{i // 10}"} for i in ids]
+        texts = [paragraph(rng, 600) for _ in ids]
+        col.add(ids=[f"syn-{i}" for i in ids], documents=texts, metadatas=metas, embeddings=vectors)
+    write_s = time.perf_counter() - started
+    queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
+    started = time.perf_counter()
+    chunks = list(store.chunks())
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    BM25Index(chunks)
+    index_s = time.perf_counter() - started
+    first_s = retriever.retrieve(queries[0]).seconds  # the first query builds the index
+    bm25, n = retriever._bm25_index(s.collection), s.top_k * CANDIDATES_PER_RESULT
+    t: dict[str, list[float]] = {k: [] for k in ("total", "embed", "vector", "bm25", "fetch")}
+    t["revision"] = []
+
+    def timed(key: str, fn: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        result = fn(*args)
+        t[key].append(time.perf_counter() - started)
+        return result
+
+    for q in queries:  # the whole call, then its steps one by one as retrieve() runs them
+        t["total"].append(retriever.retrieve(q).seconds)
+        vec = np.asarray(timed("embed", store.embedder.embed, [q])[0], dtype=np.float32)
+        have = {h.chunk.id for h in timed("vector", store.search, vec, n)}
+        keyword_ids = timed("bm25", bm25.top, q, n)
+        timed("fetch", store.get_with_embeddings, [i for i in keyword_ids if i not in have])
+        timed("revision", store.revision)
+    RESULTS["retrieval"] = {"chunks": n_chunks, "write_s": write_s, "samples_s": t}
+
+    def p(key: str, q: int = 50) -> float:
+        return float(np.percentile(t[key], q)) * 1000
+
+    rest = max(0.0, p("total") - sum(p(k) for k in t if k != "total"))  # parts timed apart
+    note = f"{n_chunks:,} chunks (random vectors), {len(queries)} queries, hybrid"
+    return [
+        Row("Retrieve p50", p("total"), "ms", note=note),
+        Row("Retrieve p95", p("total", 95), "ms"),
+        Row("Retrieve, first query (builds BM25 index)", first_s * 1000, "ms"),
+        Row("  BM25 build: read all chunks from Chroma", read_s * 1000, "ms"),
+        Row("  BM25 build: index them", index_s * 1000, "ms"),
+        Row("  part p50: query embedding (ONNX)", p("embed"), "ms"),
+        Row("  part p50: Chroma vector query (Store.search)", p("vector"), "ms"),
+        Row("  part p50: BM25 top-n", p("bm25"), "ms"),
+        Row("  part p50: fetch BM25-only hits with vectors", p("fetch"), "ms"),
+        Row("  part p50: store.revision() (BM25 freshness check)", p("revision"), "ms"),
+        Row("  rest: fusion, gating (p50 total - parts, >= 0)", rest, "ms"),
+    ]
+
+
+def _closure(names: list[str]) -> set[str]:
+    """Installed distributions that `names` pull in (markers evaluated, no extras)."""
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        reqs = map(Requirement, dist.requires or [])
+        todo += [r.name for r in reqs if not r.marker or r.marker.evaluate({"extra": ""})]
+    return seen
+
+
+def _du_mib(path: Path) -> float:
+    out = subprocess.run(["du", "-sk", path], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[0]) / 1024
+
+
+def venv_size(tmp: Path, fresh: bool) -> list[Row]:
+    """Disk cost of an install: a real fresh venv, or the dev venv minus the test tools."""
+    if fresh:
+        src, venv = tmp / "src", tmp / "venv"
+        skip = shutil.ignore_patterns(".*", "*.egg-info", "__pycache__", "build", "bench")
+        shutil.copytree(ROOT, src, ignore=skip)  # pip builds in the tree: keep the repo clean
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        started = time.perf_counter()
+        pip = subprocess.run([venv / "bin" / "pip", "install", src], capture_output=True)
+        if pip.returncode:
+            sys.exit(f"pip install failed:\n{pip.stderr.decode()[-3000:]}")
+        note = f"du -s; pip install took {time.perf_counter() - started:.0f} s"
+        return [
+            Row("Installed size: fresh venv + `pip install .`", _du_mib(venv), "MiB", None, note)
+        ]
+    test_only = _closure(["playwright", "pytest", "ruff"]) - _closure(["onprem-assistant"])
+    dists = [metadata.distribution(name) for name in test_only]
+    files = [Path(str(d.locate_file(f))) for d in dists for f in d.files or []]
+    excluded = sum(f.stat().st_size for f in files if f.is_file()) / 1024**2
+    note = f"dev venv, less {', '.join(sorted(test_only))}; --venv-size for a real install"
+    size = _du_mib(Path(sys.prefix)) - excluded
+    return [Row("Installed size ≈ (approximation)", size, "MiB", None, note)]
+
+
+def table(rows: list[Row]) -> str:
+    def fmt(v: float) -> str:
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+    lines = ["| metric | value | target | verdict | note |", "|---|---:|---|---|---|"]
+    for r in rows:
+        target = f"{r.target[0]} {fmt(r.target[1])}" if r.target else ""
+        value = f"{fmt(r.value)} {r.unit}"
+        lines.append(f"| {r.metric} | {value} | {target} | {r.verdict} | {r.note} |")
+    return "\n".join(lines)
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds the whole machine was busy, CPU seconds of this process and its children).
+
+    Their difference over a run is what other processes took: timings are only as good as
+    that is small, on a machine others share.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    busy = (sum(fields[:8]) - fields[3] - fields[4]) / ticks  # all but idle and iowait
+    me = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return busy, sum(u.ru_utime + u.ru_stime for u in me)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run (~2-3 min)")
+    ap.add_argument("--json", type=Path, help="also write the raw numbers here")
+    ap.add_argument("--venv-size", action="store_true", help="pip install into a fresh venv")
+    args = ap.parse_args()
+    started, cpu_start = time.perf_counter(), cpu_seconds()
+    with tempfile.TemporaryDirectory(prefix="assistant-bench-") as name:
+        tmp = Path(name)
+        for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
+            del os.environ[var]  # a developer's settings must not leak into the numbers
+        os.environ["ASSISTANT_CONFIG"] = str(tmp / "no-such-config.toml")
+        rows, child_kb = cold_start(tmp)
+        rows += ttft(tmp, SEED_QUESTIONS[: 2 if args.quick else 5])
+        rows += ingest_speed(tmp, 30 if args.quick else 200)
+        rows += retrieval_latency(tmp, 2_000 if args.quick else 10_000, 20 if args.quick else 100)
+        self_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        note = "2 llama.cpp models, 2 ONNX sessions, 3 Chroma stores"
+        rows += [
+            Row("Peak RSS, this process (rows 2-4)", self_mib, "MiB", note=note),
+            Row("Peak RSS, cold-start subprocess", child_kb / 1024, "MiB"),
+        ]
+        rows += venv_size(tmp, args.venv_size)
+    RESULTS["rows"] = [asdict(r) | {"verdict": r.verdict} for r in rows]
+    RESULTS["seconds"] = time.perf_counter() - started
+    print(table(rows))
+    (busy, mine), (busy0, mine0) = cpu_seconds(), cpu_start
+    others = RESULTS["other_processes_cores"] = (busy - busy0 - (mine - mine0)) / RESULTS["seconds"]
+    kind = "quick" if args.quick else "full"
+    print(f"\n{kind} run: {RESULTS['seconds']:.0f} s. Other processes used {others:.2f} of")
+    print(
+        f"{os.cpu_count()} cores on average meanwhile (well above 0: timings are skewed, re-run)."
+    )
+    if args.json:
+        args.json.write_text(json.dumps(RESULTS, indent=2))
+
+
+if __name__ == "__main__":
+    main()
