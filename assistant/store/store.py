@@ -1,5 +1,5 @@
-"""The document store: Chroma collections of chunks with their embeddings, and a manifest
-of which version of each document is active (`assistant/manifest.py`).
+"""Reading and managing the store: Chroma collections of chunks, filtered through the manifest
+of which version of each document is active (`manifest.py`).
 
 One collection per name (e.g. one per team); each records the embedding model that built
 it, so a query with another model is a clear error instead of silent nonsense. Separate
@@ -11,14 +11,8 @@ Documents are replaced all-or-nothing (see `DocumentWriter` and the manifest): r
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
-import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,43 +23,9 @@ from chromadb.errors import InvalidArgumentError, NotFoundError
 
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, EmbedderMismatch
-from assistant.manifest import DocumentRow, Intent, Manifest
-
-Metadata = dict[str, str | int | float | bool]
-EMBED_BATCH = 128  # chunks embedded and written per Chroma call, across documents
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A piece of a document. Metadata keys: source, title, anchor, doc_hash, chunk_index,
-    ingested_at (set by the ingest side; the store only relies on source and doc_hash)."""
-
-    id: str
-    text: str
-    metadata: Metadata
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk: Chunk
-    similarity: float  # cosine similarity to the query, -1..1
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    source: str
-    title: str
-    doc_hash: str
-    chunks: int
-    ingested_at: str
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    name: str
-    embedder: str
-    documents: int | None  # None: built by another embedder
-    chunks: int | None
+from assistant.store.manifest import DocumentRow, Intent, Manifest
+from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, Hit
+from assistant.store.writer import DocumentWriter, crash_point, lock_collection
 
 
 class Store:
@@ -160,7 +120,7 @@ class Store:
         """Remove documents: the manifest row goes first (atomically), then the chunks."""
         name = collection or self.default_collection
         self._tracked(name)
-        lock = _lock_collection(self.path, name)
+        lock = lock_collection(self.path, name)
         try:
             return self._remove(name, sources)
         finally:
@@ -172,9 +132,9 @@ class Store:
         if not intents:
             return 0
         self._manifest.intend(name, intents)
-        _crash_point("remove-intent")
+        crash_point("remove-intent")
         self._manifest.flip(name, [], [i.source for i in intents])
-        _crash_point("remove-flip")
+        crash_point("remove-flip")
         col = self._collection(name)
         with self._lock:
             for i in intents:
@@ -196,7 +156,7 @@ class Store:
         """
         name = collection or self.default_collection
         self._tracked(name)
-        lock = _lock_collection(self.path, name)
+        lock = lock_collection(self.path, name)
         try:
             return self._repair(name, full=full)
         finally:
@@ -374,198 +334,3 @@ class Store:
 def _owned(meta: Any, active: dict[str, str]) -> bool:
     """Whether a chunk belongs to the active version of its document."""
     return bool(meta) and active.get(str(meta.get("source"))) == meta.get("doc_hash")
-
-
-def _crash_point(event: str) -> None:
-    """Test hook: `ASSISTANT_TEST_CRASH_AFTER=EVENT[:N]` SIGKILLs this process the Nth time
-    (default 1st) EVENT happens, so tests can prove a kill at that moment loses nothing.
-    Events: intent, batch, flip, delete-old, remove-intent, remove-flip. Unset: a no-op."""
-    spec = os.environ.get("ASSISTANT_TEST_CRASH_AFTER")
-    if not spec:
-        return
-    name, _, nth = spec.partition(":")
-    if name != event:
-        return
-    _CRASH_COUNTS[event] = _CRASH_COUNTS.get(event, 0) + 1
-    if _CRASH_COUNTS[event] >= int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-_CRASH_COUNTS: dict[str, int] = {}
-
-
-@dataclass
-class _Pending:
-    source: str
-    doc_hash: str
-    title: str
-    old_hash: str | None
-    chunks: int = 0  # added so far
-    unflushed: int = 0  # of those, still in the buffer
-    ended: bool = False
-    intended: bool = False
-
-
-class DocumentWriter:
-    """Writes documents so each becomes visible whole or not at all, batching chunks
-    across documents so many small files embed as efficiently as one big one.
-
-    begin(source, doc_hash, title); add(chunk) ...; end(source) -- or abort(source) when
-    reading the file failed half-way. A document is committed (its manifest row flipped,
-    its old version deleted, `on_commit(source, chunks, replaced)` called) once all its
-    chunks are written. Holding a writer locks the collection against other writers, in
-    this or any other process; the lock dies with the process.
-    """
-
-    def __init__(
-        self,
-        store: Store,
-        collection: str,
-        *,
-        batch: int = EMBED_BATCH,
-        on_commit: Callable[[str, int, bool], None] | None = None,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> None:
-        self._store = store
-        self.collection = collection
-        self._batch = min(batch, store._client.get_max_batch_size())
-        self._on_commit = on_commit
-        self._on_batch = on_batch
-        self._lockfile = _lock_collection(store.path, collection)
-        store._repair(collection)  # finish whatever a killed run left behind
-        self._col = store._collection(collection)
-        self._active = store._manifest.active(collection)
-        self._buffer: list[tuple[_Pending, Chunk]] = []
-        self._docs: dict[str, _Pending] = {}
-
-    def __enter__(self) -> DocumentWriter:
-        return self
-
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        try:
-            if exc_type is None:
-                self.flush()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._lockfile is not None:
-            self._lockfile.close()
-            self._lockfile = None
-
-    def active_hash(self, source: str) -> str | None:
-        return self._active.get(source)
-
-    def remove(self, sources: Sequence[str]) -> int:
-        """Remove documents from the collection (under this writer's lock)."""
-        removed = self._store._remove(self.collection, sources)
-        for s in sources:
-            self._active.pop(s, None)
-        return removed
-
-    def begin(self, source: str, doc_hash: str, title: str) -> None:
-        if source in self._docs:
-            raise ValueError(f"{source} is already being written")
-        self._docs[source] = _Pending(source, doc_hash, title, self._active.get(source))
-
-    def add(self, chunk: Chunk) -> None:
-        doc = self._docs[str(chunk.metadata["source"])]
-        doc.chunks += 1
-        doc.unflushed += 1
-        self._buffer.append((doc, chunk))
-        if len(self._buffer) >= self._batch:
-            self._flush_buffer()
-
-    def end(self, source: str) -> None:
-        self._docs[source].ended = True
-        self._commit_ready()
-
-    def abort(self, source: str) -> None:
-        """Forget a document half-written: the chunks already in Chroma are deleted, the
-        active version (if any) stays as it was."""
-        doc = self._docs.pop(source)
-        self._buffer = [(d, c) for d, c in self._buffer if d is not doc]
-        if doc.intended:
-            with self._store._lock:
-                self._store._delete_version(self._col, source, doc.doc_hash)
-            intent = Intent(source, doc.doc_hash, doc.old_hash)
-            self._store._manifest.done(self.collection, [intent])
-
-    def flush(self) -> None:
-        """Write everything buffered and commit every ended document."""
-        self._flush_buffer()
-        self._commit_ready()
-
-    def _flush_buffer(self) -> None:
-        if not self._buffer:
-            return
-        fresh = {id(d): d for d, _ in self._buffer if not d.intended}
-        if fresh:
-            intents = [Intent(d.source, d.doc_hash, d.old_hash) for d in fresh.values()]
-            self._store._manifest.intend(self.collection, intents)
-            for d in fresh.values():
-                d.intended = True
-            _crash_point("intent")
-        chunks = [c for _, c in self._buffer]
-        texts = [c.text for c in chunks]
-        embeddings = self._store.embedder.embed(texts)
-        with self._store._lock:
-            self._col.upsert(
-                ids=[c.id for c in chunks],
-                documents=texts,
-                metadatas=[c.metadata for c in chunks],
-                embeddings=embeddings,
-            )
-        for d, _ in self._buffer:
-            d.unflushed -= 1
-        self._buffer = []
-        _crash_point("batch")
-        if self._on_batch:
-            self._on_batch(len(chunks))
-        self._commit_ready()
-
-    def _commit_ready(self) -> None:
-        ready = [d for d in self._docs.values() if d.ended and d.unflushed == 0]
-        if not ready:
-            return
-        empty = [d for d in ready if d.chunks == 0]
-        for d in empty:  # nothing written: nothing to commit, the old version stays
-            self._docs.pop(d.source)
-        ready = [d for d in ready if d.chunks > 0]
-        if not ready:
-            return
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [DocumentRow(d.source, d.doc_hash, d.title, d.chunks, now) for d in ready]
-        self._store._manifest.flip(self.collection, rows, [])
-        _crash_point("flip")
-        with self._store._lock:
-            for d in ready:
-                if d.old_hash is not None and d.old_hash != d.doc_hash:
-                    self._store._delete_version(self._col, d.source, d.old_hash)
-                    _crash_point("delete-old")
-            self._store._bump(self.collection)
-        self._store._manifest.done(
-            self.collection, [Intent(d.source, d.doc_hash, d.old_hash) for d in ready]
-        )
-        for d in ready:
-            self._docs.pop(d.source)
-            self._active[d.source] = d.doc_hash
-            if self._on_commit:
-                self._on_commit(d.source, d.chunks, d.old_hash is not None)
-
-
-def _lock_collection(path: Path, collection: str) -> Any:
-    """An exclusive lock on one collection, held for a writer's life (flock: the kernel
-    drops it when the process dies, even by SIGKILL)."""
-    locks = path / "locks"
-    locks.mkdir(exist_ok=True)
-    digest = hashlib.sha256(collection.encode()).hexdigest()[:16]
-    handle = open(locks / f"{digest}.lock", "w")  # noqa: SIM115  (held until close())
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        handle.close()
-        raise AssistantError(
-            f"another ingest into collection '{collection}' is running; wait for it to finish"
-        ) from exc
-    return handle

@@ -1,0 +1,11 @@
+"""The document store: Chroma collections of chunks, with a manifest of active versions.
+
+store.py reads and manages collections; writer.py writes whole documents atomically;
+manifest.py is the SQLite record of which version of each document is active.
+"""
+
+from assistant.store.store import Store
+from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, Hit, Metadata
+from assistant.store.writer import DocumentWriter
+
+__all__ = ["Chunk", "CollectionInfo", "DocumentInfo", "DocumentWriter", "Hit", "Metadata", "Store"]
