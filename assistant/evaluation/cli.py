@@ -156,10 +156,13 @@ def run_command(
     else:
         render(data, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(data, out / "results.json")
-        (out / "junit.xml").write_text(junit_xml(data), encoding="utf-8")
-        (out / "report.md").write_text(markdown_report(data), encoding="utf-8")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            write_json(data, out / "results.json")
+            (out / "junit.xml").write_text(junit_xml(data), encoding="utf-8")
+            (out / "report.md").write_text(markdown_report(data), encoding="utf-8")
+        except OSError as exc:
+            raise AssistantError(f"{out}: cannot write the reports ({exc.strerror})") from exc
         click.echo(f"wrote {out}/results.json, junit.xml, report.md", err=True)
     if failed:
         sys.exit(1)

@@ -30,7 +30,7 @@ def markdown_report(data: dict[str, Any]) -> str:
         f"{data['started_at']} · {data['seconds']:.0f}s · suite `{suite['sha256']}`",
         "",
         *(f"- FAIL: {reason}" for reason in verdict["failures"]),
-        "",
+        *([""] if verdict["failures"] else []),
         "| metric | value | threshold | cases |"
         + (" baseline | change |" if data["comparison"] else ""),
         "| --- | --- | --- | --- |" + (" --- | --- |" if data["comparison"] else ""),
@@ -58,7 +58,8 @@ def markdown_report(data: dict[str, Any]) -> str:
         "",
         f"- model `{v['model']}`, embedder `{v['embedder']}`, prompt `{v['prompt']}`",
         *(
-            f"- corpus `{name}`: {c['documents']} documents, {c['chunks']} chunks, `{c['sha256']}`"
+            f"- corpus `{name}`: {c['documents']} documents `{c['sha256']}`,"
+            f" {c['chunks']} chunks `{c.get('chunks_sha256')}`"
             for name, c in v["corpus"].items()
         ),
         "- settings: " + ", ".join(f"{k}={val}" for k, val in v["settings"].items()),

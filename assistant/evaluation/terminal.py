@@ -43,7 +43,9 @@ def render(data: dict[str, Any], console: Console) -> None:
     suite = data["suite"]
     cases = Table(title=f"{suite['name']}: {suite['cases']} cases", box=box.SIMPLE_HEAD)
     cases.add_column("#", justify="right", no_wrap=True)
-    cases.add_column("case", no_wrap=True, overflow="ellipsis", max_width=console.width - 64)
+    cases.add_column(
+        "case", no_wrap=True, overflow="ellipsis", max_width=max(30, console.width - 64)
+    )
     for name in ("sources", "answer", "refusal", "1st token s", "total s"):
         right = name.endswith(" s")
         cases.add_column(
@@ -97,7 +99,8 @@ def render(data: dict[str, Any], console: Console) -> None:
         f" run {data['seconds']:.0f}s"
     )
     corpus = ", ".join(
-        f"{name} {c['documents']} docs {c['sha256']}" for name, c in v["corpus"].items()
+        f"{name} {c['documents']} docs {c['sha256']}, {c['chunks']} chunks {c.get('chunks_sha256')}"
+        for name, c in v["corpus"].items()
     )
     console.print(
         f"model {v['model']} · embedder {v['embedder']} · prompt {v['prompt']}"

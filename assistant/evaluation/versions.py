@@ -46,14 +46,21 @@ def prompt_version() -> str:
 
 
 def corpus_version(parts: Components, collection: str) -> dict[str, Any]:
-    """Documents, chunks and a hash over (file name, content hash) of every document."""
+    """Two hashes: of the documents (file name, content hash), and of the chunks made of
+    them, so a change of chunking or cleaning shows even when no document changed."""
     if collection not in parts.store.collections():  # reading would create it empty
-        return {"documents": 0, "chunks": 0, "sha256": None}
+        return {"documents": 0, "chunks": 0, "sha256": None, "chunks_sha256": None}
     docs = parts.store.documents(collection)
+    chunks = sorted(
+        f"{basename(str(c.metadata.get('source', '')))} {c.metadata.get('chunk_index', '')}"
+        f" {hashlib.sha256(c.text.encode()).hexdigest()[:16]}"
+        for c in parts.store.chunks(collection)
+    )
     return {
         "documents": len(docs),
-        "chunks": sum(d.chunks for d in docs),
+        "chunks": len(chunks),
         "sha256": _digest(sorted(f"{basename(d.source)} {d.doc_hash}" for d in docs)),
+        "chunks_sha256": _digest(chunks),
     }
 
 
