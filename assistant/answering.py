@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError
@@ -27,6 +28,8 @@ NOT_COVERED = (
     " enough to answer it."
 )
 SNIPPET_CHARS = 300
+# A model that starts writing "Question:" is inventing the next turn of our prompt format.
+STOP_SEQUENCES = ("\nQuestion:",)
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
@@ -81,7 +84,9 @@ def _to_source(number: int, hit: Hit) -> Source:
 
 def source_block(number: int, hit: Hit) -> str:
     m = hit.chunk.metadata
-    where = ", ".join(str(x) for x in (m.get("source"), m.get("anchor")) if x)
+    # The file name, not its path: the path costs prompt tokens and tells the model nothing.
+    name = Path(str(m.get("source", ""))).name
+    where = ", ".join(str(x) for x in (name, m.get("anchor")) if x)
     return f"[{number}] ({where})\n{hit.chunk.text.strip()}"
 
 
@@ -119,7 +124,10 @@ class AnswerStream:
             self._finish()
             return
         pieces: list[str] = []
-        for piece in self._model.stream(self._messages, max_tokens=self._max_tokens):
+        pieces_iter = self._model.stream(
+            self._messages, max_tokens=self._max_tokens, stop=STOP_SEQUENCES
+        )
+        for piece in pieces_iter:
             if not pieces:
                 self.answer.timings["first_token_s"] = time.perf_counter() - self._started
             pieces.append(piece)

@@ -154,6 +154,14 @@ def test_chat_streams_pieces_in_order(fake: FakeOllama, tmp_path: Path) -> None:
     (body,) = fake.bodies("/api/chat")
     assert body["model"] == CHAT_MODEL and body["stream"] is True
     assert body["messages"] == ask("Capital of France?")
+    assert "stop" not in body["options"]
+
+
+def test_stop_sequences_reach_the_server(fake: FakeOllama, tmp_path: Path) -> None:
+    chat = OllamaChat(settings_for(fake.url, tmp_path))
+    list(chat.stream(ask("Capital of France?"), max_tokens=64, stop=["\nQuestion:"]))
+    (body,) = fake.bodies("/api/chat")
+    assert body["options"]["stop"] == ["\nQuestion:"]
 
 
 def test_chat_request_sizes_num_ctx_and_passes_settings(fake: FakeOllama, tmp_path: Path) -> None:

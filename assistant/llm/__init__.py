@@ -21,8 +21,10 @@ class ChatModel(Protocol):
         """Tokens the rendered prompt takes, chat template included."""
         ...
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
-        """Yield the answer as text pieces as the model produces them."""
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
+        """Yield the answer as text pieces as the model produces them, ending at `stop`."""
         ...
 
 

@@ -77,7 +77,9 @@ class LlamaCppChat:
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return len(self._llm.tokenize(self.render(messages).encode(), add_bos=False, special=True))
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         with self._lock:
             chunks = self._llm.create_chat_completion(
                 messages=list(messages),  # type: ignore[arg-type]
@@ -85,6 +87,7 @@ class LlamaCppChat:
                 temperature=self._temperature,
                 seed=self._seed,
                 repeat_penalty=1.1,
+                stop=list(stop),
                 stream=True,
             )
             for chunk in chunks:

@@ -71,7 +71,9 @@ class OllamaChat:
         self._num_ctx = max(self._num_ctx, min(size, self.context_window))
         return self._num_ctx
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         s = self._settings
         num_ctx = self._num_ctx_for(self.count_tokens(messages) + max_tokens)
         try:
@@ -85,6 +87,7 @@ class OllamaChat:
                     "num_predict": max_tokens,
                     "temperature": s.temperature,
                     "seed": s.seed,
+                    **({"stop": list(stop)} if stop else {}),
                 },
             )
             for part in parts:
