@@ -58,14 +58,31 @@ def cli() -> None:
 @click.option("--host", help="Interface to bind; 0.0.0.0 serves the internal network.")
 @click.option("--port", type=int, help="Port for the web UI.")
 def serve(host: str | None, port: int | None) -> None:
-    """Start the web chat (default http://127.0.0.1:7860)."""
+    """Start the web chat and document uploads (default http://127.0.0.1:7860)."""
+    from ingest.indexer import ingest_paths
     from ui.app import build_app
     from ui.app import serve as serve_app
+    from ui.uploads import Uploads
 
     parts = Components(_settings(host=host, port=port))
     ensure_seeded(parts)
-    app = build_app(parts.assistant, parts.store)
     s = parts.settings
+
+    def ingest_files(paths: list[Path], collection: str, *, on_file: Any, on_chunks: Any) -> Any:
+        """The upload box's ingest (ui/ must not import ingest/): `assistant ingest`'s."""
+        return ingest_paths(
+            paths,
+            parts.store,
+            chunk_size=s.chunk_size,
+            chunk_overlap=s.chunk_overlap,
+            collection=collection,
+            max_file_bytes=int(s.max_file_mb * 2**20),
+            batch=s.embed_batch,
+            on_file=on_file,
+            on_chunks=on_chunks,
+        )
+
+    app = build_app(parts.assistant, parts.store, uploads=Uploads.from_settings(s, ingest_files))
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name})", err=True)
     serve_app(app, host=s.host, port=s.port)
 

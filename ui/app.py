@@ -1,15 +1,18 @@
-"""The web UI: a streaming chat over the indexed documents, in Gradio 6.
+"""The web UI, in Gradio 6: a streaming chat over the indexed documents (`ui.chat`), and
+a Documents tab to upload, list and delete them (`ui.documents`, `ui.uploads`).
 
 The page and the API endpoint run the same `Assistant.ask` path, so what people see is
 what clients get and what the tests check.
 
-Calling the API (the endpoint is named `ask`; it takes the question, yields a dict)::
+Calling the API (the endpoint is named `ask`; it takes the question and optionally a
+collection, the server's by default, and yields a dict)::
 
     from gradio_client import Client
 
     client = Client("http://127.0.0.1:7860/")
     reply = client.predict("When was Llama 2 released?", api_name="/ask")
     reply["answer"], reply["refused"], [s["file"] for s in reply["sources"]]
+    client.predict("How many days of leave?", "hr", api_name="/ask")  # collection `hr`
 
     job = client.submit("When was Llama 2 released?", api_name="/ask")
     for partial in job:  # streaming: the same dict, the answer growing
@@ -18,25 +21,26 @@ Calling the API (the endpoint is named `ask`; it takes the question, yields a di
 Every reply has: answer, sources (number, file, source, title, anchor, snippet,
 similarity, cited), refused, done, error (one line, or None), model. Chat and API share one
 queue slot (`concurrency_id="model"`, limit 1): one llama.cpp context serves one answer at
-a time, so concurrent users wait in line instead of failing.
+a time, so concurrent users wait in line instead of failing. Uploads and deletions share
+another slot (`concurrency_id="ingest"`), so chat keeps answering while files are indexed.
+
+Uploading is on when `build_app` gets `uploads` (`ui.uploads.Uploads`): ui/ must not import
+ingest/, so the composition root (`assistant serve`) injects the function that ingests.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import gradio as gr  # after `assistant`, whose import switches Gradio's analytics off
 
-from assistant.answering import Answer, Assistant, Source
-from assistant.errors import AssistantError
+from assistant.answering import Assistant
 from assistant.store import Store
-from ui import render
+from ui.chat import Reply, chat_tab, panel_updater, replies
+from ui.documents import documents_tab
+from ui.uploads import Uploads
 
-log = logging.getLogger(__name__)
-History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
+__all__ = ["Reply", "build_app", "launch_options", "replies", "serve"]
 
 TITLE = "On-prem Assistant"
 NOTE = (
@@ -66,6 +70,22 @@ CSS = """
   overflow-wrap: normal; }
 .docs .doc-chunks { text-align: right; }
 .docs-summary { font-size: .85em; opacity: .75; }
+.docs .doc-when, .docs .doc-chunks, .results .res-status, .results .res-chunks { width: 1%;
+  white-space: nowrap; }
+.results .res-chunks { text-align: right; }
+.results .res-file { width: 30%; }
+.results .res-file { font-family: var(--font-mono); font-size: .92em; }
+.results .badge { font-size: .85em; padding: 0 .5em; border-radius: .6em; white-space: nowrap;
+  border: 1px solid var(--border-color-primary); }
+.res-added .badge, .res-updated .badge { background: var(--color-accent-soft);
+  border-color: var(--color-accent); }
+.res-failed .badge { color: var(--error-text-color, #b91c1c);
+  border-color: var(--error-border-color, #b91c1c); }
+.res-failed .res-reason { color: var(--error-text-color, #b91c1c); }
+.res-queued .badge { opacity: .7; font-style: italic; }
+.upload-status, .note { font-size: .9em; margin: .3em 0; }
+.upload-status.is-busy { font-style: italic; opacity: .8; }
+.note.is-warning { font-weight: 700; }
 """
 # Gradio's default theme on the fonts it ships and serves itself (no Google Fonts), minus
 # the SemiBold files: in gradio 6.31 they hold ~55 glyphs, so 600-weight text (headings,
@@ -87,114 +107,35 @@ THEME = gr.themes.Default(
 )
 
 
-@dataclass
-class Reply:
-    """One step of an answer in progress: the text so far and the sources behind it."""
+def build_app(
+    assistant: Assistant,
+    store: Store,
+    *,
+    collection: str | None = None,
+    uploads: Uploads | None = None,
+) -> gr.Blocks:
+    """The page: a Chat tab (answers with their sources, the collection's documents beside
+    them) and a Documents tab (upload when `uploads` is given, list, delete)."""
+    default = collection or store.default_collection
+    private: dict[str, Any] = {"api_visibility": "private"}
 
-    text: str
-    sources: list[Source] = field(default_factory=list)
-    answer: Answer | None = None  # set on the last step
-    error: str | None = None
+    # delete_cache: uploads nobody submitted are deleted within two hours, and at restart
+    # (handled ones are deleted at once).
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+        gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{assistant.model.name}`")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat", elem_id="chat-tab") as chat_page:
+                chat = chat_tab(assistant, store, default)
+            with gr.Tab("Documents", id="documents", elem_id="documents-tab") as docs_page:
+                docs = documents_tab(store, uploads, default)
 
-    def to_api(self, model: str) -> dict[str, Any]:
-        return {
-            "answer": self.text,
-            "sources": [{"file": render.file_name(s.source), **asdict(s)} for s in self.sources],
-            "refused": bool(self.answer and self.answer.refused),
-            "done": self.answer is not None or self.error is not None,
-            "error": self.error,
-            "model": model,
-        }
-
-
-def replies(assistant: Assistant, question: str, collection: str | None) -> Iterator[Reply]:
-    """Stream an answer as Reply steps; errors end the stream as a one-line message."""
-    text, sources = "", []
-    try:
-        stream = assistant.ask(question, collection=collection)
-        sources = stream.sources
-        yield Reply(text, sources)
-        for piece in stream:
-            text += piece
-            yield Reply(text, sources)
-        answer = stream.result()
-        yield Reply(answer.text, answer.sources, answer=answer)
-    except AssistantError as exc:
-        yield Reply(text, sources, error=render.error_line(exc))
-    except Exception as exc:  # a bug: the log gets the traceback, the page one line
-        log.exception("answering %r failed", question)
-        yield Reply(text, sources, error=f"internal error ({type(exc).__name__}); see the log")
-
-
-def build_app(assistant: Assistant, store: Store, *, collection: str | None = None) -> gr.Blocks:
-    """The page: header, chat with per-answer sources, and the indexed-documents panel."""
-    name = collection or store.default_collection
-    model = assistant.model.name
-
-    def chat(question: str, history: History) -> Iterator[tuple[History, str]]:
-        question = question.strip()
-        if not question:
-            yield history, ""
-            return
-        history = [*history, {"role": "user", "content": render.safe_markdown(question)}]
-        for r in replies(assistant, question, name):
-            content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
-            yield [*history, {"role": "assistant", "content": content}], ""  # "" clears the box
-
-    def ask(question: str) -> Iterator[dict[str, Any]]:
-        """Answer a question from the indexed documents, streaming; see the module docstring."""
-        for r in replies(assistant, question, name):
-            yield r.to_api(model)
-
-    def documents() -> str:
-        try:
-            return render.documents_html(store.documents(name), name)
-        except AssistantError as exc:
-            return render.error_html(render.error_line(exc))
-
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{model}` · collection: `{name}`")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    show_label=False,
-                    height=560,
-                    latex_delimiters=[],  # "$" in documents is money, not maths
-                    feedback_options=None,
-                    buttons=["copy"],
-                    placeholder="Ask a question about the indexed documents.",
-                )
-                with gr.Row(equal_height=True):
-                    box = gr.Textbox(
-                        placeholder="Ask a question and press Enter",
-                        show_label=False,
-                        container=False,
-                        scale=8,
-                        autofocus=True,
-                        max_lines=6,
-                        elem_id="question",
-                    )
-                    send = gr.Button(
-                        "Send", variant="primary", scale=1, min_width=90, elem_id="send"
-                    )
-            with gr.Column(scale=2, min_width=280):
-                gr.Markdown("### Indexed documents")
-                docs = gr.HTML(elem_id="documents")
-                refresh = gr.Button("Refresh", size="sm", elem_id="refresh")
-
-        chat_event: dict[str, Any] = {
-            "fn": chat,
-            "inputs": [box, chatbot],
-            "outputs": [chatbot, box],
-            "api_visibility": "private",  # clients use /ask: plain data, not chat HTML
-            "concurrency_id": "model",
-            "show_progress": "minimal",
-        }
-        box.submit(**chat_event)
-        send.click(**chat_event)
-        gr.api(ask, api_name="ask", concurrency_id="model")
-        refresh.click(documents, outputs=docs, api_visibility="private")
-        app.load(documents, outputs=docs, api_visibility="private")
+        refresh_chat = panel_updater(store, default)
+        for event in docs.changed:  # the chat's choices and panel follow uploads and deletes
+            event.then(refresh_chat, chat.collection, chat.outputs, **private)
+        chat_page.select(refresh_chat, chat.collection, chat.outputs, **private)
+        docs_page.select(docs.refresh, docs.collection, docs.outputs, **private)
+        app.load(refresh_chat, chat.collection, chat.outputs, **private)
+        app.load(docs.refresh, docs.collection, docs.outputs, **private)
 
     # One llama.cpp context: one generation at a time, everyone else queues.
     app.queue(default_concurrency_limit=1)

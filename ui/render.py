@@ -1,4 +1,4 @@
-"""Pure formatting for the web UI: answers, sources and the document list as safe text.
+"""Pure formatting for the web UI: answers, sources, documents and uploads as safe text.
 
 No Gradio here, so the rules that keep document text inert are plain functions to read
 and test. Indexed documents are untrusted input (seed transcripts already carry `<a>` tags):
@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from assistant.answering import Answer, Source
 from assistant.store import DocumentInfo
+from ui.uploads import Progress
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what would open an HTML tag or comment
 _MD_IMAGE = re.compile(r"!\[")  # ![alt](url) would make the browser fetch url
@@ -102,16 +105,33 @@ def chat_message(
     return "\n\n".join(parts) or "…"
 
 
-def documents_html(docs: Sequence[DocumentInfo], collection: str) -> str:
-    """The indexed-documents panel: file, title and chunk count per document."""
+def when(iso: str) -> str:
+    """An ingest time as people read it: '2025-01-02 10:11 UTC'."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if t.utcoffset() == timedelta(0):
+        return t.strftime("%Y-%m-%d %H:%M UTC")
+    return t.strftime("%Y-%m-%d %H:%M %z").strip()
+
+
+def documents_html(
+    docs: Sequence[DocumentInfo], collection: str, *, detail: bool = False, hint: str = ""
+) -> str:
+    """A collection's documents: file, title and chunks; `detail` adds when each was
+    ingested. `hint` says how to add documents when there are none."""
     if not docs:
+        hint = hint or "Index some with <code>assistant ingest PATH</code>."
         return (
             f'<p class="docs-empty">No documents in collection <b>{_esc(collection)}</b>.'
-            " Index some with <code>assistant ingest PATH</code>.</p>"
+            f" {hint}</p>"
         )
     rows = "".join(
         f'<tr><td class="doc-file" title="{_esc(d.source)}">{_esc(file_name(d.source))}</td>'
-        f'<td class="doc-title">{_esc(d.title)}</td><td class="doc-chunks">{d.chunks}</td></tr>'
+        f'<td class="doc-title">{_esc(d.title)}</td><td class="doc-chunks">{d.chunks}</td>'
+        + (f'<td class="doc-when">{_esc(when(d.ingested_at))}</td>' if detail else "")
+        + "</tr>"
         for d in docs
     )
     total = sum(d.chunks for d in docs)
@@ -119,9 +139,71 @@ def documents_html(docs: Sequence[DocumentInfo], collection: str) -> str:
         f'<p class="docs-summary">{len(docs)} document(s), {total} chunks in'
         f" <b>{_esc(collection)}</b></p>"
         '<table class="docs"><thead><tr><th>File</th><th>Title</th>'
-        '<th class="doc-chunks">Chunks</th></tr>'
-        f"</thead><tbody>{rows}</tbody></table>"
+        '<th class="doc-chunks">Chunks</th>'
+        + ('<th class="doc-when">Ingested</th>' if detail else "")
+        + f"</tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def document_choices(docs: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
+    """(label, source) for a picker: the file name, or the full path where names repeat."""
+    names = Counter(file_name(d.source) for d in docs)
+    return [
+        (file_name(d.source) if names[file_name(d.source)] == 1 else d.source, d.source)
+        for d in docs
+    ]
+
+
+STATUS_LABELS = {"queued": "indexing…"}
+STATUS_ORDER = ("added", "updated", "unchanged", "removed", "failed", "queued")
+
+
+def upload_html(progress: Progress | None, *, error: str | None = None) -> str:
+    """An upload run: one status line, then every file with its status, chunks and reason.
+
+    While the run goes on, files still being indexed show as 'indexing…' and the line
+    counts files, chunks and seconds, so a long PDF visibly moves.
+    """
+    if progress is None:
+        return error_html(error) if error else ""
+    p = progress
+    if p.error:
+        line = error_html(f"Indexing into {p.collection} failed: {p.error}")
+    elif p.done:
+        counts = Counter(i.status for i in p.items)
+        summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
+        chunks = sum(i.chunks for i in p.items)
+        line = (
+            f'<p class="upload-status is-done">Done in {p.seconds:.1f} s: {_esc(summary)};'
+            f" {chunks} chunk{'' if chunks == 1 else 's'} in <b>{_esc(p.collection)}</b>.</p>"
+        )
+    elif p.accepted == 0 and any(i.dest is None and i.pending for i in p.items):
+        line = f'<p class="upload-status is-busy">Saving the uploads… {p.seconds:.0f} s</p>'
+    else:
+        line = (
+            f'<p class="upload-status is-busy">Indexing into <b>{_esc(p.collection)}</b>:'
+            f" {p.finished} of {p.accepted} file(s) done, {p.chunks} chunks embedded,"
+            f" {p.seconds:.0f} s…</p>"
+        )
+    rows = "".join(
+        f'<tr class="res res-{_esc(i.status)}"><td class="res-file">{_esc(i.name)}</td>'
+        f'<td class="res-status"><span class="badge">'
+        f"{_esc(STATUS_LABELS.get(i.status, i.status))}</span></td>"
+        f'<td class="res-chunks">{i.chunks if i.chunks else ""}</td>'
+        f'<td class="res-reason">{_esc(i.reason)}</td></tr>'
+        for i in p.items
+    )
+    return (
+        f"{line}"
+        '<table class="docs results"><thead><tr><th>File</th><th>Status</th>'
+        '<th class="res-chunks">Chunks</th><th>Reason</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def note_html(message: str, *, warning: bool = False) -> str:
+    """A one-line message: a confirmation (documents deleted), or a question to confirm."""
+    return f'<p class="note{" is-warning" if warning else ""}">{_esc(message)}</p>'
 
 
 def error_line(exc: BaseException) -> str:

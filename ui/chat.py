@@ -1,0 +1,174 @@
+"""The Chat tab and the `/ask` API: one `Assistant.ask` path for both, streaming.
+
+The collection picker beside the chat chooses which collection a question goes to; the
+API keeps its default (the server's collection) unless a client names another.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import gradio as gr  # after `assistant`, whose import switches Gradio's analytics off
+
+from assistant.answering import Answer, Assistant, Source
+from assistant.errors import AssistantError
+from assistant.store import Store
+from ui import render
+from ui.documents import collection_names
+
+log = logging.getLogger(__name__)
+History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
+
+
+@dataclass
+class Reply:
+    """One step of an answer in progress: the text so far and the sources behind it."""
+
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    answer: Answer | None = None  # set on the last step
+    error: str | None = None
+
+    def to_api(self, model: str) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "sources": [{"file": render.file_name(s.source), **asdict(s)} for s in self.sources],
+            "refused": bool(self.answer and self.answer.refused),
+            "done": self.answer is not None or self.error is not None,
+            "error": self.error,
+            "model": model,
+        }
+
+
+def replies(assistant: Assistant, question: str, collection: str | None) -> Iterator[Reply]:
+    """Stream an answer as Reply steps; errors end the stream as a one-line message."""
+    text, sources = "", []
+    try:
+        stream = assistant.ask(question, collection=collection)
+        sources = stream.sources
+        yield Reply(text, sources)
+        for piece in stream:
+            text += piece
+            yield Reply(text, sources)
+        answer = stream.result()
+        yield Reply(answer.text, answer.sources, answer=answer)
+    except AssistantError as exc:
+        yield Reply(text, sources, error=render.error_line(exc))
+    except Exception as exc:  # a bug: the log gets the traceback, the page one line
+        log.exception("answering %r failed", question)
+        yield Reply(text, sources, error=f"internal error ({type(exc).__name__}); see the log")
+
+
+@dataclass
+class ChatTab:
+    """What the rest of the page refreshes after documents change."""
+
+    collection: gr.Dropdown
+    docs: gr.HTML
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [self.collection, self.docs]
+
+
+def chat_tab(assistant: Assistant, store: Store, default: str) -> ChatTab:
+    """The chat with per-answer sources, and the chosen collection's documents beside it.
+    Call inside a `gr.Tab`; registers the `/ask` API too."""
+    model = assistant.model.name
+
+    def answers(question: str, collection: str | None) -> Iterator[Reply]:
+        # Asking a collection that does not exist would create it, empty: refuse instead.
+        name = (collection or "").strip() or default
+        if name != default and name not in store.collections():
+            yield Reply("", error=f"no collection named '{name}'")
+            return
+        yield from replies(assistant, question, name)
+
+    def chat(question: str, history: History, collection: str) -> Iterator[tuple[History, str]]:
+        question = question.strip()
+        if not question:
+            yield history, ""
+            return
+        history = [*history, {"role": "user", "content": render.safe_markdown(question)}]
+        for r in answers(question, collection):
+            content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
+            yield [*history, {"role": "assistant", "content": content}], ""  # "" clears the box
+
+    def ask(question: str, collection: str | None = None) -> Iterator[dict[str, Any]]:
+        """Answer a question from the indexed documents, streaming; `collection` defaults
+        to the server's. See the module docstring of ui.app."""
+        for r in answers(question, collection):
+            yield r.to_api(model)
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                show_label=False,
+                height=560,
+                latex_delimiters=[],  # "$" in documents is money, not maths
+                feedback_options=None,
+                buttons=["copy"],
+                placeholder="Ask a question about the indexed documents.",
+            )
+            with gr.Row(equal_height=True):
+                box = gr.Textbox(
+                    placeholder="Ask a question and press Enter",
+                    show_label=False,
+                    container=False,
+                    scale=8,
+                    autofocus=True,
+                    max_lines=6,
+                    elem_id="question",
+                )
+                send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="send")
+        with gr.Column(scale=2, min_width=280):
+            gr.Markdown("### Indexed documents")
+            collection = gr.Dropdown(
+                choices=[default],
+                value=default,
+                label="Collection questions go to",
+                elem_id="chat-collection",
+            )
+            docs = gr.HTML(elem_id="documents")
+            refresh = gr.Button("Refresh", size="sm", elem_id="refresh")
+
+    chat_event: dict[str, Any] = {
+        "fn": chat,
+        "inputs": [box, chatbot, collection],
+        "outputs": [chatbot, box],
+        "api_visibility": "private",  # clients use /ask: plain data, not chat HTML
+        "concurrency_id": "model",
+        "show_progress": "minimal",
+    }
+    box.submit(**chat_event)
+    send.click(**chat_event)
+    gr.api(ask, api_name="ask", concurrency_id="model")
+    tab = ChatTab(collection, docs)
+    refresh.click(panel_updater(store, default), collection, tab.outputs, api_visibility="private")
+    collection.input(
+        lambda name: documents_panel(store, name), collection, docs, api_visibility="private"
+    )
+    return tab
+
+
+def documents_panel(store: Store, collection: str | None) -> str:
+    try:
+        name = collection or store.default_collection
+        return render.documents_html(store.documents(name), name)
+    except AssistantError as exc:
+        return render.error_html(render.error_line(exc))
+
+
+def panel_updater(store: Store, default: str) -> Any:
+    """A handler that refreshes the collection choices (keeping the choice while it
+    exists) and the documents panel: after uploads, deletions, or on coming back."""
+
+    def update(current: str | None) -> tuple[Any, str]:
+        names = collection_names(store, default)
+        name = current if current in names else default
+        return gr.update(choices=names, value=name), documents_panel(store, name)
+
+    return update

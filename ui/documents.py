@@ -1,0 +1,190 @@
+"""The Documents tab: upload files into a collection, see its documents, delete some.
+
+Uploading and deleting share one queue slot (`concurrency_id="ingest"`, limit 1), so the
+page never runs two writes at once; the store's collection lock refuses a concurrent CLI
+ingest with a clear message. The screening, copying and reporting live in `ui.uploads`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from assistant.errors import AssistantError
+from assistant.store import Store
+from ui import render
+from ui.uploads import Progress, Uploads, collection_problem, remove_copies, run, screen
+
+log = logging.getLogger(__name__)
+
+
+def collection_names(store: Store, default: str) -> list[str]:
+    """The collections this server can open (built by its embedder), and the default."""
+    try:
+        names = {c.name for c in store.collection_stats() if c.documents is not None}
+    except AssistantError:
+        log.exception("listing collections")
+        names = set()
+    return sorted(names | {default})
+
+
+@dataclass
+class DocumentsTab:
+    """How the page refreshes the tab, and the events after which the rest of the page
+    should refresh (gradio dependencies: chain `.then(...)` on them)."""
+
+    refresh: Callable[[str | None], tuple[Any, str, Any]]
+    collection: gr.Dropdown
+    outputs: list[Any]  # what `refresh` updates
+    changed: list[Any]
+
+
+def documents_tab(store: Store, uploads: Uploads | None, default: str) -> DocumentsTab:
+    """Build the tab's content; call inside a `gr.Tab`."""
+    hint = "Upload some above." if uploads else "Index some with <code>assistant ingest</code>."
+    # (HTML, shown as is in the empty-collection message)
+
+    def listing(collection: str | None) -> tuple[str, Any]:
+        name = collection or default
+        try:
+            docs = store.documents(name)
+        except AssistantError as exc:
+            return render.error_html(render.error_line(exc)), gr.update(choices=[], value=[])
+        table = render.documents_html(docs, name, detail=True, hint=hint)
+        return table, gr.update(choices=render.document_choices(docs), value=[])
+
+    def refresh(collection: str | None) -> tuple[Any, str, Any]:
+        names = collection_names(store, default)
+        name = collection if collection in names else default
+        return gr.update(choices=names, value=name), *listing(name)
+
+    def target(picked: str | None, new: str) -> tuple[str | None, str | None]:
+        """The collection to upload into, or why there is none."""
+        new = new.strip()
+        if new:
+            problem = collection_problem(new)
+            return (None, f"'{new}' cannot be a collection: {problem}.") if problem else (new, None)
+        if picked:
+            return picked, None
+        return None, "Choose a collection, or name a new one."
+
+    def upload(
+        files: list[str] | None, picked: str | None, new: str
+    ) -> Iterator[tuple[str, Any, Any, Any]]:
+        skip = gr.skip()
+        if uploads is None:
+            yield render.error_html("Uploading is not enabled on this server."), skip, skip, skip
+            return
+        if not files:
+            yield render.note_html("Choose files to upload first."), skip, skip, skip
+            return
+        name, problem = target(picked, new)
+        if name is None:
+            yield render.error_html(problem or ""), skip, skip, skip  # the files stay chosen
+            return
+        items = screen(files, uploads)
+        yield render.upload_html(Progress(items, name)), None, skip, skip  # empties the box
+        last = None
+        for last in run(items, name, uploads, temp=Path(get_upload_folder())):
+            yield render.upload_html(last), skip, skip, skip
+        names = collection_names(store, default)
+        chosen = name if name in names else picked
+        cleared = "" if chosen == name else skip
+        yield render.upload_html(last), skip, gr.update(choices=names, value=chosen), cleared
+
+    def confirm(collection: str | None, sources: list[str] | None) -> tuple[Any, str, str]:
+        if not sources:
+            return gr.update(visible=False), "", render.note_html("Select documents first.")
+        files = ", ".join(render.file_name(s) for s in sources)
+        question = (
+            f"Delete {len(sources)} document(s) from '{collection}': {files}? Their chunks"
+            " leave the store, and their uploaded copies are deleted."
+        )
+        return gr.update(visible=True), render.note_html(question, warning=True), ""
+
+    def delete(collection: str | None, sources: list[str] | None) -> tuple[str, Any]:
+        hidden = gr.update(visible=False)
+        if not collection or not sources:
+            return render.note_html("Nothing deleted."), hidden
+        try:
+            removed = store.remove(sources, collection)
+        except AssistantError as exc:
+            return render.error_html(render.error_line(exc)), hidden
+        if uploads is not None:
+            remove_copies(sources, uploads.folder / collection)
+        files = ", ".join(render.file_name(s) for s in sources)
+        done = f"Deleted {removed} document(s) from '{collection}': {files}."
+        return render.note_html(done), hidden
+
+    with gr.Row(equal_height=True):
+        picked = gr.Dropdown(
+            choices=[default], value=default, label="Collection", elem_id="docs-collection"
+        )
+        new = gr.Textbox(
+            label="… or a new one to upload into",
+            placeholder="e.g. hr-policies (letters, digits, . _ -)",
+            elem_id="new-collection",
+            visible=uploads is not None,
+        )
+    with gr.Column(visible=uploads is not None, elem_id="upload-section"):
+        limits = f"Accepted: {uploads.limits}." if uploads else ""
+        gr.Markdown(
+            f"### Upload\n{limits} A file with the name of a document already in"
+            " the collection replaces it."
+        )
+        files = gr.File(
+            file_count="multiple",
+            type="filepath",
+            show_label=False,
+            height=120,
+            elem_id="upload-files",
+        )
+        with gr.Row():
+            send = gr.Button(
+                "Upload and index", variant="primary", scale=0, min_width=180, elem_id="upload"
+            )
+        results = gr.HTML(elem_id="upload-results")
+    gr.Markdown("### Documents")
+    table = gr.HTML(elem_id="collection-documents")
+    selected = gr.Dropdown(multiselect=True, label="Documents to delete", elem_id="delete-select")
+    with gr.Row():
+        ask_delete = gr.Button(
+            "Delete selected…", variant="stop", scale=0, min_width=180, elem_id="delete"
+        )
+    with gr.Column(visible=False, elem_id="confirm-row") as confirm_row:
+        question = gr.HTML(elem_id="confirm-text")
+        with gr.Row():
+            yes = gr.Button(
+                "Yes, delete", variant="stop", scale=0, min_width=140, elem_id="confirm-delete"
+            )
+            no = gr.Button("Cancel", scale=0, min_width=140, elem_id="cancel-delete")
+    message = gr.HTML(elem_id="delete-message")
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+    write: dict[str, Any] = {**private, "concurrency_id": "ingest", "concurrency_limit": 1}
+    picked.input(listing, picked, [table, selected], **private)
+    uploaded = send.click(
+        upload,
+        [files, picked, new],
+        [results, files, picked, new],
+        **write,
+        show_progress="minimal",
+    ).then(listing, picked, [table, selected], **private)
+    ask_delete.click(confirm, [picked, selected], [confirm_row, question, message], **private)
+    no.click(
+        lambda: (gr.update(visible=False), render.note_html("Nothing deleted.")),
+        None,
+        [confirm_row, message],
+        **private,
+    )
+    selected.input(lambda: gr.update(visible=False), None, confirm_row, **private)
+    deleted = yes.click(delete, [picked, selected], [message, confirm_row], **write).then(
+        listing, picked, [table, selected], **private
+    )
+    return DocumentsTab(refresh, picked, [picked, table, selected], [uploaded, deleted])
