@@ -123,3 +123,10 @@ def test_collections_are_separate(fresh):
     store.add([chunk(2)], collection="team-eng")
     assert store.collections() == ["team-eng", "team-hr"]
     assert [c.id for c in store.chunks("team-hr")] == [chunk(1).id]
+
+
+def test_asking_a_collection_that_does_not_exist_is_an_error_not_a_new_collection(fresh):
+    with pytest.raises(AssistantError, match="no collection named 'typo'"):
+        fresh.store.search([0.0] * 384, k=1, collection="typo")
+    assert "typo" not in fresh.store.collections()
+    assert fresh.store.count() == 0  # the default collection may start empty

@@ -43,8 +43,12 @@ class Store:
         self._lock = threading.RLock()
 
     # --- collections -------------------------------------------------------------------
-    def _collection(self, name: str | None, create: bool = True) -> Any:
+    def _collection(self, name: str | None, create: bool | None = None) -> Any:
+        """Open a collection. Reading one that does not exist is an error (a typo must not
+        create it), except the default collection, which starts empty; writers create."""
         name = name or self.default_collection
+        if create is None:
+            create = name == self.default_collection
         try:
             if create:
                 col = self._client.get_or_create_collection(
@@ -97,6 +101,7 @@ class Store:
         """Write whole documents atomically, batching chunks across documents; see
         `DocumentWriter`. Use as a context manager (leaving it commits what is complete)."""
         name = collection or self.default_collection
+        self._collection(name, create=True)
         self._tracked(name)
         return DocumentWriter(self, name, **kwargs)
 
@@ -163,7 +168,7 @@ class Store:
             lock.close()
 
     def _repair(self, name: str, *, full: bool = False) -> int:
-        col = self._collection(name)
+        col = self._collection(name, create=True)
         deleted = 0
         intents = self._manifest.pending(name)
         active = self._manifest.active(name)

@@ -85,7 +85,7 @@ class DocumentWriter:
         self._on_batch = on_batch
         self._lockfile = lock_collection(store.path, collection)
         store._repair(collection)  # finish whatever a killed run left behind
-        self._col = store._collection(collection)
+        self._col = store._collection(collection, create=True)
         self._active = store._manifest.active(collection)
         self._buffer: list[tuple[_Pending, Chunk]] = []
         self._docs: dict[str, _Pending] = {}
