@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +34,33 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def index_files(
+    parts: Components, paths: Sequence[Path], collection: str | None = None, **options: Any
+) -> Any:
+    """`ingest_paths` with the chunking, limits and batch size from settings: the one way
+    the CLI, first-start seeding and the web upload box index files."""
+    from ingest.indexer import ingest_paths
+
+    s = parts.settings
+    return ingest_paths(
+        paths,
+        parts.store,
+        chunk_size=s.chunk_size,
+        chunk_overlap=s.chunk_overlap,
+        max_file_bytes=int(s.max_file_mb * 2**20),
+        batch=s.embed_batch,
+        collection=collection,
+        **options,
+    )
+
+
 def ensure_seeded(parts: Components) -> None:
     """Index the seed corpus into an empty default collection, so questions work at once."""
     s = parts.settings
     if not s.auto_seed or parts.store.count() > 0:
         return
-    from ingest.indexer import ingest_paths
-
     click.echo(f"Empty store: indexing the seed corpus from {s.seed_path()} ...", err=True)
-    report = ingest_paths(
-        [s.seed_path()], parts.store, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap
-    )
+    report = index_files(parts, [s.seed_path()])
     for failure in report.failed:
         click.echo(f"  skipped {failure.path}: {failure.reason}", err=True)
     click.echo(f"Indexed {report.counts['added']} documents, {report.chunks} chunks.", err=True)
@@ -59,7 +77,6 @@ def cli() -> None:
 @click.option("--port", type=int, help="Port for the web UI.")
 def serve(host: str | None, port: int | None) -> None:
     """Start the web chat and document uploads (default http://127.0.0.1:7860)."""
-    from ingest.indexer import ingest_paths
     from ui.app import build_app
     from ui.app import serve as serve_app
     from ui.uploads import Uploads
@@ -67,22 +84,8 @@ def serve(host: str | None, port: int | None) -> None:
     parts = Components(_settings(host=host, port=port))
     ensure_seeded(parts)
     s = parts.settings
-
-    def ingest_files(paths: list[Path], collection: str, *, on_file: Any, on_chunks: Any) -> Any:
-        """The upload box's ingest (ui/ must not import ingest/): `assistant ingest`'s."""
-        return ingest_paths(
-            paths,
-            parts.store,
-            chunk_size=s.chunk_size,
-            chunk_overlap=s.chunk_overlap,
-            collection=collection,
-            max_file_bytes=int(s.max_file_mb * 2**20),
-            batch=s.embed_batch,
-            on_file=on_file,
-            on_chunks=on_chunks,
-        )
-
-    app = build_app(parts.assistant, parts.store, uploads=Uploads.from_settings(s, ingest_files))
+    uploads = Uploads.from_settings(s, partial(index_files, parts))  # ui/ never imports ingest/
+    app = build_app(parts.assistant, parts.store, uploads=uploads)
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name})", err=True)
     serve_app(app, host=s.host, port=s.port)
 
@@ -127,23 +130,18 @@ def ingest(
 
     Exit code 0 when every file was read, 1 when any failed (each listed with its reason).
     """
-    from ingest.indexer import count_files, ingest_paths
+    from ingest.indexer import count_files
     from ingest.progress import Progress
 
     parts = Components(_settings())
-    s = parts.settings
     if rebuild:
         parts.store.drop(collection)
     with Progress.auto(count_files(paths), quiet=as_json) as progress:
-        report = ingest_paths(
+        report = index_files(
+            parts,
             paths,
-            parts.store,
-            chunk_size=s.chunk_size,
-            chunk_overlap=s.chunk_overlap,
             collection=collection,
             prune=prune,
-            max_file_bytes=int(s.max_file_mb * 2**20),
-            batch=s.embed_batch,
             on_file=progress.on_file,
             on_chunks=progress.on_chunks,
         )

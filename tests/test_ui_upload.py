@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,8 +19,8 @@ from conftest import make_settings
 from gradio.utils import get_upload_folder
 from test_ui import CHROMIUM_ARGS, _free_port
 
+from assistant.cli import index_files
 from assistant.factory import Components
-from ingest.indexer import ingest_paths
 from ui.app import build_app, launch_options
 from ui.uploads import Uploads, collection_problem, name_problem, run, screen
 
@@ -49,26 +50,6 @@ WATCH_PROGRESS_JS = """() => { window.progressLines = new Set();
   }).observe(document.body, {childList: true, subtree: true, characterData: true}); }"""
 
 
-def _ingest_files(parts: Components):
-    """What `assistant serve` injects: the indexer with the settings applied."""
-    s = parts.settings
-
-    def ingest_files(paths, collection, *, on_file, on_chunks):
-        return ingest_paths(
-            paths,
-            parts.store,
-            chunk_size=s.chunk_size,
-            chunk_overlap=s.chunk_overlap,
-            collection=collection,
-            max_file_bytes=int(s.max_file_mb * 2**20),
-            batch=s.embed_batch,
-            on_file=on_file,
-            on_chunks=on_chunks,
-        )
-
-    return ingest_files
-
-
 @pytest.fixture
 def parts(tmp_path: Path) -> Components:
     """A store of its own whose default collection holds one good document already."""
@@ -80,17 +61,14 @@ def parts(tmp_path: Path) -> Components:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "handbook.txt").write_text(HANDBOOK)
-    s = parts.settings
-    report = ingest_paths(
-        [corpus], parts.store, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap
-    )
+    report = index_files(parts, [corpus])
     assert report.counts["added"] == 1
     return parts
 
 
 @pytest.fixture
 def uploads(parts: Components) -> Uploads:
-    return Uploads.from_settings(parts.settings, _ingest_files(parts))
+    return Uploads.from_settings(parts.settings, partial(index_files, parts))
 
 
 @pytest.fixture
