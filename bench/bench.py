@@ -1,9 +1,9 @@
 """Speed and memory of the assistant, as one Markdown table (and raw numbers with --json).
 
 Targets are checked here, never in tests: timings on a shared 2-core machine are too noisy
-for pass/fail. Every row runs the product's own path (Components, ingest_paths,
-Assistant.ask), and where the target is a ratio, also the raw library underneath on the
-identical input, so the ratio shows what our glue costs whatever else loads the machine.
+for pass/fail. Every row runs the product's own path (Components, index_files, i.e.
+ingest_paths with the settings applied, Assistant.ask) and, where the target is a ratio,
+also the raw library underneath on identical input: the ratio is what our glue costs.
 
     .venv/bin/python bench/bench.py [--quick] [--json FILE] [--venv-size]
 """
@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.cli import index_files
 from assistant.embeddings.onnx import _PackagedMiniLM
 from assistant.factory import Components
 from assistant.llm.llamacpp import LlamaCppChat, packaged_model_path
@@ -36,7 +37,6 @@ from assistant.retrieval import CANDIDATES_PER_RESULT, BM25Index
 from assistant.settings import Settings
 from assistant.store import Chunk
 from ingest.chunking import chunk_document
-from ingest.indexer import ingest_paths
 from ingest.loaders import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,7 +182,7 @@ def ttft(tmp: Path, questions: list[str]) -> list[Row]:
     parts = Components(_settings(tmp, "ttft"))
     s, chat, ask = parts.settings, parts.model, parts.assistant
     assert isinstance(chat, LlamaCppChat)
-    ingest_paths([SEEDS], parts.store, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+    index_files(parts, [SEEDS])
     path, threads = str(s.model_path or packaged_model_path()), s.threads
     raw = Llama(path, n_ctx=s.context_window, n_threads=threads, seed=s.seed, verbose=False)
     gen = {"max_tokens": s.max_answer_tokens, "temperature": s.temperature, "seed": s.seed}
@@ -247,15 +247,15 @@ def ttft(tmp: Path, questions: list[str]) -> list[Row]:
 
 
 def ingest_speed(tmp: Path, files: int) -> list[Row]:
-    """ingest_paths (load, chunk, embed, write) vs the bare ONNX embedder on the same chunks."""
+    """index_files (load, chunk, embed, write) vs the bare ONNX embedder on the same chunks."""
     corpus = tmp / "corpus"
     write_corpus(corpus, files, seed=1)
     parts = Components(_settings(tmp, "ingest"))
     s, store = parts.settings, parts.store
     size = {"chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap}
     store.embedder.embed(["warm up"])  # loading the ONNX session is not ingest speed
-    first = ingest_paths([corpus], store, **size)
-    again = ingest_paths([corpus], store, **size)
+    first = index_files(parts, [corpus])
+    again = index_files(parts, [corpus])
     assert again.counts["unchanged"] == files, again.counts
     docs = [load(path) for path in sorted(corpus.iterdir())]
     texts = [c.text for d in docs for c in chunk_document(d, **size, collection=s.collection)]
@@ -272,7 +272,7 @@ def ingest_speed(tmp: Path, files: int) -> list[Row]:
     note = f"{files} synthetic files, {first.chunks} chunks, {first.seconds:.0f} s"
     rerun, rerun_note = 100 * again.seconds / first.seconds, f"{again.seconds:.2f} s"
     return [
-        Row("Ingest: ingest_paths into a fresh store", product, "chunks/s", note=note),
+        Row("Ingest: index_files into a fresh store", product, "chunks/s", note=note),
         Row("Ingest: raw _PackagedMiniLM on the same chunk texts", bare, "chunks/s"),
         Row("Ingest ratio product / raw", product / bare, "x", (">=", 0.9)),
         Row("Ingest: unchanged re-run, % of first run", rerun, "%", ("<", 5.0), rerun_note),
