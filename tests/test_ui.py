@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from conftest import SEEDS
+from playwright.sync_api import Page
 
 from assistant.answering import NOT_COVERED
 from assistant.factory import Components
@@ -54,6 +56,23 @@ WATCH_STREAMING_JS = """() => { window.partialAnswers = new Set();
     if (text) window.partialAnswers.add(text);
   }).observe(document.body, {childList: true, subtree: true, characterData: true}); }
 """.replace("ANSWER_JS", ANSWER_JS)
+
+
+@contextmanager
+def browser_page(url: str) -> Iterator[tuple[Page, list[str]]]:
+    """Debian's Chromium on `url`, recording every URL the page requests."""
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(url)
+            yield page, requests
+        finally:
+            browser.close()
 
 
 def _free_port() -> int:
@@ -108,40 +127,30 @@ def test_api_off_topic_question_says_the_documents_do_not_cover_it(server):
 
 
 def test_browser_chat_shows_streamed_answer_sources_and_documents(server, expected_files):
-    from playwright.sync_api import sync_playwright
 
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(server)
+    with browser_page(server) as (page, requests):
+        page.wait_for_selector("#documents table.docs")
+        listed = page.locator("#documents .doc-file").all_inner_texts()
+        assert sorted(listed) == SEED_FILES
+        assert page.get_by_role("heading", name="On-prem Assistant").is_visible()
+        assert "nothing you ask leaves this machine" in page.inner_text("body")
 
-            page.wait_for_selector("#documents table.docs")
-            listed = page.locator("#documents .doc-file").all_inner_texts()
-            assert sorted(listed) == SEED_FILES
-            assert page.get_by_role("heading", name="On-prem Assistant").is_visible()
-            assert "nothing you ask leaves this machine" in page.inner_text("body")
+        page.evaluate(WATCH_STREAMING_JS)
+        box = page.locator("#question textarea")
+        box.fill(QUESTION)
+        box.press("Enter")
+        bot = page.locator("[data-testid='bot']").last
+        bot.locator(".answer-meta, .answer-error").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        page.screenshot(path="/tmp/ui.png", full_page=True)
 
-            page.evaluate(WATCH_STREAMING_JS)
-            box = page.locator("#question textarea")
-            box.fill(QUESTION)
-            box.press("Enter")
-            bot = page.locator("[data-testid='bot']").last
-            bot.locator(".answer-meta, .answer-error").wait_for(timeout=ANSWER_TIMEOUT_MS)
-            page.screenshot(path="/tmp/ui.png", full_page=True)
-
-            assert bot.locator(".answer-error").count() == 0
-            answer = bot.evaluate(ANSWER_JS)
-            assert answer
-            partials = page.evaluate("[...window.partialAnswers]")
-            assert len(partials) >= 2, f"the answer should appear piece by piece: {partials}"
-            shown = bot.locator(".sources .src-file").all_inner_texts()
-            assert shown == expected_files
-            assert page.get_by_text(QUESTION).first.is_visible()
-        finally:
-            browser.close()
+        assert bot.locator(".answer-error").count() == 0
+        answer = bot.evaluate(ANSWER_JS)
+        assert answer
+        partials = page.evaluate("[...window.partialAnswers]")
+        assert len(partials) >= 2, f"the answer should appear piece by piece: {partials}"
+        shown = bot.locator(".sources .src-file").all_inner_texts()
+        assert shown == expected_files
+        assert page.get_by_text(QUESTION).first.is_visible()
 
     assert requests
     for url in requests:
@@ -152,18 +161,11 @@ def test_browser_chat_shows_streamed_answer_sources_and_documents(server, expect
 
 
 def test_browser_off_topic_question_shows_the_refusal_without_sources(server):
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(server)
-            page.locator("#question textarea").fill(OFF_TOPIC)
-            page.locator("#send").click()
-            bot = page.locator("[data-testid='bot']").last
-            bot.locator(".answer-meta").wait_for(timeout=ANSWER_TIMEOUT_MS)
-            assert "documents don't cover" in bot.inner_text()
-            assert bot.locator(".sources").count() == 0
-        finally:
-            browser.close()
+    with browser_page(server) as (page, _):
+        page.locator("#question textarea").fill(OFF_TOPIC)
+        page.locator("#send").click()
+        bot = page.locator("[data-testid='bot']").last
+        bot.locator(".answer-meta").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        assert "documents don't cover" in bot.inner_text()
+        assert bot.locator(".sources").count() == 0

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from conftest import make_settings
 from gradio.utils import get_upload_folder
-from test_ui import CHROMIUM_ARGS, _free_port
+from test_ui import _free_port, browser_page
 
 from assistant.cli import index_files
 from assistant.factory import Components
@@ -154,85 +154,75 @@ def test_replacing_by_name_and_a_failed_replacement_keeps_the_old_version(parts,
 def test_browser_upload_shows_each_files_result_and_delete_removes_the_document(
     parts, uploads, server, tmp_path
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     store = parts.store
     before = store.documents()
     files = _files(tmp_path / "picked")
     started = time.time() - 1
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(server)
-            page.get_by_role("tab", name="Documents").click()
-            expect(page.locator("#collection-documents .doc-file")).to_have_text(["handbook.txt"])
+    with browser_page(server) as (page, requests):
+        page.get_by_role("tab", name="Documents").click()
+        expect(page.locator("#collection-documents .doc-file")).to_have_text(["handbook.txt"])
 
-            # An invalid new collection name is refused before anything is stored.
-            new_name = page.locator("#new-collection textarea")
-            new_name.fill("team docs")
-            page.locator("#upload-files input[type=file]").set_input_files(list(files.values()))
-            expect(page.locator("#upload-files tr.file")).to_have_count(4)
-            page.locator("#upload").click()
-            expect(page.locator("#upload-results")).to_contain_text(
-                "'team docs' cannot be a collection"
+        # An invalid new collection name is refused before anything is stored.
+        new_name = page.locator("#new-collection textarea")
+        new_name.fill("team docs")
+        page.locator("#upload-files input[type=file]").set_input_files(list(files.values()))
+        expect(page.locator("#upload-files tr.file")).to_have_count(4)
+        page.locator("#upload").click()
+        expect(page.locator("#upload-results")).to_contain_text(
+            "'team docs' cannot be a collection"
+        )
+        expect(page.locator("#upload-files tr.file")).to_have_count(4)  # still chosen
+
+        new_name.fill("team-docs")
+        page.evaluate(WATCH_PROGRESS_JS)
+        page.locator("#upload").click()
+        page.locator("#upload-results .upload-status.is-done").wait_for(timeout=TIMEOUT_MS)
+        page.screenshot(path="/tmp/ui-upload.png", full_page=True)
+        rows = page.locator("#upload-results tr.res")
+        shown = {
+            row.locator(".res-file").inner_text(): (
+                row.locator(".res-status").inner_text(),
+                row.locator(".res-reason").inner_text(),
             )
-            expect(page.locator("#upload-files tr.file")).to_have_count(4)  # still chosen
+            for row in rows.all()
+        }
+        assert shown == {
+            "travel-policy.md": ("added", ""),
+            "scan.pdf": ("failed", "corrupt PDF (no %PDF header: not a PDF file)"),
+            "big.txt": ("failed", "too large (24.4 KB; the limit is 10.2 KB)"),
+            "tool.exe": ("failed", "'.exe' files are not accepted"),
+        }
+        progress = page.evaluate("[...window.progressLines]")
+        assert progress, "the page should show progress before the results"
+        expect(page.locator("#upload-files tr.file")).to_have_count(0)  # the box emptied
+        expect(page.locator("#docs-collection input")).to_have_value("team-docs")
+        expect(page.locator("#collection-documents .doc-file")).to_have_text(["travel-policy.md"])
 
-            new_name.fill("team-docs")
-            page.evaluate(WATCH_PROGRESS_JS)
-            page.locator("#upload").click()
-            page.locator("#upload-results .upload-status.is-done").wait_for(timeout=TIMEOUT_MS)
-            page.screenshot(path="/tmp/ui-upload.png", full_page=True)
-            rows = page.locator("#upload-results tr.res")
-            shown = {
-                row.locator(".res-file").inner_text(): (
-                    row.locator(".res-status").inner_text(),
-                    row.locator(".res-reason").inner_text(),
-                )
-                for row in rows.all()
-            }
-            assert shown == {
-                "travel-policy.md": ("added", ""),
-                "scan.pdf": ("failed", "corrupt PDF (no %PDF header: not a PDF file)"),
-                "big.txt": ("failed", "too large (24.4 KB; the limit is 10.2 KB)"),
-                "tool.exe": ("failed", "'.exe' files are not accepted"),
-            }
-            progress = page.evaluate("[...window.progressLines]")
-            assert progress, "the page should show progress before the results"
-            expect(page.locator("#upload-files tr.file")).to_have_count(0)  # the box emptied
-            expect(page.locator("#docs-collection input")).to_have_value("team-docs")
-            expect(page.locator("#collection-documents .doc-file")).to_have_text(
-                ["travel-policy.md"]
-            )
+        copy = uploads.folder / "team-docs" / "travel-policy.md"
+        assert [d.source for d in store.documents("team-docs")] == [str(copy)]
+        assert copy.read_text() == TRAVEL
+        assert sorted(p.name for p in copy.parent.iterdir()) == ["travel-policy.md"]
+        assert store.documents() == before, "the other collection is untouched"
 
-            copy = uploads.folder / "team-docs" / "travel-policy.md"
-            assert [d.source for d in store.documents("team-docs")] == [str(copy)]
-            assert copy.read_text() == TRAVEL
-            assert sorted(p.name for p in copy.parent.iterdir()) == ["travel-policy.md"]
-            assert store.documents() == before, "the other collection is untouched"
+        # The chat can ask the new collection: its panel follows the choice.
+        page.get_by_role("tab", name="Chat").click()
+        page.locator("#chat-collection input").click()
+        page.get_by_role("option", name="team-docs").click()
+        expect(page.locator("#documents .doc-file")).to_have_text(["travel-policy.md"])
 
-            # The chat can ask the new collection: its panel follows the choice.
-            page.get_by_role("tab", name="Chat").click()
-            page.locator("#chat-collection input").click()
-            page.get_by_role("option", name="team-docs").click()
-            expect(page.locator("#documents .doc-file")).to_have_text(["travel-policy.md"])
-
-            page.get_by_role("tab", name="Documents").click()
-            page.locator("#delete-select input").click()
-            page.get_by_role("option", name="travel-policy.md").click()
-            page.locator("#delete").click()
-            expect(page.locator("#confirm-text")).to_contain_text("Delete 1 document(s)")
-            page.locator("#confirm-delete").click()
-            expect(page.locator("#delete-message")).to_have_text(
-                "Deleted 1 document(s) from 'team-docs': travel-policy.md."
-            )
-            expect(page.locator("#collection-documents .docs-empty")).to_be_visible()
-            page.screenshot(path="/tmp/ui-upload-deleted.png", full_page=True)
-        finally:
-            browser.close()
+        page.get_by_role("tab", name="Documents").click()
+        page.locator("#delete-select input").click()
+        page.get_by_role("option", name="travel-policy.md").click()
+        page.locator("#delete").click()
+        expect(page.locator("#confirm-text")).to_contain_text("Delete 1 document(s)")
+        page.locator("#confirm-delete").click()
+        expect(page.locator("#delete-message")).to_have_text(
+            "Deleted 1 document(s) from 'team-docs': travel-policy.md."
+        )
+        expect(page.locator("#collection-documents .docs-empty")).to_be_visible()
+        page.screenshot(path="/tmp/ui-upload-deleted.png", full_page=True)
 
     assert store.documents("team-docs") == [] and not copy.exists()
     assert store.documents() == before
