@@ -239,13 +239,14 @@ def ttft(tmp: Path, questions: list[str]) -> list[Row]:
         statistics.median(x[k] for x in samples)
         for k in ("ask_s", "raw_s", "retrieval_s", "tokens")
     )
+    ratio = statistics.median(x["ask_s"] / x["raw_s"] for x in samples)  # paired: per question
     note = f"{len(samples)} seed questions, median prompt {tokens:.0f} tokens"
     same = f"same answer in all 4 runs: {sum(x['same'] for x in samples)}/{len(samples)} questions"
     return [
         Row("TTFT Assistant.ask, median of best-of-2 (incl. retrieval)", ask_s, "s", note=note),
         Row("TTFT raw llama.cpp, identical prompt, median of best-of-2", raw_s, "s", note=same),
         Row("  of which retrieval in ask, median", retrieval_s, "s"),
-        Row("TTFT ratio ask / raw", ask_s / raw_s, "x", ("<=", 1.10)),
+        Row("TTFT ratio ask / raw, median of per-question ratios", ratio, "x", ("<=", 1.10)),
     ]
 
 
