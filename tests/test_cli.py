@@ -13,7 +13,10 @@ from conftest import SEEDS
 ASSISTANT = str(Path(sys.executable).with_name("assistant"))
 
 
-def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], data_dir: Path, timeout: float = 600, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`assistant ARGS` in a clean environment: its own data dir, no developer config."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     environ.update(
         ASSISTANT_DATA_DIR=str(data_dir),
@@ -22,7 +25,7 @@ def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProc
     )
     environ.update(env)
     return subprocess.run(
-        [ASSISTANT, *args], capture_output=True, text=True, env=environ, timeout=600
+        [ASSISTANT, *args], capture_output=True, text=True, env=environ, timeout=timeout
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEEDS
+from test_cli import run
 
 from assistant.evaluation.editing import append_case
 from assistant.evaluation.gates import compare, failures, gated
@@ -34,16 +34,7 @@ def write(tmp_path: Path, text: str, name: str = "suite.yaml") -> Path:
 
 
 def run_cli(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    environ.update(
-        ASSISTANT_DATA_DIR=str(data_dir),
-        ASSISTANT_SEED_DIR=str(SEEDS),
-        ASSISTANT_CONFIG=str(data_dir / "absent.toml"),
-        **env,
-    )
-    return subprocess.run(
-        [ASSISTANT, *args], capture_output=True, text=True, env=environ, timeout=900
-    )
+    return run(args, data_dir, timeout=900, **env)  # a whole suite takes minutes
 
 
 # --- the suite file --------------------------------------------------------------------
