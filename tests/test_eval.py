@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -24,7 +23,6 @@ from assistant.evaluation.runner import run_suite
 from assistant.evaluation.suite import Case, SuiteError, Thresholds, load_suite
 
 SHIPPED = ROOT / "tests" / "eval" / "seed_suite.yaml"
-ASSISTANT = str(Path(sys.executable).with_name("assistant"))
 
 
 def write(tmp_path: Path, text: str, name: str = "suite.yaml") -> Path:
