@@ -28,8 +28,14 @@ def test_related_texts_are_closer_than_unrelated_ones():
 
 
 def test_a_text_gets_the_same_vector_alone_or_in_a_batch():
-    # Padding to the longest text in a batch must not change any vector.
-    texts = ["short", "a much longer sentence about open weights and on-prem inference " * 5]
+    # Padding to the longest text in a batch, and batching by length, must not change any
+    # vector or its order; a text over the 256-token limit is truncated, not refused.
+    texts = [
+        "a much longer sentence about open weights and on-prem inference " * 5,
+        "short",
+        "word " * 600,
+        "a medium sentence about Llama",
+    ]
     embedder = OnnxMiniLM()
     batch = np.array(embedder.embed(texts))
     alone = np.array([embedder.embed([t])[0] for t in texts])
