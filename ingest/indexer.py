@@ -167,6 +167,7 @@ def ingest_paths(
     name = collection or store.default_collection
     report = IngestReport(collection=name)
     status: dict[str, Status] = {}
+    notes: dict[str, str] = {}  # e.g. the damaged pages a written PDF left out
 
     def emit(result: FileResult) -> None:
         report.results.append(result)
@@ -174,7 +175,8 @@ def ingest_paths(
             on_file(result)
 
     def committed(source: str, chunks: int, replaced: bool) -> None:
-        emit(FileResult(source, status.pop(source, "updated" if replaced else "added"), chunks))
+        state = status.pop(source, "updated" if replaced else "added")
+        emit(FileResult(source, state, chunks, reason=notes.pop(source, "")))
 
     seen: set[str] = set()
     unwalkable: list[str] = []
@@ -203,9 +205,12 @@ def ingest_paths(
                 emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
                 continue
             status[source] = "updated" if source in known else "added"
-            error = _write_file(item, digest, writer, max_file_bytes, chunk_size, chunk_overlap)
+            error = _write_file(
+                item, digest, writer, max_file_bytes, chunk_size, chunk_overlap, notes
+            )
             if error:
                 status.pop(source, None)
+                notes.pop(source, None)
                 emit(FileResult(source, "failed", reason=error))
                 continue
             known[source] = digest
@@ -232,13 +237,17 @@ def _write_file(
     max_file_bytes: int | None,
     chunk_size: int,
     chunk_overlap: int,
+    notes: dict[str, str],
 ) -> str | None:
-    """Stream one file into the writer; returns a failure reason, or None once written."""
+    """Stream one file into the writer; returns a failure reason, or None once written
+    (then `notes[source]` says what of it was left out, if anything)."""
     source = str(path)
     begun = False
     try:
         doc = open_document(path, max_bytes=max_file_bytes, content_hash=digest)
-        doc = LoadedDocument(doc.path, doc.title, doc.content_hash, _guarded(doc.sections))
+        doc = LoadedDocument(
+            doc.path, doc.title, doc.content_hash, _guarded(doc.sections), doc.skipped
+        )
         writer.begin(source, digest, doc.title)
         begun = True
         n = 0
@@ -258,5 +267,7 @@ def _write_file(
     if n == 0:
         writer.abort(source)
         return "no text"
+    if doc.skipped:
+        notes[source] = f"skipped unreadable {', '.join(doc.skipped)}"[:300]
     writer.end(source)
     return None

@@ -52,6 +52,8 @@ class LoadedDocument:
     title: str
     content_hash: str  # sha256 of the file's bytes: the same bytes are never indexed twice
     sections: Iterable[Section]  # a list from `load`, a one-shot iterator from `open_document`
+    # Parts left out as sections are read, each "page 7 (reason)": the rest is still indexed.
+    skipped: list[str] = field(default_factory=list)
 
 
 def os_reason(exc: OSError) -> str:
@@ -135,7 +137,7 @@ def _title_from_text(text: str) -> str | None:
     return None
 
 
-def _text(path: Path) -> tuple[str | None, Iterator[Section]]:
+def _text(path: Path, skipped: list[str]) -> tuple[str | None, Iterator[Section]]:
     data = _read(path)
     if not data.strip():
         raise LoadError("empty file")
@@ -147,7 +149,7 @@ def _text(path: Path) -> tuple[str | None, Iterator[Section]]:
 
 
 # --- PDF -----------------------------------------------------------------------------
-def _pdf(path: Path) -> tuple[str | None, Iterator[Section]]:
+def _pdf(path: Path, skipped: list[str]) -> tuple[str | None, Iterator[Section]]:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
@@ -184,16 +186,21 @@ def _pdf(path: Path) -> tuple[str | None, Iterator[Section]]:
     def pages_text() -> Iterator[Section]:
         found = False
         for number in range(1, pages + 1):
+            # One damaged page must not cost the other 499: skip it and say so.
             try:
                 text = reader.pages[number - 1].extract_text() or ""
-            except RecursionError as exc:
-                raise LoadError(f"corrupt PDF (page {number}: object references loop)") from exc
+            except RecursionError:
+                skipped.append(f"page {number} (object references loop)")
+                continue
             except damaged as exc:
-                raise LoadError(f"corrupt PDF (page {number}: {_short(exc)})") from exc
+                skipped.append(f"page {number} ({_short(exc)})")
+                continue
             cleaned = clean(text)
             if cleaned.text.strip():
                 found = True
                 yield Section(cleaned.text, f"page {number}", cleaned.timestamps)
+        if skipped and not found:
+            raise LoadError(f"corrupt PDF (no readable page; {skipped[0]})")
         if not found:
             raise LoadError("PDF has no extractable text (scanned images need OCR first)")
 
@@ -214,7 +221,7 @@ _BLOCKS = [  # block elements: each ends a line of visible text
 _INVISIBLE = ["script", "style", "noscript", "template", "svg", "head", "iframe", "object"]
 
 
-def _html(path: Path) -> tuple[str | None, Iterator[Section]]:
+def _html(path: Path, skipped: list[str]) -> tuple[str | None, Iterator[Section]]:
     """Visible text only; <title> (else the first <h1>) is the title; headings become
     Markdown headings so chunks get a heading-path anchor."""
     from bs4 import BeautifulSoup
@@ -244,7 +251,7 @@ def _html(path: Path) -> tuple[str | None, Iterator[Section]]:
 
 
 # --- DOCX ----------------------------------------------------------------------------
-def _docx(path: Path) -> tuple[str | None, Iterator[Section]]:
+def _docx(path: Path, skipped: list[str]) -> tuple[str | None, Iterator[Section]]:
     """Paragraphs and tables in document order; the Title style becomes a level-1 Markdown
     heading and Heading N a level N+1 one, so chunks get a heading-path anchor."""
     import zipfile
@@ -311,9 +318,10 @@ def open_document(
     """Check and open a file; its sections are read lazily as the caller iterates them."""
     check_file(path, max_bytes)
     digest = content_hash or file_hash(path)
-    title, sections = _READERS[path.suffix.lower()](path)
+    skipped: list[str] = []  # a reader appends the parts it leaves out, as it reads them
+    title, sections = _READERS[path.suffix.lower()](path, skipped)
     return LoadedDocument(
-        path=path, title=title or path.stem, content_hash=digest, sections=sections
+        path=path, title=title or path.stem, content_hash=digest, sections=sections, skipped=skipped
     )
 
 

@@ -82,6 +82,8 @@ class Progress:
             self._bar.update(self._task, completed=self.files, rate=self._rate(), current=name[:40])
             if result.status == "failed":
                 self._bar.console.print(f"[red]failed[/red]  {result.path}: {result.reason}")
+            elif result.status in ("added", "updated") and result.reason:
+                self._bar.console.print(f"[yellow]partly[/yellow]  {result.path}: {result.reason}")
             return
         if self.mode == "lines":
             detail = result.reason or (f"{result.chunks} chunks" if result.chunks else "")

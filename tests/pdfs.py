@@ -5,21 +5,24 @@ from __future__ import annotations
 import io
 
 
-def text_pdf(pages: list[str]) -> bytes:
-    """A valid PDF whose pages carry the given text in Helvetica, with a correct xref table."""
+def text_pdf(pages: list[str], damaged: set[int] = frozenset()) -> bytes:
+    """A valid PDF whose pages carry the given text in Helvetica, with a correct xref table.
+    Pages numbered in `damaged` (from 1) get a content stream no PDF reader can parse."""
     objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"",  # the page tree, filled in once the page object numbers are known
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     kids = []
-    for text in pages:
+    for number, text in enumerate(pages, start=1):
         lines = [
             ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
             for ln in text.splitlines()
         ]
         ops = "BT /F1 11 Tf 14 TL 50 780 Td " + " ".join(f"({ln}) Tj T*" for ln in lines) + " ET"
         stream = ops.encode("latin-1")
+        if number in damaged:
+            stream = b"BT /F1 11 Tf [(" + stream[:40] + b") 5 TJ ET"  # an array never closed
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
         content = len(objects)
         objects.append(

@@ -150,3 +150,15 @@ def test_walk_problems_are_reported_not_fatal(fresh, tmp_path):
         "dangling.md": "no such file (a broken symlink?)",
     }
     assert [Path(d.source).name for d in fresh.store.documents()] == ["ok.md"]
+
+
+def test_a_pdf_with_a_damaged_page_is_indexed_without_it_and_says_so(fresh, tmp_path):
+    path = tmp_path / "handbook.pdf"
+    pages = ["Expenses are filed in 30 days.", "Damaged.", "Laptops are replaced every 4 years."]
+    path.write_bytes(text_pdf(pages, damaged={2}))
+    report = ingest(fresh, path)
+    [result] = report.results
+    assert result.status == "added" and result.chunks == 2
+    assert "skipped unreadable page 2" in result.reason
+    anchors = sorted(c.metadata["anchor"] for c in fresh.store.chunks())
+    assert anchors == ["page 1", "page 3"]

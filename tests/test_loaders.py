@@ -159,3 +159,20 @@ def test_unreadable_file_reports_permission_denied_on_the_real_os_path(tmp_path)
         cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.stdout.strip() == "permission denied", out.stderr
+
+
+def test_a_damaged_pdf_page_is_skipped_and_named_and_the_others_are_read(tmp_path):
+    pages = ["Llamas graze in the Andes.", "This page is damaged.", "Alpacas give fine wool."]
+    path = tmp_path / "animals.pdf"
+    path.write_bytes(text_pdf(pages, damaged={2}))
+    doc = load(path)
+    assert [s.anchor for s in doc.sections] == ["page 1", "page 3"]
+    assert "Alpacas" in doc.sections[1].text
+    assert len(doc.skipped) == 1 and doc.skipped[0].startswith("page 2 (")
+
+
+def test_a_pdf_with_no_readable_page_is_corrupt(tmp_path):
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(text_pdf(["One.", "Two."], damaged={1, 2}))
+    with pytest.raises(LoadError, match=r"corrupt PDF \(no readable page; page 1"):
+        load(path)
