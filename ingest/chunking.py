@@ -11,6 +11,7 @@ import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -21,34 +22,52 @@ from ingest.loaders import LoadedDocument, Section
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
-def _headings(text: str) -> list[tuple[int, str]]:
-    """(offset, "Top > Sub") for every Markdown heading, so a chunk can find its path."""
-    stack: list[tuple[int, str]] = []
+Stack = list[tuple[int, str]]  # the open headings: (level, name), outermost first
+
+
+def _headings(text: str, stack: Stack) -> tuple[list[tuple[int, str]], Stack]:
+    """(offset, "Top > Sub") for every Markdown heading, so a chunk can find its path, and the
+    stack still open at the end (a file read in parts carries it into the next part)."""
     paths = []
     for match in _HEADING.finditer(text):
         level = len(match.group(1))
         stack = [(lvl, name) for lvl, name in stack if lvl < level] + [(level, match.group(2))]
         paths.append((match.start(), " > ".join(name for _, name in stack)))
-    return paths
+    return paths, stack
 
 
-def _anchor(section: Section, headings: list[tuple[int, str]], start: int, end: int) -> str:
+@dataclass
+class _Context:
+    """What a section of a text file read in parts inherits from the parts before it."""
+
+    stack: Stack = field(default_factory=list)
+    heading: str = ""
+    timestamp: str = ""
+
+    def carry(self, section: Section, stack: Stack) -> None:
+        self.stack = stack
+        self.heading = " > ".join(name for _, name in stack)
+        if section.timestamps:
+            self.timestamp = section.timestamps[-1].label
+
+
+def _anchor(
+    section: Section, headings: list[tuple[int, str]], start: int, end: int, before: _Context
+) -> str:
     parts = [section.anchor]
     # The heading in force where the chunk starts (or the first one inside it).
     i = bisect_right([offset for offset, _ in headings], start) - 1
     if i < 0 and headings and headings[0][0] < end:
         i = 0
-    if i >= 0:
-        parts.append(headings[i][1])
+    parts.append(headings[i][1] if i >= 0 else before.heading)
     # A timestamp follows the sentence it cites: prefer the first one inside the chunk.
     inside = [m.label for m in section.timestamps if start <= m.offset <= end]
-    before = [m.label for m in section.timestamps if m.offset < start]
-    if inside or before:
-        parts.append((inside or before[-1:])[0])
+    earlier = [m.label for m in section.timestamps if m.offset < start]
+    parts.append((inside or earlier[-1:] or [before.timestamp])[0])
     anchor = " · ".join(p for p in parts if p)
     if anchor:
         return anchor
-    first = section.text.count("\n", 0, start) + 1
+    first = section.first_line + section.text.count("\n", 0, start)
     last = first + section.text.count("\n", start, end)
     return f"line {first}" if first == last else f"lines {first}–{last}"
 
@@ -78,8 +97,11 @@ def iter_chunks(
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     source = str(doc.path)
     index = 0
+    context = _Context()
     for section in doc.sections:
-        headings = _headings(section.text)
+        if section.anchor:  # a PDF page inherits nothing from the page before
+            context = _Context()
+        headings, stack = _headings(section.text, context.stack)
         search_from = 0
         for piece in splitter.split_text(section.text):
             # split_text drops offsets; find each piece from where the previous one started.
@@ -94,7 +116,7 @@ def iter_chunks(
                 metadata={
                     "source": source,
                     "title": doc.title,
-                    "anchor": _anchor(section, headings, start, end),
+                    "anchor": _anchor(section, headings, start, end, context),
                     "doc_hash": doc.content_hash,
                     "chunk_index": index,
                     "ingested_at": ingested_at,
@@ -102,3 +124,4 @@ def iter_chunks(
                 },
             )
             index += 1
+        context.carry(section, stack)

@@ -54,8 +54,12 @@ def _front_matter(text: str) -> tuple[str, str | None]:
     return "\n" * match.group(0).count("\n") + text[match.end() :], title or None
 
 
-def clean(raw: str) -> CleanText:
-    text, title = _front_matter(raw.replace("\r\n", "\n"))
+def clean(raw: str, *, front_matter: bool = True) -> CleanText:
+    """`front_matter=False` for a later part of a file read in parts: a `---` block there is
+    a rule, not metadata."""
+    text, title = raw.replace("\r\n", "\n"), None
+    if front_matter:
+        text, title = _front_matter(text)
     text = _RULE.sub("", text)  # separators say nothing; the line itself stays
     out: list[str] = []
     length = 0

@@ -1,12 +1,15 @@
 """Read a file into clean text sections, or fail with a one-line reason.
 
-A section is the unit that carries its own anchor: a PDF page ("page 3"), or a whole text,
-Markdown, HTML or DOCX file (whose chunks get heading, timestamp or line anchors in
-chunking; HTML and DOCX headings are written as Markdown headings so they anchor too).
+A section is the unit that carries its own anchor: a PDF page ("page 3"), a part of a text or
+Markdown file (~256k characters, ending at a line end; it knows its first line number, and
+chunking carries the heading path across parts), or a whole HTML or DOCX file (HTML and DOCX
+headings are written as Markdown headings so chunks get heading anchors too).
 
-`open_document` streams: a PDF's pages are extracted one at a time as the caller iterates
-`sections`, so a 2,000-page PDF never sits whole in memory; a failure half-way raises
-`LoadError` from the iteration. `load` reads everything at once (tests, small tools).
+`open_document` streams: PDF pages and text parts are read one at a time as the caller
+iterates `sections`, so neither a 2,000-page PDF nor a 200 MB log sits whole in memory; a
+failure half-way raises `LoadError` from the iteration (a damaged PDF page is skipped and
+named in `skipped` instead). HTML and DOCX are parsed whole, bounded by the size limit.
+`load` reads everything at once (tests, small tools).
 Parsing uses the field's libraries: pypdf, BeautifulSoup (`html.parser`), python-docx.
 """
 
@@ -30,6 +33,7 @@ SUPPORTED = TEXT_SUFFIXES | PDF_SUFFIXES | HTML_SUFFIXES | DOCX_SUFFIXES
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_LINE_CHARS = 1_000_000  # one "line" longer than this is machine data, not prose
 TITLE_MAX_CHARS = 100
+TEXT_PART_CHARS = 1 << 18  # a text file is read and chunked ~256k characters at a time
 _READ_BLOCK = 1 << 20
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its recoverable-damage warnings are noise
@@ -42,8 +46,9 @@ class LoadError(Exception):
 @dataclass
 class Section:
     text: str
-    anchor: str = ""  # e.g. "page 3"; empty for a whole text file
+    anchor: str = ""  # e.g. "page 3"; empty for (a part of) a text file
     timestamps: list[Marker] = field(default_factory=list)
+    first_line: int = 1  # the file's line number of the text's first line
 
 
 @dataclass
@@ -110,23 +115,63 @@ def _read(path: Path) -> bytes:
         raise LoadError(os_reason(exc)) from exc
 
 
-def _decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise LoadError("binary data, not text")
+def _scan(path: Path, encoding: str) -> bool:
+    """Decode the whole file in blocks (raising UnicodeDecodeError), refuse a monster line,
+    and say whether there is any visible text: all before the first section is indexed."""
+    visible = False
+    run = 0  # characters since the last line end, carried across blocks
+    with open(path, encoding=encoding, newline="") as f:
+        while block := f.read(_READ_BLOCK):
+            visible = visible or not block.isspace()
+            lengths = [len(line) for line in block.replace("\r", "\n").split("\n")]
+            lengths[0] += run
+            if max(lengths) > MAX_LINE_CHARS:
+                raise LoadError(
+                    f"a line of over {MAX_LINE_CHARS:,} characters:"
+                    " minified or machine data, not prose"
+                )
+            run = lengths[-1]
+    return visible
+
+
+def _encoding(path: Path) -> str:
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")  # the usual non-UTF-8 text from office machines
-        except UnicodeDecodeError as exc:
-            raise LoadError("not UTF-8 and not decodable as Windows-1252 text") from exc
-    longest = max((len(line) for line in text.splitlines()), default=0)
-    if longest > MAX_LINE_CHARS:
-        raise LoadError(
-            f"a line of {longest:,} characters (over {MAX_LINE_CHARS:,}):"
-            " minified or machine data, not prose"
-        )
-    return text
+        with open(path, "rb") as f:
+            if b"\x00" in f.read(8192):
+                raise LoadError("binary data, not text")
+        for encoding in ("utf-8-sig", "cp1252"):  # cp1252: the usual text from office machines
+            try:
+                if not _scan(path, encoding):
+                    raise LoadError("empty file")
+                return encoding
+            except UnicodeDecodeError:
+                continue
+    except OSError as exc:
+        raise LoadError(os_reason(exc)) from exc
+    raise LoadError("not UTF-8 and not decodable as Windows-1252 text")
+
+
+def _parts(path: Path, encoding: str) -> Iterator[str]:
+    """The file's text in parts of about TEXT_PART_CHARS, each ending at a line end (at a blank
+    line when there is one in its second half), so a 200 MB log never sits whole in memory."""
+    buffer: list[str] = []
+    size = 0
+    with open(path, encoding=encoding, newline=None) as f:
+        for line in f:
+            buffer.append(line)
+            size += len(line)
+            if size < TEXT_PART_CHARS:
+                continue
+            cut = len(buffer)
+            for i in range(len(buffer) - 1, len(buffer) // 2, -1):
+                if not buffer[i].strip():
+                    cut = i + 1
+                    break
+            yield "".join(buffer[:cut])
+            buffer = buffer[cut:]
+            size = sum(map(len, buffer))
+    if buffer:
+        yield "".join(buffer)
 
 
 def _title_from_text(text: str) -> str | None:
@@ -138,14 +183,30 @@ def _title_from_text(text: str) -> str | None:
 
 
 def _text(path: Path, skipped: list[str]) -> tuple[str | None, Iterator[Section]]:
-    data = _read(path)
-    if not data.strip():
-        raise LoadError("empty file")
-    cleaned = clean(_decode(data))
-    if not cleaned.text.strip():
-        raise LoadError("no text")
-    title = cleaned.title or _title_from_text(cleaned.text)
-    return title, iter([Section(text=cleaned.text, timestamps=cleaned.timestamps)])
+    """Plain text and Markdown, read in parts: the first part is read now (for the title),
+    the rest as the caller iterates. Each part remembers its first line number."""
+    encoding = _encoding(path)
+    parts = _parts(path, encoding)
+    first = clean(next(parts, ""))
+    title = first.title or _title_from_text(first.text)
+
+    def sections() -> Iterator[Section]:
+        found = False
+        line = 1
+        cleaned = first
+        while True:
+            if cleaned.text.strip():
+                found = True
+                yield Section(cleaned.text, timestamps=cleaned.timestamps, first_line=line)
+            line += cleaned.text.count("\n")
+            part = next(parts, None)
+            if part is None:
+                break
+            cleaned = clean(part, front_matter=False)
+        if not found:
+            raise LoadError("no text")
+
+    return title, sections()
 
 
 # --- PDF -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from conftest import SEEDS
 
+from ingest import loaders
 from ingest.chunking import chunk_document
 from ingest.loaders import load
 
@@ -55,3 +56,48 @@ def test_ids_and_metadata_are_deterministic():
     assert meta["title"] == "Meta AI: LLaMA and Open Source Strategy"
     assert meta["source"].endswith("001_5fec047b8f95376e.txt")
     assert len(str(meta["doc_hash"])) == 64
+
+
+def test_a_text_file_read_in_parts_keeps_line_numbers_and_heading_paths(tmp_path, monkeypatch):
+    monkeypatch.setattr(loaders, "TEXT_PART_CHARS", 300)  # many parts from a small file
+    lines = ["# Handbook", "", "## Travel", ""]
+    lines += [f"Travel rule {n} says trains beat planes under 500 km." for n in range(40)]
+    lines += ["", "## Leave", ""]
+    lines += [f"Leave rule {n} says book a week ahead." for n in range(40)]
+    path = tmp_path / "handbook.md"
+    path.write_text("\n".join(lines) + "\n")
+    doc = loaders.open_document(path)
+    assert len(list(loaders.open_document(path).sections)) > 5
+    chunks = chunk_document(doc, chunk_size=200, chunk_overlap=0, collection="c")
+    rules = [c for c in chunks if c.text.startswith(("Travel rule", "Leave rule"))]
+    assert len(rules) > 20
+    for chunk in rules:
+        expected = "Handbook > Leave" if chunk.text.startswith("Leave") else "Handbook > Travel"
+        assert chunk.metadata["anchor"] == expected, chunk.text
+    assert any("Leave rule 39" in c.text for c in chunks)
+
+
+def test_plain_text_read_in_parts_anchors_the_real_line_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr(loaders, "TEXT_PART_CHARS", 250)
+    path = tmp_path / "log.txt"
+    path.write_text("".join(f"entry {n:03d}: the backup ran fine\n\n" for n in range(100)))
+    lines = path.read_text().splitlines()
+    chunks = chunk_document(loaders.load(path), chunk_size=120, chunk_overlap=0, collection="c")
+    assert len(chunks) > 10
+    for chunk in chunks:
+        first = int(str(chunk.metadata["anchor"]).split()[1].split("–")[0])
+        assert chunk.text.startswith(lines[first - 1]), (chunk.metadata["anchor"], chunk.text)
+
+
+def test_a_large_text_file_is_read_lazily_one_part_at_a_time(tmp_path):
+    path = tmp_path / "big.txt"
+    with path.open("w") as f:
+        for n in range(20_000):  # ~1 MB
+            f.write(f"Paragraph {n} is about nothing in particular at all.\n\n")
+    sections = iter(loaders.open_document(path).sections)
+    first = next(sections)
+    assert len(first.text) <= 2 * loaders.TEXT_PART_CHARS
+    assert "Paragraph 19999" not in first.text
+    rest = list(sections)
+    assert "Paragraph 19999" in rest[-1].text
+    assert sum(s.text.count("\n") for s in [first, *rest]) == 40_000

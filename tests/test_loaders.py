@@ -119,7 +119,7 @@ def _docx_bytes() -> bytes:
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("huge.txt", b"x" * (loaders.MAX_LINE_CHARS + 1), "a line of 1,000,001 characters"),
+        ("huge.txt", b"x" * (loaders.MAX_LINE_CHARS + 1), "a line of over 1,000,000 characters"),
         ("bad.html", b"", "empty file"),
         ("scripts.html", b"<script>alert(1)</script>", "no visible text"),
         ("junk.docx", b"PK\x03\x04 not really a zip", "corrupt DOCX"),
