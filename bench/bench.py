@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from corpus import QUESTIONS, _fill, paragraph, write_corpus
 
 from assistant.cli import index_files
 from assistant.embeddings.onnx import _PackagedMiniLM
@@ -69,74 +70,6 @@ class Row:
         op, limit = self.target
         ok = {"<=": self.value <= limit, ">=": self.value >= limit, "<": self.value < limit}[op]
         return "ok" if ok else "MISSED"
-
-
-# --- synthetic corpus: office prose from a vocabulary, reproducible from a seed ---------
-W = {
-    "team": "platform team|finance office|support desk|research group|legal department|"
-    "sales team|security team|data team|facilities office|training unit",
-    "place": "Berlin|Lyon|Toronto|Osaka|Leeds|Porto|Austin|Gdansk|Nairobi|Lima",
-    "product": "Atlas|Beacon|Cobalt|Delta|Ember|Falcon|Granite|Harbor|Juniper|Kestrel",
-    "person": "Amira Haddad|Jonas Berg|Priya Nair|Tomás Ruiz|Mei Chen|Olu Adeyemi|Ravi Kumar",
-    "subject": "the quarterly budget|the migration plan|the vendor contract|the onboarding "
-    "guide|the backup policy|the travel rules|the pricing model|the release checklist|"
-    "the incident review|the hiring plan|the data retention rule|the laptop refresh",
-    "verb": "approved|reviewed|postponed|rolled out|documented|audited|simplified|replaced",
-    "reason": "the old process was too slow|customers asked for clearer pricing|the licence "
-    "terms changed|the servers reached end of life|an audit found gaps in the logs|two teams "
-    "had duplicated the work|costs had doubled since the last review|new staff found the "
-    "old guide confusing",
-    "month": "January|February|March|April|May|June|July|August|September|October|November|"
-    "December",
-    "period": "week|month|quarter|year",
-}
-SENTENCES = [
-    "In {month} {year}, the {team} in {place} {verb} {subject} for {product}.",
-    "{person} said that {subject} would cost about {num} euros per {period}.",
-    "After a long review, {subject} was {verb} because {reason}.",
-    "The {product} rollout reached {num} users across {small} offices by {month}.",
-    "Questions about {subject} go to the {team}, which answers within {small} working days.",
-    "Because {reason}, the {team} {verb} {subject} again in {year}.",
-    "Ticket {ticket} records that {product} version {small}.{year} was {verb} in {place}.",
-    "{person} from the {team} keeps the notes on {subject} and updates them every {period}.",
-]
-QUESTIONS = [
-    "When did the {team} in {place} approve {subject}?",
-    "How many users did the {product} rollout reach by {month}?",
-    "What did {person} say about the cost of {subject}?",
-    "Why was {subject} {verb}?",
-    "Which version of {product} was {verb} in {place}?",
-]
-
-
-def _fill(template: str, rng: random.Random) -> str:
-    words = {k: rng.choice(v.split("|")) for k, v in W.items()}
-    num, small, ticket = f"{rng.randint(120, 98000):,}", rng.randint(2, 12), rng.randint(1, 10**5)
-    text = template.format(
-        **words, year=rng.randint(2018, 2025), num=num, small=small, ticket=f"INC-{ticket}"
-    )
-    return text[0].upper() + text[1:]
-
-
-def paragraph(rng: random.Random, min_chars: int = 250) -> str:
-    sentences: list[str] = []
-    while sum(map(len, sentences)) < min_chars:
-        sentences.append(_fill(rng.choice(SENTENCES), rng))
-    return " ".join(sentences)
-
-
-def write_corpus(folder: Path, files: int, seed: int) -> None:
-    """Half Markdown with headings (heading anchors), half plain text (line anchors)."""
-    rng = random.Random(seed)
-    folder.mkdir(parents=True)
-    for i in range(files):
-        md = i % 2 == 1
-        title = f"{rng.choice(W['product'].split('|'))} notes {i}"
-        parts = [f"# {title}" if md else title]
-        for s in range(rng.randint(3, 6)):
-            parts += [f"## {_fill('{subject} in {place}', rng)} ({s + 1})"] if md else []
-            parts += [paragraph(rng) for _ in range(rng.randint(3, 6))]
-        (folder / f"doc{i:04}.{'md' if md else 'txt'}").write_text("\n\n".join(parts))
 
 
 def _settings(tmp: Path, name: str) -> Settings:

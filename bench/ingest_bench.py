@@ -1,0 +1,189 @@
+"""Ingest at scale: `assistant ingest` over a generated corpus of every format, as a user runs
+it (a real process), against the bare embedder on the same chunk texts.
+
+Prints one Markdown table: files/s and chunks/s of the product, chunks/s of the raw ONNX
+embedder on exactly the chunks the product wrote (target: product/raw >= 0.9), the unchanged
+re-run as a share of the first run (target < 5%), and the ingest process's resident memory
+sampled as the run goes (peak, and at each quarter of the files: flat means the corpus is
+streamed, not held). A few broken files are mixed in: they must be reported and skipped
+without stopping the run.
+
+    .venv/bin/python bench/ingest_bench.py                         # 2,000 files, ~10k chunks
+    .venv/bin/python bench/ingest_bench.py --files 5000 --small    # 5,000 short files, one run
+    .venv/bin/python bench/ingest_bench.py --files 200             # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from corpus import write_mixed_corpus
+
+from assistant.embeddings.onnx import _PackagedMiniLM
+from assistant.settings import Settings
+from ingest.chunking import chunk_document
+from ingest.loaders import load
+
+ASSISTANT = str(Path(sys.executable).with_name("assistant"))
+BROKEN = {  # name: bytes; each must come back as "failed" with a reason
+    "truncated.pdf": b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",
+    "junk.pdf": b"\x00\x01 not a pdf " * 100,
+    "latin.txt": "caf\xe9 ".encode("latin-1") + b"\x81\x8d\x8f\x90\x9d",
+    "empty.md": b"",
+}
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+def run_ingest(corpus: Path, env: dict[str, str], total: int) -> dict[str, object]:
+    """`assistant ingest` with its per-file lines on stdout (not a TTY), sampling memory."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [ASSISTANT, "ingest", str(corpus)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    done, peak, samples = 0, 0.0, {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(0.2):
+            peak = max(peak, rss_mib(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    assert proc.stdout is not None
+    quarters = {total * q // 4: q for q in (1, 2, 3, 4)}
+    failed = []
+    for line in proc.stdout:
+        if line.startswith(("added", "updated", "unchanged", "failed")):
+            done += 1
+            if line.startswith("failed"):
+                failed.append(line.strip())
+            if done in quarters:
+                samples[quarters[done]] = rss_mib(proc.pid)
+    proc.wait()
+    stop.set()
+    sampler.join()
+    return {
+        "seconds": time.perf_counter() - started,
+        "files": done,
+        "failed": failed,
+        "peak_mib": peak,
+        "quarters_mib": samples,
+        "exit": proc.returncode,
+    }
+
+
+def raw_embed_seconds(corpus: Path, batch: int) -> tuple[int, float]:
+    """The bare ONNX embedder over the same chunk texts, in the same batch size."""
+    s = Settings()
+    texts = []
+    for path in sorted(corpus.iterdir()):
+        if path.name in BROKEN:
+            continue
+        doc = load(path)
+        size = {"chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap}
+        texts += [c.text for c in chunk_document(doc, **size, collection="bench")]
+    embed = _PackagedMiniLM(preferred_providers=["CPUExecutionProvider"])
+    embed(["warm up"])
+    started = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        embed(texts[i : i + batch])
+    return len(texts), time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--small", action="store_true", help="1 paragraph per section, not 1-3")
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw embedder side")
+    ap.add_argument("--json", type=Path, help="also write the raw numbers here")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="assistant-ingest-bench-") as name:
+        tmp = Path(name)
+        corpus = tmp / "corpus"
+        t0 = time.perf_counter()
+        write_mixed_corpus(corpus, args.files, seed=7, paragraphs=(1, 1) if args.small else (1, 3))
+        for broken, data in BROKEN.items():
+            (corpus / broken).write_bytes(data)
+        generated = time.perf_counter() - t0
+        total = args.files + len(BROKEN)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        env |= {"ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CONFIG": str(tmp / "none")}
+        first = run_ingest(corpus, env, total)
+        again = run_ingest(corpus, env, total)
+        stats = subprocess.run(
+            [ASSISTANT, "collections", "--json"], env=env, capture_output=True, text=True
+        )
+        chunks = sum(c["chunks"] or 0 for c in json.loads(stats.stdout))
+        raw = None if args.no_raw else raw_embed_seconds(corpus, Settings().embed_batch)
+    secs = float(first["seconds"])  # type: ignore[arg-type]
+    rows = [
+        (
+            "Corpus",
+            f"{args.files:,} files + {len(BROKEN)} broken",
+            "",
+            f"made in {generated:.0f} s",
+        ),
+        ("Chunks stored", f"{chunks:,}", "", ""),
+        ("Ingest, first run", f"{secs:.0f} s", "", f"exit code {first['exit']}"),
+        ("  files/s", f"{args.files / secs:.1f}", "", ""),
+        (
+            "  chunks/s",
+            f"{chunks / secs:.1f}",
+            "",
+            "whole process: start, load, chunk, embed, write",
+        ),
+        ("  failed files reported", f"{len(first['failed'])}", f"= {len(BROKEN)}", ""),  # type: ignore[arg-type]
+    ]
+    if raw is not None:
+        raw_rate = raw[0] / raw[1]
+        ratio = chunks / secs / raw_rate
+        rows += [
+            ("Raw embedder, same chunks", f"{raw_rate:.1f} chunks/s", "", f"{raw[0]:,} chunks"),
+            ("Ratio product / raw", f"{ratio:.2f}", ">= 0.9", "ok" if ratio >= 0.9 else "MISSED"),
+        ]
+    share = 100 * float(again["seconds"]) / secs  # type: ignore[arg-type]
+    rows += [
+        (
+            "Unchanged re-run",
+            f"{again['seconds']:.1f} s = {share:.1f}%",
+            "< 5%",
+            "ok" if share < 5 else "MISSED",
+        ),
+        ("Peak RSS, first run", f"{first['peak_mib']:.0f} MiB", "", ""),
+        (
+            "RSS at 1/4, 2/4, 3/4, 4/4 of the files",
+            " / ".join(f"{first['quarters_mib'].get(q, 0):.0f}" for q in (1, 2, 3, 4)),  # type: ignore[union-attr]
+            "flat",
+            "MiB",
+        ),
+    ]
+    print("| metric | value | target | note |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if args.json:
+        args.json.write_text(json.dumps({"first": first, "again": again, "raw": raw}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
