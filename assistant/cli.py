@@ -120,13 +120,19 @@ def ask(question: str, as_json: bool, collection: str | None, top_k: int | None)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-c", "--collection", help="Collection to write (default: settings).")
 @click.option("--prune", is_flag=True, help="Also remove documents whose files are gone.")
-@click.option("--rebuild", is_flag=True, help="Drop the collection first and index anew.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Make the collection hold exactly these files: every other document is removed, and"
+    " a collection built with another embedder is re-embedded from scratch.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest(
     paths: tuple[Path, ...], collection: str | None, prune: bool, rebuild: bool, as_json: bool
 ) -> None:
-    """Make a collection match files and folders: new files added, changed ones replaced,
-    unchanged ones skipped by content hash, and with --prune deleted ones removed.
+    """Make a collection match files and folders: new files added, changed ones replaced
+    (each all-or-nothing), unchanged ones skipped by content hash, and with --prune deleted
+    ones removed. A change of chunk size re-chunks every file on the next run.
 
     Exit code 0 when every file was read, 1 when any failed (each listed with its reason).
     """
@@ -134,14 +140,18 @@ def ingest(
     from ingest.progress import Progress
 
     parts = Components(_settings())
-    if rebuild:
-        parts.store.drop(collection)
+    name = collection or parts.settings.collection
+    stale = [c for c in parts.store.collection_stats() if c.name == name and c.documents is None]
+    if rebuild and stale:  # built with another embedder: its vectors answer nothing now
+        click.echo(f"'{name}' was built with {stale[0].embedder}: re-embedding it all", err=True)
+        parts.store.drop(name)
     with Progress.auto(count_files(paths), quiet=as_json) as progress:
         report = index_files(
             parts,
             paths,
             collection=collection,
             prune=prune,
+            exact=rebuild,
             on_file=progress.on_file,
             on_chunks=progress.on_chunks,
         )

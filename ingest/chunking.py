@@ -72,6 +72,18 @@ def _anchor(
     return f"line {first}" if first == last else f"lines {first}–{last}"
 
 
+# Bump when chunking changes what it produces (splitting, anchors, metadata): every document
+# then counts as changed and is re-chunked on the next ingest, instead of keeping old chunks.
+CHUNKING_VERSION = 2
+
+
+def document_version(content_hash: str, chunk_size: int, chunk_overlap: int) -> str:
+    """The key of one indexed version of a file: its bytes and how they were chunked. A new
+    chunk size is a new version, so a plain re-ingest re-chunks (all-or-nothing per file)."""
+    key = f"{content_hash}\x00{chunk_size}\x00{chunk_overlap}\x00{CHUNKING_VERSION}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def chunk_id(source: str, doc_hash: str, index: int) -> str:
     """Derived from the path and the content: the same file version always gets the same
     ids (a re-write is an idempotent upsert), and two files never share one."""
@@ -96,6 +108,7 @@ def iter_chunks(
     )
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     source = str(doc.path)
+    version = document_version(doc.content_hash, chunk_size, chunk_overlap)
     index = 0
     context = _Context()
     for section in doc.sections:
@@ -111,13 +124,14 @@ def iter_chunks(
             search_from = max(start, 0) + 1
             end = start + len(piece)
             yield Chunk(
-                id=chunk_id(source, doc.content_hash, index),
+                id=chunk_id(source, version, index),
                 text=piece,
                 metadata={
                     "source": source,
                     "title": doc.title,
                     "anchor": _anchor(section, headings, start, end, context),
-                    "doc_hash": doc.content_hash,
+                    "doc_hash": version,  # what the store's manifest calls a version
+                    "content_hash": doc.content_hash,  # sha256 of the file's bytes
                     "chunk_index": index,
                     "ingested_at": ingested_at,
                     "collection": collection,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.store import DocumentWriter, Store
-from ingest.chunking import iter_chunks
+from ingest.chunking import document_version, iter_chunks
 from ingest.loaders import (
     LoadedDocument,
     LoadError,
@@ -152,6 +152,7 @@ def ingest_paths(
     chunk_overlap: int,
     collection: str | None = None,
     prune: bool = False,
+    exact: bool = False,
     max_file_bytes: int | None = None,
     batch: int | None = None,
     on_file: Callable[[FileResult], None] | None = None,
@@ -159,8 +160,10 @@ def ingest_paths(
 ) -> IngestReport:
     """Sync the collection with the files under `paths`; see the module docstring.
 
-    `on_file` gets each file's final result (a written file's once it is committed);
-    `on_chunks` the number of chunks each written batch held (for a progress display).
+    `exact` removes every document of the collection that is not among these files (only
+    when every path could be walked). `on_file` gets each file's final result (a written
+    file's once it is committed); `on_chunks` the number of chunks each written batch held
+    (for a progress display).
     """
     started = time.perf_counter()
     roots = [Path(os.path.abspath(p)) for p in paths]
@@ -197,10 +200,11 @@ def ingest_paths(
             except LoadError as exc:
                 emit(FileResult(source, "failed", reason=str(exc)))
                 continue
-            if known.get(source) == digest:
+            version = document_version(digest, chunk_size, chunk_overlap)
+            if known.get(source) == version:
                 emit(FileResult(source, "unchanged"))
                 continue
-            twin = known_hashes.get(digest)
+            twin = known_hashes.get(version)
             if twin and twin != source and os.path.exists(twin):
                 emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
                 continue
@@ -213,16 +217,20 @@ def ingest_paths(
                 notes.pop(source, None)
                 emit(FileResult(source, "failed", reason=error))
                 continue
-            known[source] = digest
-            known_hashes[digest] = source
+            known[source] = version
+            known_hashes[version] = source
         writer.flush()
-        if prune:
+        gone: list[str] = []
+        if exact and not unwalkable:  # a typo'd or unreadable path must not empty the store
+            gone = sorted(s for s in known if s not in seen)
+        elif prune:
             existing = [str(r) for r in roots if r.exists()]
             gone = sorted(
                 s
                 for s in known
                 if s not in seen and _under(s, existing) and not _under(s, unwalkable)
             )
+        if gone:
             writer.remove(gone)
             for source in gone:
                 emit(FileResult(source, "removed"))
@@ -248,7 +256,7 @@ def _write_file(
         doc = LoadedDocument(
             doc.path, doc.title, doc.content_hash, _guarded(doc.sections), doc.skipped
         )
-        writer.begin(source, digest, doc.title)
+        writer.begin(source, document_version(digest, chunk_size, chunk_overlap), doc.title)
         begun = True
         n = 0
         for chunk in iter_chunks(

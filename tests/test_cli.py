@@ -122,3 +122,46 @@ def test_ask_works_with_no_network_at_all(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sources"]
+
+
+def test_rebuild_keeps_exactly_the_given_files_and_a_typo_removes_nothing(tmp_path):
+    keep, other = tmp_path / "keep", tmp_path / "other"
+    keep.mkdir(), other.mkdir()
+    (keep / "a.md").write_text("# A\n\nAlpha.\n")
+    (other / "b.md").write_text("# B\n\nBravo.\n")
+    data = tmp_path / "data"
+    assert run(["ingest", str(keep), str(other)], data).returncode == 0
+    typo = run(["ingest", "--rebuild", "--json", str(keep), str(tmp_path / "kep")], data)
+    assert typo.returncode == 1 and json.loads(typo.stdout)["counts"]["removed"] == 0
+    rebuilt = run(["ingest", "--rebuild", "--json", str(keep)], data)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["counts"] == {
+        "added": 0,
+        "updated": 0,
+        "unchanged": 1,
+        "removed": 1,
+        "failed": 0,
+    }
+    listed = json.loads(run(["docs", "--json"], data).stdout)
+    assert [Path(d["source"]).name for d in listed] == ["a.md"]
+
+
+def test_rebuild_re_embeds_a_collection_built_with_another_embedder(tmp_path):
+    import chromadb
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nThe canteen opens at 8am.\n")
+    data = tmp_path / "data"
+    assert run(["ingest", "-c", "team", str(docs)], data).returncode == 0
+    client = chromadb.PersistentClient(path=str(data / "chroma"))
+    client.get_collection("team").modify(metadata={"embedder": "ollama:nomic-embed-text"})
+    del client
+    refused = run(["ask", "-c", "team", "When does the canteen open?"], data)
+    assert refused.returncode == 1 and "--rebuild" in refused.stderr
+    rebuilt = run(["ingest", "-c", "team", "--rebuild", "--json", str(docs)], data)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["counts"]["added"] == 1
+    assert "re-embedding" in rebuilt.stderr
+    listed = json.loads(run(["collections", "--json"], data).stdout)
+    assert {c["name"]: c["chunks"] for c in listed}["team"] == 1

@@ -162,3 +162,16 @@ def test_a_pdf_with_a_damaged_page_is_indexed_without_it_and_says_so(fresh, tmp_
     assert "skipped unreadable page 2" in result.reason
     anchors = sorted(c.metadata["anchor"] for c in fresh.store.chunks())
     assert anchors == ["page 1", "page 3"]
+
+
+def test_a_new_chunk_size_re_chunks_every_file_on_the_next_run(fresh, tmp_path):
+    doc = tmp_path / "rules.md"
+    doc.write_text("# Rules\n\n" + "\n\n".join(f"Rule {n}: be kind to llamas." for n in range(60)))
+    first = ingest_paths([doc], fresh.store, chunk_size=700, chunk_overlap=100)
+    again = ingest_paths([doc], fresh.store, chunk_size=700, chunk_overlap=100)
+    smaller = ingest_paths([doc], fresh.store, chunk_size=200, chunk_overlap=0)
+    assert again.counts["unchanged"] == 1
+    assert smaller.counts["updated"] == 1 and smaller.chunks > first.chunks
+    chunks = list(fresh.store.chunks())
+    assert len(chunks) == smaller.chunks and all(len(c.text) <= 200 for c in chunks)
+    assert {c.metadata["content_hash"] for c in chunks} == {indexer.file_hash(doc)}

@@ -59,7 +59,8 @@ def check_consistent(data: Path, files: Path | None = None) -> None:
         assert {c.metadata["doc_hash"] for c in chunks} == {doc.doc_hash}
         assert sorted(c.metadata["chunk_index"] for c in chunks) == list(range(doc.chunks))
         if files is not None:  # after a completed run: exactly the files on disk
-            assert doc.doc_hash == hashlib.sha256(Path(source).read_bytes()).hexdigest()
+            digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+            assert {c.metadata["content_hash"] for c in chunks} == {digest}
     if files is not None:
         assert set(docs) == {str(p) for p in files.iterdir()}
         assert store._collection(None).count() == store.count()  # no orphans left
