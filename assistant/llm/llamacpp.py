@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from assistant.errors import AssistantError
 from assistant.llm import Message
+from assistant.llm.fifo import FifoLock
 from assistant.settings import Settings
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -54,8 +54,9 @@ class LlamaCppChat:
         self.context_window = settings.context_window
         self._temperature = settings.temperature
         self._seed = settings.seed
-        # One llama.cpp context cannot serve two generations at once.
-        self._lock = threading.Lock()
+        # One llama.cpp context cannot serve two generations at once: askers wait in line,
+        # served in arrival order.
+        self.queue = FifoLock()
         template = self._llm.metadata.get("tokenizer.chat_template")
         self._formatter = (
             Jinja2ChatFormatter(
@@ -82,7 +83,7 @@ class LlamaCppChat:
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
     ) -> Iterator[str]:
-        with self._lock:
+        with self.queue.held():
             chunks = self._llm.create_chat_completion(
                 messages=list(messages),  # type: ignore[arg-type]
                 max_tokens=max_tokens,

@@ -1,0 +1,62 @@
+"""A lock handed out in arrival order, for a model that serves one answer at a time.
+
+`threading.Lock` wakes an arbitrary waiter, so under load an unlucky asker can be overtaken
+again and again. Here waiters stand in a line and only its head may take the lock; a
+waiter can be told its place in the line as it moves up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+# Called with the waiter's place in line (1 = next), when it starts waiting and as it moves.
+OnWait = Callable[[int], None]
+
+
+class FifoLock:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._line: deque[object] = deque()
+        self._held = False
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+    def acquire(self, on_wait: OnWait | None = None) -> None:
+        """Take the lock, waiting behind everyone who came first. `on_wait` is called (with
+        the lock's mutex held: keep it quick) with the place in line, and again as it moves."""
+        with self._cond:
+            if not self._held and not self._line:
+                self._held = True
+                return
+            me = object()
+            self._line.append(me)
+            place = len(self._line)
+            if on_wait:
+                on_wait(place)
+            while self._held or self._line[0] is not me:
+                self._cond.wait()
+                now = self._line.index(me) + 1
+                if on_wait and now != place:
+                    place = now
+                    on_wait(place)
+            self._line.popleft()
+            self._held = True
+            self._cond.notify_all()  # everyone behind moved up one place
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()  # the head of the line takes it; the rest move up
+
+    @contextmanager
+    def held(self, on_wait: OnWait | None = None) -> Iterator[None]:
+        self.acquire(on_wait)
+        try:
+            yield
+        finally:
+            self.release()
