@@ -167,7 +167,7 @@ def test_stop_sequences_reach_the_server(fake: FakeOllama, tmp_path: Path) -> No
 def test_chat_request_sizes_num_ctx_and_passes_settings(fake: FakeOllama, tmp_path: Path) -> None:
     chat = OllamaChat(settings_for(fake.url, tmp_path, context_window=8192))
     short, short2 = ask("Capital of France?"), ask("And the capital of Italy, please?")
-    medium, long = ask("word " * 1500), ask("word " * 9000)  # ~2,500 and ~15,000 tokens
+    medium, long = ask("word " * 2500), ask("word " * 9000)  # ~2,750 and ~9,900 tokens
     sent = (short, short2, medium, long, short)
     for messages in sent:
         list(chat.stream(messages, max_tokens=200))

@@ -16,13 +16,9 @@ import ollama
 
 from assistant.errors import BackendUnavailable
 from assistant.llm import Message
+from assistant.llm.estimate import estimate_tokens
 from assistant.settings import Settings
 
-# Ollama has no tokenize endpoint; 3 characters a token over-counts English text a little,
-# and every non-ASCII character counts as a whole token (CJK text runs ~1 a token): both err
-# on the side of a larger num_ctx, never a truncated prompt.
-CHARS_PER_TOKEN = 3
-TEMPLATE_TOKENS_PER_MESSAGE = 8
 MIN_NUM_CTX = 2048
 CONNECT_TIMEOUT_S = 10.0  # a firewalled host should fail fast, not after a model-load wait
 
@@ -58,10 +54,8 @@ class OllamaChat:
         self._num_ctx = 0  # largest sent so far; see the module docstring
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
-        text = "".join(m["content"] for m in messages)
-        wide = sum(1 for ch in text if not ch.isascii())
-        narrow = len(text) - wide
-        return narrow // CHARS_PER_TOKEN + wide + TEMPLATE_TOKENS_PER_MESSAGE * len(messages)
+        # Ollama has no tokenize endpoint: over-estimate, so num_ctx errs on the large side.
+        return estimate_tokens(messages)
 
     def _num_ctx_for(self, needed: int) -> int:
         """Context for a request needing `needed` tokens: a power of two, capped, never shrunk."""
