@@ -6,8 +6,7 @@ Ollama does not run the GGUF's own Jinja chat template: it needs a Go template, 
 template is an error asking for `--template FILE` rather than a guess that would quietly
 garble every prompt.
 
-Metadata is read with llama.cpp (already a dependency) in vocab-only mode: it parses the
-header, metadata and vocabulary, not the weights, in well under a second.
+The template comes from the file's header (`gguf_meta.py`); the weights are not read.
 """
 
 from __future__ import annotations
@@ -19,10 +18,9 @@ import httpx
 import ollama
 
 from assistant.errors import AssistantError
+from assistant.llm.gguf_meta import read_strings
 from assistant.llm.ollama import make_client, ollama_error
 from assistant.settings import Settings
-
-GGUF_MAGIC = b"GGUF"
 
 
 @dataclass(frozen=True)
@@ -76,19 +74,11 @@ def chat_format(jinja: str | None, path: Path) -> ChatFormat:
 
 
 def read_chat_template(path: Path) -> str | None:
-    """`tokenizer.chat_template` of a GGUF file, checked to be one first."""
-    if not path.is_file():
-        raise AssistantError(f"{path}: file not found")
-    with path.open("rb") as f:
-        if f.read(4) != GGUF_MAGIC:
-            raise AssistantError(f"{path}: not a GGUF file")
-    from llama_cpp import Llama
-
-    try:
-        llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
-    except ValueError as exc:
-        raise AssistantError(f"{path}: cannot read as a GGUF model ({exc})") from exc
-    return llm.metadata.get("tokenizer.chat_template")
+    """`tokenizer.chat_template` of a GGUF file (an error if it is not one)."""
+    if path.is_dir():
+        raise AssistantError(f"{path}: a folder, not a GGUF file")
+    key = "tokenizer.chat_template"
+    return read_strings(path, {key}).get(key)
 
 
 @dataclass(frozen=True)
