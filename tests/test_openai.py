@@ -219,3 +219,18 @@ def test_killed_server_is_a_clear_error(tmp_path: Path) -> None:
     assert f"cannot reach the server at {srv.url}" in result.stderr
     with pytest.raises(BackendUnavailable, match="cannot reach"):
         list(chat.stream(ask("hi"), max_tokens=8))
+
+
+@pytest.mark.slow
+def test_doctor_checks_the_server_and_its_model(server: LlamaServer, tmp_path: Path) -> None:
+    result = run(["doctor", "--json"], tmp_path, **cli_env(server.url))
+    assert result.returncode == 0, result.stdout
+    chat = {c["name"]: c for c in json.loads(result.stdout)["checks"]}["chat model"]
+    assert f"serves '{ALIAS}'" in chat["detail"] and "/extras/tokenize" in chat["detail"]
+
+    env = cli_env(server.url, ASSISTANT_OPENAI_MODEL="llama3.1-8b")
+    result = run(["doctor", "--json"], tmp_path, **env)
+    assert result.returncode == 1
+    checks = json.loads(result.stdout)["checks"]
+    [bad] = [c for c in checks if not c["ok"]]
+    assert bad["name"] == "chat model" and f"it serves: {ALIAS}" in bad["detail"]
