@@ -1,8 +1,9 @@
 """Register a local GGUF file with Ollama, with no network: `assistant models import`.
 
 The file goes up as a blob (sha256-addressed), then `create` names a model built from it.
-Ollama does not run the GGUF's own Jinja chat template: it needs a Go template, so we read
-`tokenizer.chat_template` from the file and map the known families to ours; an unknown
+Ollama renders prompts with Go templates, not the GGUF's own Jinja one, and left alone
+it guesses a Go template by closest match. We read `tokenizer.chat_template` from the file
+and set the template and stop sequences ourselves for the known families; an unknown
 template is an error asking for `--template FILE` rather than a guess that would quietly
 garble every prompt.
 
