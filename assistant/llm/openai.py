@@ -85,9 +85,12 @@ class OpenAIChat:
     # --- counting ----------------------------------------------------------------------
     def count_tokens(self, messages: Sequence[Message]) -> int:
         self.check()
-        if self._counter is None:
-            self._counter = self._pick_counter(messages)
-        return self._counter(messages) or estimate_tokens(messages)
+        try:
+            if self._counter is None:
+                self._counter = self._pick_counter(messages)
+            return self._counter(messages) or estimate_tokens(messages)
+        except httpx.HTTPError as exc:
+            raise self._error(exc, False) from exc
 
     def _pick_counter(self, messages: Sequence[Message]) -> Counter:
         """The most exact way this server offers, found by trying each once.
@@ -106,8 +109,8 @@ class OpenAIChat:
                 if counter(messages) is not None:
                     self.tokenizer = name
                     return counter
-            except (httpx.HTTPError, ValueError, KeyError, TypeError):
-                continue  # not this kind of server
+            except (httpx.HTTPStatusError, ValueError, KeyError, TypeError):
+                continue  # not this kind of server (a server that is down raises)
         self.tokenizer = "estimate (3 characters a token)"
         return lambda _: None
 
