@@ -81,6 +81,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     srv.stop()
 
 
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the CLI tests: the first `ask` seeds it (~10 s), the rest reuse it."""
+    return tmp_path_factory.mktemp("data")
+
+
 def settings_for(url: str, tmp_path: Path, **overrides: Any) -> Settings:
     values = {"backend": "openai", "openai_base_url": url, "openai_api_key": KEY}
     return Settings(data_dir=tmp_path, **(values | overrides))
@@ -152,6 +158,11 @@ def test_streams_in_pieces_within_max_tokens_and_repeats(
     assert list(chat.stream(question, max_tokens=24)) == pieces, "temperature 0 + seed repeat"
     short = list(chat.stream(question, max_tokens=3))
     assert 1 <= len(short) <= 3, "max_tokens must reach the server"
+    counting = ask("Count from 1 to 10.")
+    full = "".join(chat.stream(counting, max_tokens=40)).strip()
+    assert "\n" in full  # SmolLM2 writes one number a line
+    stopped = "".join(chat.stream(counting, max_tokens=40, stop=["\n"]))
+    assert stopped.strip() == full[: full.index("\n")].strip(), "stop must reach the server"
 
 
 @pytest.mark.slow
@@ -169,8 +180,8 @@ def test_count_uses_the_server_tokenizer_and_errs_high(server: LlamaServer, tmp_
 
 
 @pytest.mark.slow
-def test_ask_json_answers_and_cites_seed_sources(server: LlamaServer, tmp_path: Path) -> None:
-    result = run(["ask", "--json", QUESTION], tmp_path, **cli_env(server.url))
+def test_ask_json_answers_and_cites_seed_sources(server: LlamaServer, data_dir: Path) -> None:
+    result = run(["ask", "--json", QUESTION], data_dir, **cli_env(server.url))
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["model"] == f"openai:{ALIAS}"
@@ -183,9 +194,9 @@ def test_ask_json_answers_and_cites_seed_sources(server: LlamaServer, tmp_path: 
 
 
 @pytest.mark.slow
-def test_wrong_model_lists_what_the_server_has(server: LlamaServer, tmp_path: Path) -> None:
+def test_wrong_model_lists_what_the_server_has(server: LlamaServer, data_dir: Path) -> None:
     env = cli_env(server.url, ASSISTANT_OPENAI_MODEL="llama3.1-8b")
-    result = run(["ask", QUESTION], tmp_path, **env)
+    result = run(["ask", QUESTION], data_dir, **env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     error = result.stderr.splitlines()[-1]  # after the seeding lines: one line, the fix
     assert error.startswith("error: ") and "no model 'llama3.1-8b'" in error
@@ -194,31 +205,33 @@ def test_wrong_model_lists_what_the_server_has(server: LlamaServer, tmp_path: Pa
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["wrong-key", ""])
-def test_auth_failure_names_the_setting(server: LlamaServer, tmp_path: Path, key: str) -> None:
+def test_auth_failure_names_the_setting(server: LlamaServer, data_dir: Path, key: str) -> None:
     env = cli_env(server.url)
     if key:
         env["ASSISTANT_OPENAI_API_KEY"] = key
     else:
         del env["ASSISTANT_OPENAI_API_KEY"]
-    result = run(["ask", QUESTION], tmp_path, **env)
+    result = run(["ask", QUESTION], data_dir, **env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "ASSISTANT_OPENAI_API_KEY" in result.stderr
     assert ("refused the API key given" if key else "refused no API key") in result.stderr
 
 
 @pytest.mark.slow
-def test_killed_server_is_a_clear_error(tmp_path: Path) -> None:
+def test_killed_server_is_a_clear_error(tmp_path: Path, data_dir: Path) -> None:
     srv = LlamaServer(tmp_path / "server.log")
     try:
         chat = OpenAIChat(settings_for(srv.url, tmp_path))
         assert chat.check() == ALIAS
     finally:
         srv.stop()
-    result = run(["ask", QUESTION], tmp_path / "data", **cli_env(srv.url))
+    result = run(["ask", QUESTION], data_dir, **cli_env(srv.url))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"cannot reach the server at {srv.url}" in result.stderr
     with pytest.raises(BackendUnavailable, match="cannot reach"):
         list(chat.stream(ask("hi"), max_tokens=8))
+    with pytest.raises(BackendUnavailable, match="cannot reach"):
+        chat.count_tokens(ask("hi"))
 
 
 @pytest.mark.slow
