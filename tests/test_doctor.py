@@ -4,6 +4,7 @@ the fake Ollama of test_ollama.py only where a real one cannot run here."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from test_cli import run
-from test_ollama import CHAT_MODEL, FakeOllama, closed_port_url
+from test_ollama import CHAT_MODEL, FakeOllama, closed_port_url, live
 
 
 def doctor(data_dir: Path, **env: str) -> tuple[int, dict[str, Any], str]:
@@ -138,3 +139,14 @@ def test_data_dir_that_is_a_file_fails(tmp_path: Path) -> None:
     assert {"data dir", "store"} <= set(bad)
     assert "ASSISTANT_DATA_DIR" in bad["data dir"]["fix"]
     assert blocker.read_text() == "not a folder", "doctor must not touch what is there"
+
+
+@pytest.mark.ollama
+@live
+def test_live_ollama_model_present_and_made_up_one_missing(tmp_path: Path) -> None:
+    env = {"ASSISTANT_BACKEND": "ollama", "ASSISTANT_OLLAMA_HOST": os.environ["OLLAMA_HOST"]}
+    model = os.environ.get("ASSISTANT_OLLAMA_MODEL", "llama3.1:8b")
+    code, report, _ = doctor(tmp_path, ASSISTANT_OLLAMA_MODEL=model, **env)
+    assert by_name(report)["chat model"]["ok"], report
+    code, report, _ = doctor(tmp_path, ASSISTANT_OLLAMA_MODEL="no-such-model-xyz:1b", **env)
+    assert code == 1 and "no-such-model-xyz:1b" in failed(report)["chat model"]["fix"]
