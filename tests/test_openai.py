@@ -247,3 +247,10 @@ def test_doctor_checks_the_server_and_its_model(server: LlamaServer, tmp_path: P
     checks = json.loads(result.stdout)["checks"]
     [bad] = [c for c in checks if not c["ok"]]
     assert bad["name"] == "chat model" and f"it serves: {ALIAS}" in bad["detail"]
+
+
+def test_name_does_not_need_the_server(tmp_path: Path) -> None:
+    """`serve` reads the name at start: a model server still starting must not stop it."""
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    assert OpenAIChat(settings_for(url, tmp_path, openai_model="m")).name == "openai:m"
+    assert OpenAIChat(settings_for(url, tmp_path)).name == "openai:(the served model)"

@@ -37,7 +37,6 @@ class OpenAIChat:
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(settings.openai_timeout, connect=CONNECT_TIMEOUT_S),
-            trust_env=False,  # never route a local server through a proxy from the environment
         )
         self._model = settings.openai_model
         self._checked = False
@@ -49,7 +48,12 @@ class OpenAIChat:
     @property
     def name(self) -> str:
         # An empty openai_model means "the one the server serves": ask it to learn which.
-        return f"openai:{self._model or self.check()}"
+        # A server still starting (vLLM takes minutes) must not stop `serve` from starting:
+        # the first question then reports what is wrong.
+        try:
+            return f"openai:{self._model or self.check()}"
+        except BackendUnavailable:
+            return "openai:(the served model)"
 
     def served_models(self) -> list[str]:
         response = self._request("GET", f"{self._base}/models")
