@@ -248,6 +248,11 @@ def config(as_json: bool) -> None:
 from assistant.evaluation.cli import eval_group  # noqa: E402  (needs `cli` defined above)
 
 cli.add_command(eval_group)
+from assistant.commands.doctor import doctor  # noqa: E402
+from assistant.commands.models import models_group  # noqa: E402
+
+cli.add_command(doctor)
+cli.add_command(models_group)
 
 
 def main() -> None:

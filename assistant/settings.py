@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
 
     # --- chat model -------------------------------------------------------------------
-    backend: Literal["llamacpp", "ollama"] = Field(
-        "llamacpp", description="llamacpp: embedded, in-process; ollama: a running Ollama server"
+    backend: Literal["llamacpp", "ollama", "openai"] = Field(
+        "llamacpp",
+        description="llamacpp: embedded, in-process; ollama: a running Ollama server;"
+        " openai: an OpenAI-compatible server (vLLM, llama.cpp server, TGI)",
     )
     model_path: Path | None = Field(
         None, description="GGUF file for llamacpp; empty = packaged SmolLM2-135M-Instruct"
@@ -61,6 +63,18 @@ class Settings(BaseSettings):
     ollama_embed_model: str = Field("all-minilm", description="embedding model on Ollama")
     ollama_keep_alive: str = Field("30m", description="how long Ollama keeps the model loaded")
     ollama_timeout: float = Field(300.0, gt=0, description="seconds; a cold model load is slow")
+
+    # --- OpenAI-compatible chat server (backend = "openai") -----------------------------
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="base URL of the server's OpenAI API (ends in /v1)"
+    )
+    openai_model: str = Field(
+        "", description="model name on the server; empty = the one model it serves"
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="bearer token, if the server wants one (never printed)"
+    )
+    openai_timeout: float = Field(300.0, gt=0, description="seconds to wait for the server")
 
     # --- embeddings and store -----------------------------------------------------------
     embedder: Literal["onnx", "ollama"] = Field(

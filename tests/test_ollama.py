@@ -8,25 +8,29 @@ server at OLLAMA_HOST.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import ollama
 import pytest
 
 from assistant.embeddings.ollama import OllamaEmbedder
-from assistant.errors import BackendUnavailable
+from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import Message
 from assistant.llm.ollama import OllamaChat
 from assistant.settings import Settings
 
 CHAT_MODEL, EMBED_MODEL, SLOW_MODEL = "fake-chat:1b", "fake-embed", "slow-model"
+STALL_MODEL = "stall-model"  # sends one piece, then goes quiet
 PIECES = ["Paris", " is the", " capital", " of France."]
 DIM = 8
 SLOW_SECONDS = 3.0
@@ -49,6 +53,8 @@ class FakeOllama(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), OllamaHandler)
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.stopping = threading.Event()
+        self.models = [CHAT_MODEL, f"{EMBED_MODEL}:latest", SLOW_MODEL, STALL_MODEL]
+        self.blobs: dict[str, int] = {}  # digest -> size of what was uploaded under it
 
     @property
     def url(self) -> str:
@@ -71,13 +77,32 @@ class OllamaHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
         pass
 
+    def do_GET(self) -> None:
+        self.server.requests.append((self.path, {}))
+        if self.path == "/api/tags":
+            models = [
+                {"name": m, "model": m, "size": 1, "digest": "0" * 64} for m in self.server.models
+            ]
+            self.send_json(200, {"models": models})
+        else:
+            self.send_json(404, {"error": "404 page not found"})
+
+    def do_HEAD(self) -> None:
+        digest = self.path.removeprefix("/api/blobs/")
+        self.send_response(200 if digest in self.server.blobs else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_POST(self) -> None:
+        if self.path.startswith("/api/blobs/"):
+            self.receive_blob(self.path.removeprefix("/api/blobs/"))
+            return
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         self.server.requests.append((self.path, body))
         model = body.get("model")
         if model == SLOW_MODEL and self.server.stopping.wait(SLOW_SECONDS):
             return  # shutting down: don't answer a client that gave up long ago
-        if self.path == "/api/chat" and model in (CHAT_MODEL, SLOW_MODEL):
+        if self.path == "/api/chat" and model in (CHAT_MODEL, SLOW_MODEL, STALL_MODEL):
             self.stream_chat(model)
         elif self.path == "/api/embed" and model in (EMBED_MODEL, SLOW_MODEL):
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -85,8 +110,44 @@ class OllamaHandler(BaseHTTPRequestHandler):
             self.send_json(200, {"model": model, "embeddings": vectors, "total_duration": 1})
         elif self.path in ("/api/chat", "/api/embed"):
             self.send_json(404, {"error": f"model '{model}' not found"})
+        elif self.path == "/api/create":
+            self.create(body)
         else:
             self.send_json(404, {"error": "404 page not found"})
+
+    def receive_blob(self, digest: str) -> None:
+        """Hash the upload as Ollama does: a blob is kept only under its own sha256."""
+        sha, size = hashlib.sha256(), 0
+        for piece in self.read_body():
+            sha.update(piece)
+            size += len(piece)
+        self.server.requests.append((self.path, {"size": size}))
+        if digest != f"sha256:{sha.hexdigest()}":
+            self.send_json(400, {"error": "digest mismatch"})
+            return
+        self.server.blobs[digest] = size
+        self.send_json(201, {})
+
+    def read_body(self) -> Iterator[bytes]:
+        if "Content-Length" in self.headers:
+            left = int(self.headers["Content-Length"])
+            while left:
+                piece = self.rfile.read(min(left, 1 << 20))
+                left -= len(piece)
+                yield piece
+            return
+        while size := int(self.rfile.readline().strip(), 16):  # chunked transfer encoding
+            yield self.rfile.read(size)
+            self.rfile.readline()
+        self.rfile.readline()
+
+    def create(self, body: dict[str, Any]) -> None:
+        missing = [d for d in (body.get("files") or {}).values() if d not in self.server.blobs]
+        if missing or not body.get("files"):
+            self.send_json(400, {"error": f"blob not found: {missing}"})
+            return
+        self.server.models.append(body["model"])
+        self.send_json(200, {"status": "success"})
 
     def send_json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
@@ -106,7 +167,9 @@ class OllamaHandler(BaseHTTPRequestHandler):
             head | {"message": {"role": "assistant", "content": p}, "done": False} for p in PIECES
         ]
         lines.append(head | {"message": {"role": "assistant", "content": ""}} | DONE)
-        for line in lines:
+        for n, line in enumerate(lines):
+            if n == 1 and model == STALL_MODEL and self.server.stopping.wait(SLOW_SECONDS):
+                return
             chunk = json.dumps(line).encode() + b"\n"
             self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             self.wfile.flush()
@@ -167,7 +230,7 @@ def test_stop_sequences_reach_the_server(fake: FakeOllama, tmp_path: Path) -> No
 def test_chat_request_sizes_num_ctx_and_passes_settings(fake: FakeOllama, tmp_path: Path) -> None:
     chat = OllamaChat(settings_for(fake.url, tmp_path, context_window=8192))
     short, short2 = ask("Capital of France?"), ask("And the capital of Italy, please?")
-    medium, long = ask("word " * 1500), ask("word " * 9000)  # ~2,500 and ~15,000 tokens
+    medium, long = ask("word " * 2500), ask("word " * 9000)  # ~2,750 and ~9,900 tokens
     sent = (short, short2, medium, long, short)
     for messages in sent:
         list(chat.stream(messages, max_tokens=200))
@@ -238,7 +301,151 @@ def test_hung_server_times_out_naming_the_setting(
     s = settings_for(fake.url, tmp_path, ollama_timeout=1.0, **slow)
     with pytest.raises(BackendUnavailable, match="ASSISTANT_OLLAMA_TIMEOUT") as excinfo:
         use(kind, s)
-    assert fake.url in str(excinfo.value)
+    message = str(excinfo.value)
+    assert fake.url in message and "sent nothing for 1s" in message
+    assert (
+        f"loading '{SLOW_MODEL}'" in message and "ASSISTANT_OLLAMA_KEEP_ALIVE (now 5m)" in message
+    )
+
+
+def test_stall_mid_answer_is_not_blamed_on_loading(fake: FakeOllama, tmp_path: Path) -> None:
+    chat = OllamaChat(
+        settings_for(fake.url, tmp_path, ollama_timeout=1.0, ollama_model=STALL_MODEL)
+    )
+    pieces: list[str] = []
+    with pytest.raises(BackendUnavailable, match="stopped mid-answer") as excinfo:
+        for piece in chat.stream(ask("hi"), max_tokens=16):
+            pieces.append(piece)
+    assert pieces == PIECES[:1] and "loading" not in str(excinfo.value)
+
+
+# --- `assistant models import`: a local GGUF registered with no network -------------------
+
+
+def write_gguf(path: Path, strings: dict[str, str]) -> Path:
+    """A header-only GGUF file: a string array first (as the vocabulary is), then `strings`."""
+
+    def text(value: str) -> bytes:
+        data = value.encode()
+        return struct.pack("<Q", len(data)) + data
+
+    out = b"GGUF" + struct.pack("<IQQ", 3, 0, len(strings) + 2)
+    out += text("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 2) + text("a") + text("b")
+    out += text("llama.context_length") + struct.pack("<II", 4, 8192)
+    for key, value in strings.items():
+        out += text(key) + struct.pack("<I", 8) + text(value)
+    path.write_bytes(out)
+    return path
+
+
+# Fragments of each family's Jinja chat template (as found in GGUF metadata).
+JINJA = {
+    "llama3": "{% for m in messages %}{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>"
+    "\\n\\n' + m['content'] + '<|eot_id|>' }}{% endfor %}",
+    "llama2": "{% if messages[0]['role'] == 'system' %}{{ '<<SYS>>\\n' + system + '\\n<</SYS>>"
+    "' }}{% endif %}{{ bos_token + '[INST] ' + content + ' [/INST]' }}",
+    "chatml": "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + m['content'] +"
+    " '<|im_end|>\\n'}}{% endfor %}",
+}
+
+
+def test_gguf_header_reader_agrees_with_llama_cpp() -> None:
+    from llama_cpp import Llama
+
+    from assistant.llm.gguf_meta import read_strings
+    from assistant.llm.llamacpp import packaged_model_path
+
+    path = packaged_model_path()
+    key = "tokenizer.chat_template"
+    expected = Llama(str(path), vocab_only=True, verbose=False).metadata[key]
+    assert read_strings(path, {key}) == {key: expected}
+
+
+@pytest.mark.parametrize("family", ["llama3", "llama2", "chatml"])
+def test_import_maps_the_family_template_and_stops(
+    fake: FakeOllama, tmp_path: Path, family: str
+) -> None:
+    from assistant.llm import ollama_import
+
+    gguf = write_gguf(tmp_path / "m.gguf", {"tokenizer.chat_template": JINJA[family]})
+    done = ollama_import.import_gguf(settings_for(fake.url, tmp_path), gguf, "local:8b")
+    fmt = {f.family: f for f in ollama_import.KNOWN}[family]
+    (create,) = fake.bodies("/api/create")
+    assert done.family == family and done.digest in fake.blobs
+    assert create["files"] == {"m.gguf": done.digest} and create["model"] == "local:8b"
+    assert create["template"] == fmt.template and "{{ .Content }}" in create["template"]
+    assert create["parameters"] == {"stop": list(fmt.stop)}
+    assert "local:8b" in fake.models
+
+
+@pytest.mark.parametrize("template", ["{{ messages | custom_format }}", None])
+def test_import_refuses_an_unknown_template_before_uploading(
+    fake: FakeOllama, tmp_path: Path, template: str | None
+) -> None:
+    from assistant.llm.ollama_import import import_gguf
+
+    meta = {"tokenizer.chat_template": template} if template else {}
+    gguf = write_gguf(tmp_path / "odd.gguf", meta)
+    with pytest.raises(AssistantError, match="--template FILE") as excinfo:
+        import_gguf(settings_for(fake.url, tmp_path), gguf, "odd")
+    assert str(gguf) in str(excinfo.value)
+    assert fake.requests == [], "nothing may be uploaded for a model that would be garbled"
+
+
+def test_import_cli_uploads_the_packaged_gguf_with_its_digest(
+    fake: FakeOllama, tmp_path: Path
+) -> None:
+    from test_cli import run
+
+    from assistant.llm.llamacpp import packaged_model_path
+    from assistant.llm.ollama_import import CHATML
+
+    gguf = packaged_model_path()
+    args = ["models", "import", str(gguf), "--name", "smollm2-local", "--json"]
+    result = run(args, tmp_path, ASSISTANT_OLLAMA_HOST=fake.url)
+    assert result.returncode == 0, result.stderr
+    digest = f"sha256:{hashlib.sha256(gguf.read_bytes()).hexdigest()}"
+    assert json.loads(result.stdout)["digest"] == digest
+    assert fake.blobs == {digest: gguf.stat().st_size}, "the whole file, under its own sha256"
+    (create,) = fake.bodies("/api/create")
+    assert create["files"] == {gguf.name: digest}
+    assert create["template"] == CHATML.template  # SmolLM2 speaks ChatML
+    assert create["parameters"]["stop"] == ["<|im_start|>", "<|im_end|>"]
+    assert [p for p, _ in fake.requests] == [f"/api/blobs/{digest}", "/api/create"]
+
+
+def test_import_cli_takes_a_template_file_and_stops(fake: FakeOllama, tmp_path: Path) -> None:
+    from test_cli import run
+
+    gguf = write_gguf(tmp_path / "odd.gguf", {"tokenizer.chat_template": "{{ odd }}"})
+    template = tmp_path / "odd.tmpl"
+    template.write_text("{{ range .Messages }}<{{ .Role }}>{{ .Content }}{{ end }}<assistant>")
+    args = ["models", "import", str(gguf), "--name", "odd", "--template", str(template)]
+    args += ["--stop", "<user>", "--stop", "<system>"]
+    result = run(args, tmp_path, ASSISTANT_OLLAMA_HOST=fake.url)
+    assert result.returncode == 0, result.stderr
+    assert "ASSISTANT_OLLAMA_MODEL=odd" in result.stdout
+    (create,) = fake.bodies("/api/create")
+    assert create["template"] == template.read_text()
+    assert create["parameters"] == {"stop": ["<user>", "<system>"]}
+
+
+@pytest.mark.parametrize("case", ["not-gguf", "missing", "unreachable"])
+def test_import_cli_errors_are_one_line(tmp_path: Path, case: str) -> None:
+    from test_cli import run
+
+    path = tmp_path / "model.gguf"
+    if case == "not-gguf":
+        path.write_text("<html>a download error page</html>")
+    elif case == "unreachable":
+        write_gguf(path, {"tokenizer.chat_template": JINJA["chatml"]})
+    host = closed_port_url()
+    result = run(
+        ["models", "import", str(path), "--name", "m"], tmp_path, ASSISTANT_OLLAMA_HOST=host
+    )
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    expected = {"not-gguf": "not a GGUF file", "missing": "file not found"}
+    assert expected.get(case, f"cannot reach Ollama at {host}") in result.stderr
 
 
 # --- live: a real Ollama server -------------------------------------------------------------
@@ -279,3 +486,21 @@ def test_live_made_up_model_is_backend_unavailable(tmp_path: Path) -> None:
     s = live_settings(tmp_path, ollama_model="no-such-model-xyz:1b")
     with pytest.raises(BackendUnavailable, match="ollama pull no-such-model-xyz:1b"):
         list(OllamaChat(s).stream(ask("hi"), max_tokens=8))
+
+
+@pytest.mark.ollama
+@live
+def test_live_import_of_the_packaged_gguf_answers(tmp_path: Path) -> None:
+    from assistant.llm.llamacpp import packaged_model_path
+    from assistant.llm.ollama_import import import_gguf
+
+    name = "onprem-assistant-test-smollm2"
+    s = live_settings(tmp_path, ollama_model=name)
+    try:
+        done = import_gguf(s, packaged_model_path(), name)
+        assert done.family == "chatml"
+        pieces = list(OllamaChat(s).stream(ask("Say hello."), max_tokens=16))
+        text = "".join(pieces)
+        assert text.strip() and "<|im_start|>" not in text and "<|im_end|>" not in text
+    finally:
+        ollama.Client(host=os.environ["OLLAMA_HOST"]).delete(name)

@@ -26,5 +26,5 @@ class OllamaEmbedder:
                 model=s.ollama_embed_model, input=list(texts), keep_alive=s.ollama_keep_alive
             )
         except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise ollama_error(exc, s.ollama_host, s.ollama_embed_model) from exc
+            raise ollama_error(exc, s, s.ollama_embed_model) from exc
         return [list(v) for v in response.embeddings]

@@ -96,8 +96,10 @@ def eval_group() -> None:
 
 @eval_group.command("run")
 @click.argument("suite_path", metavar="SUITE", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--backend", type=click.Choice(["llamacpp", "ollama"]), help="Chat backend.")
-@click.option("--model", help="A GGUF file (llamacpp) or a model name (ollama).")
+@click.option(
+    "--backend", type=click.Choice(["llamacpp", "ollama", "openai"]), help="Chat backend."
+)
+@click.option("--model", help="A GGUF file (llamacpp) or a model name (ollama, openai).")
 @click.option("-k", "top_k", type=click.IntRange(1, 50), help="Sources per question.")
 @click.option("--max-tokens", type=click.IntRange(16, 8192), help="Longest answer, in tokens.")
 @click.option("--baseline", type=click.Path(path_type=Path), help="An earlier results.json.")
@@ -137,7 +139,9 @@ def run_command(
     given: dict[str, Any] = {"backend": backend, "top_k": top_k, "max_answer_tokens": max_tokens}
     chosen = _settings(run=True, **given)
     if model:
-        field = "ollama_model" if chosen.backend == "ollama" else "model_path"
+        field = {"ollama": "ollama_model", "openai": "openai_model"}.get(
+            chosen.backend, "model_path"
+        )
         chosen = _settings(run=True, **given, **{field: model})
     parts = Components(chosen)
     ensure_seeded(parts)

@@ -34,6 +34,10 @@ def make_chat_model(settings: Settings) -> ChatModel:
         from assistant.llm.ollama import OllamaChat
 
         return OllamaChat(settings)
+    if settings.backend == "openai":
+        from assistant.llm.openai import OpenAIChat
+
+        return OpenAIChat(settings)
     from assistant.llm.llamacpp import LlamaCppChat
 
     return LlamaCppChat(settings)

@@ -16,13 +16,9 @@ import ollama
 
 from assistant.errors import BackendUnavailable
 from assistant.llm import Message
+from assistant.llm.estimate import estimate_tokens
 from assistant.settings import Settings
 
-# Ollama has no tokenize endpoint; 3 characters a token over-counts English text a little,
-# and every non-ASCII character counts as a whole token (CJK text runs ~1 a token): both err
-# on the side of a larger num_ctx, never a truncated prompt.
-CHARS_PER_TOKEN = 3
-TEMPLATE_TOKENS_PER_MESSAGE = 8
 MIN_NUM_CTX = 2048
 CONNECT_TIMEOUT_S = 10.0  # a firewalled host should fail fast, not after a model-load wait
 
@@ -32,18 +28,36 @@ def make_client(settings: Settings) -> ollama.Client:
     return ollama.Client(host=settings.ollama_host, timeout=timeout)
 
 
-def ollama_error(exc: Exception, host: str, model: str) -> BackendUnavailable:
-    """Turn client exceptions into one actionable line."""
+def ollama_error(
+    exc: Exception, settings: Settings, model: str, *, started: bool = False
+) -> BackendUnavailable:
+    """Turn client exceptions into one actionable line. `started`: the answer had begun."""
+    host, timeout = settings.ollama_host, settings.ollama_timeout
     if isinstance(exc, ollama.ResponseError) and exc.status_code == 404:
         return BackendUnavailable(
             f"Ollama at {host} has no model '{model}': on a connected machine run"
-            f" `ollama pull {model}`, or register a local GGUF with `ollama create`"
+            f" `ollama pull {model}`, or register a local GGUF with"
+            f" `assistant models import FILE.gguf --name {model}`"
         )
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError)):
+    if isinstance(exc, httpx.ConnectTimeout):
+        return BackendUnavailable(
+            f"cannot reach Ollama at {host} within {CONNECT_TIMEOUT_S:.0f}s: a firewall or"
+            " a wrong host? (ASSISTANT_OLLAMA_HOST)"
+        )
+    if isinstance(exc, (httpx.ConnectError, ConnectionError)):
         return BackendUnavailable(f"cannot reach Ollama at {host}: is `ollama serve` running?")
+    if isinstance(exc, httpx.TimeoutException) and not started:
+        # Connected, then silence: Ollama says nothing until the model is in memory, and a
+        # cold load of an 8B+ model from disk can take minutes.
+        return BackendUnavailable(
+            f"Ollama at {host} accepted the request but sent nothing for {timeout:.0f}s,"
+            f" most likely while loading '{model}' into memory: raise ASSISTANT_OLLAMA_TIMEOUT"
+            f" (now {timeout:.0f}), and keep the model loaded between questions with"
+            f" ASSISTANT_OLLAMA_KEEP_ALIVE (now {settings.ollama_keep_alive})"
+        )
     if isinstance(exc, httpx.TimeoutException):
         return BackendUnavailable(
-            f"Ollama at {host} did not answer in time (loading '{model}' may be slow):"
+            f"Ollama at {host} stopped mid-answer for {timeout:.0f}s (overloaded?):"
             " raise ASSISTANT_OLLAMA_TIMEOUT"
         )
     return BackendUnavailable(f"Ollama at {host} failed: {exc}")
@@ -58,10 +72,8 @@ class OllamaChat:
         self._num_ctx = 0  # largest sent so far; see the module docstring
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
-        text = "".join(m["content"] for m in messages)
-        wide = sum(1 for ch in text if not ch.isascii())
-        narrow = len(text) - wide
-        return narrow // CHARS_PER_TOKEN + wide + TEMPLATE_TOKENS_PER_MESSAGE * len(messages)
+        # Ollama has no tokenize endpoint: over-estimate, so num_ctx errs on the large side.
+        return estimate_tokens(messages)
 
     def _num_ctx_for(self, needed: int) -> int:
         """Context for a request needing `needed` tokens: a power of two, capped, never shrunk."""
@@ -76,6 +88,7 @@ class OllamaChat:
     ) -> Iterator[str]:
         s = self._settings
         num_ctx = self._num_ctx_for(self.count_tokens(messages) + max_tokens)
+        started = False
         try:
             parts = self._client.chat(
                 model=s.ollama_model,
@@ -92,6 +105,7 @@ class OllamaChat:
             )
             for part in parts:
                 if part.message.content:
+                    started = True
                     yield part.message.content
         except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise ollama_error(exc, s.ollama_host, s.ollama_model) from exc
+            raise ollama_error(exc, s, s.ollama_model, started=started) from exc
