@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -67,6 +67,19 @@ class Settings(BaseSettings):
         "onnx", description="onnx: packaged all-MiniLM-L6-v2 int8; ollama: ollama_embed_model"
     )
     collection: str = Field("documents", description="Chroma collection questions go to")
+
+    # --- Chroma server ------------------------------------------------------------------
+    chroma_url: str = Field(
+        "",
+        description="Chroma server, e.g. http://chroma:8000; empty = embedded store in data_dir",
+    )
+    chroma_token: SecretStr | None = Field(
+        None, description="token sent to the Chroma server (or the proxy in front of it)"
+    )
+    chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization",
+        description="Authorization: `Bearer TOKEN`; X-Chroma-Token: the bare token",
+    )
 
     # --- ingestion ----------------------------------------------------------------------
     chunk_size: int = Field(700, ge=100, description="characters per chunk")
