@@ -102,17 +102,24 @@ class ServerClient:
                 import chromadb
                 from chromadb.config import Settings as ChromaSettings
 
-                with self.server.translated():
+                try:
+                    self._client = chromadb.HttpClient(
+                        host=self.server.url.rstrip("/"),
+                        headers=self.server.headers(),  # chromadb adds to it: a copy
+                        settings=ChromaSettings(anonymized_telemetry=False),
+                    )
+                except Exception as exc:
+                    # chromadb wraps a failed first request in ValueError: report the cause
+                    cause = exc.__context__ if isinstance(exc, ValueError) else exc
                     try:
-                        self._client = chromadb.HttpClient(
-                            host=self.server.url.rstrip("/"),
-                            headers=self.server.headers(),  # chromadb adds to it: a copy
-                            settings=ChromaSettings(anonymized_telemetry=False),
-                        )
-                    except ValueError as exc:  # how chromadb reports "could not connect"
+                        with self.server.translated():
+                            raise cause or exc
+                    except BackendUnavailable:
+                        raise
+                    except Exception:
                         raise BackendUnavailable(
-                            f"cannot reach the Chroma server at {self.server.url}"
-                            f" ({_reason(exc)}): start it, or fix ASSISTANT_CHROMA_URL"
+                            f"cannot connect to the Chroma server at {self.server.url}"
+                            f" ({_reason(exc)}): check ASSISTANT_CHROMA_URL"
                         ) from exc
             return self._client
 
