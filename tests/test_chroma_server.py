@@ -92,22 +92,25 @@ def test_replicas_share_the_server_and_survive_it_dying_mid_question(tmp_path, c
     listed = json.loads(run(["docs", "--json"], b, **env).stdout)
     assert len(listed) == 4 and str(gone) not in {d["source"] for d in listed}
 
-    # the server dies the moment the question's vector query reaches it
+    # the server dies the moment the question's vector query reaches it (once)
+    kills: list[str] = []
+
     def kill_on_query(path: str) -> None:
-        if path.endswith("/query"):
+        if path.endswith("/query") and not kills:
+            kills.append(path)
             chroma.kill()
 
     proxy = Proxy(chroma.url, before=kill_on_query)
     try:
         env = {"ASSISTANT_CHROMA_URL": proxy.url}
-        died = run(["ask", "--json", QUESTIONS[1]], b, **env)
+        died = run(["ask", "--json", QUESTIONS[2]], b, **env)
         one_line_error(died, f"Chroma server at {proxy.url}", "ASSISTANT_CHROMA_URL")
-        assert any(path.endswith("/query") for path, _ in proxy.seen)  # it died mid-question
+        assert kills  # it died mid-question, after the first requests of it had succeeded
 
         chroma.start()  # the same path: nothing stored may be lost
         listed = json.loads(run(["docs", "--json"], a, **env).stdout)
         assert len(listed) == 4 and str(gone) not in {d["source"] for d in listed}
-        asked = run(["ask", "--json", QUESTIONS[1]], b, **env)
+        asked = run(["ask", "--json", QUESTIONS[2]], b, **env)
         assert asked.returncode == 0, asked.stderr
         sources = {s["source"] for s in json.loads(asked.stdout)["sources"]}
         assert sources and str(gone) not in sources
@@ -169,7 +172,7 @@ def test_a_second_writer_on_another_replica_is_refused_while_one_runs(tmp_path, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_at", ["batch:3", "flip:1", "delete-old:1", "remove-flip"])
+@pytest.mark.parametrize("kill_at", ["batch:1", "flip:1", "delete-old:1", "remove-flip"])
 def test_a_killed_ingest_against_the_server_leaves_whole_documents(
     tmp_path, chroma, monkeypatch, kill_at
 ):
