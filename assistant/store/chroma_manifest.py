@@ -61,6 +61,7 @@ class ChromaManifest:
         self._lock = threading.RLock()
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._leases: set[str] = set()  # collections this process holds a lease on
+        self._known: set[str] = set()  # collections seen tracked
 
     def _records(self) -> Any:
         if self._col is None:
@@ -143,7 +144,10 @@ class ChromaManifest:
         return int(got["metadatas"][0]["generation"]) if got["ids"] else -1
 
     def known(self, collection: str) -> bool:
-        return self.generation(collection) >= 0
+        """Cached once true (readers ask on every call; only `forget` un-tracks)."""
+        if collection not in self._known and self.generation(collection) >= 0:
+            self._known.add(collection)
+        return collection in self._known
 
     def _bumped(self, collection: str) -> dict[str, Any]:
         return self._collection_record(collection, max(self.generation(collection), 0) + 1)
@@ -153,6 +157,7 @@ class ChromaManifest:
         self._write(collection, [*records, self._bumped(collection)])
 
     def forget(self, collection: str) -> None:
+        self._known.discard(collection)
         with self._lock:
             if collection in self._leases:
                 self._check_lease(collection)
