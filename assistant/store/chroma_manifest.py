@@ -282,7 +282,8 @@ class ChromaManifest:
 
 
 class _Held:
-    """A held writer lock: close() releases the lease, then the flock."""
+    """A held writer lock: close() releases the lease, then the flock. Never raises for
+    an unreachable server, so it cannot hide the error that ended the writer."""
 
     def __init__(self, manifest: ChromaManifest, collection: str, local: Any) -> None:
         self._manifest, self._collection, self._local = manifest, collection, local
@@ -290,6 +291,8 @@ class _Held:
     def close(self) -> None:
         try:
             self._manifest.release(self._collection)
+        except AssistantError:
+            pass  # server gone: the lease expires by itself (or at once, once we exit)
         finally:
             self._local.close()
 
