@@ -11,6 +11,7 @@ from assistant.llm import ChatModel, make_chat_model
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
+from assistant.store.server import ChromaServer
 
 
 class Components:
@@ -22,7 +23,11 @@ class Components:
     @cached_property
     def store(self) -> Store:
         s = self.settings
-        return Store(s.chroma_dir, make_embedder(s), s.collection)
+        server = None
+        if s.chroma_url:
+            token = s.chroma_token.get_secret_value() if s.chroma_token else None
+            server = ChromaServer(s.chroma_url, token, s.chroma_auth_header)
+        return Store(s.chroma_dir, make_embedder(s), s.collection, server)
 
     @cached_property
     def retriever(self) -> Retriever:

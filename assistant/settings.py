@@ -82,6 +82,19 @@ class Settings(BaseSettings):
     )
     collection: str = Field("documents", description="Chroma collection questions go to")
 
+    # --- Chroma server ------------------------------------------------------------------
+    chroma_url: str = Field(
+        "",
+        description="Chroma server, e.g. http://chroma:8000; empty = embedded store in data_dir",
+    )
+    chroma_token: SecretStr | None = Field(
+        None, description="token sent to the Chroma server (or the proxy in front of it)"
+    )
+    chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization",
+        description="Authorization: `Bearer TOKEN`; X-Chroma-Token: the bare token",
+    )
+
     # --- ingestion ----------------------------------------------------------------------
     chunk_size: int = Field(700, ge=100, description="characters per chunk")
     chunk_overlap: int = Field(100, ge=0, description="characters shared by neighbour chunks")

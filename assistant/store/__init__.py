@@ -1,7 +1,8 @@
 """The document store: Chroma collections of chunks, with a manifest of active versions.
 
 store.py reads and manages collections; writer.py writes whole documents atomically;
-manifest.py is the SQLite record of which version of each document is active.
+manifest.py is the SQLite record of which version of each document is active; with a
+Chroma server (server.py), chroma_manifest.py keeps that record in the server instead.
 """
 
 from assistant.store.store import Store

@@ -25,6 +25,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
+
+from assistant.store.locks import lock_collection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -66,6 +69,27 @@ class Intent:
     old_hash: str | None  # None: a new document
 
 
+class ManifestBackend(Protocol):
+    """The manifest operations the store and its writer use (see the module docstring)."""
+
+    def lock(self, collection: str) -> Any: ...
+    def close(self) -> None: ...
+    def known(self, collection: str) -> bool: ...
+    def generation(self, collection: str) -> int: ...
+    def adopt(self, collection: str, rows: Iterable[DocumentRow]) -> None: ...
+    def forget(self, collection: str) -> None: ...
+    def collections(self) -> dict[str, tuple[int, int]]: ...
+    def documents(self, collection: str) -> list[DocumentRow]: ...
+    def active(self, collection: str) -> dict[str, str]: ...
+    def chunk_total(self, collection: str) -> int: ...
+    def intend(self, collection: str, intents: Iterable[Intent]) -> None: ...
+    def flip(
+        self, collection: str, rows: Iterable[DocumentRow], removed: Iterable[str]
+    ) -> None: ...
+    def pending(self, collection: str) -> list[Intent]: ...
+    def done(self, collection: str, intents: Iterable[Intent]) -> None: ...
+
+
 class Manifest:
     """One SQLite file (WAL: readers never block the writer), safe across processes."""
 
@@ -79,6 +103,10 @@ class Manifest:
 
     def close(self) -> None:
         self._db.close()
+
+    def lock(self, collection: str) -> Any:
+        """The writer lock of a collection: a flock beside the file, for this machine."""
+        return lock_collection(self.path.parent, collection)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -7,6 +7,10 @@ collections, not a metadata filter, keep queries fast (a `where` filter costs ~2
 
 Documents are replaced all-or-nothing (see `DocumentWriter` and the manifest): readers
 (search, chunks for BM25, documents) see only chunks of each source's active version.
+
+Embedded (default): a PersistentClient in `path`, the manifest a SQLite file beside it.
+With a `ChromaServer`: an HTTP client, the manifest in the server too (chroma_manifest.py),
+so stateless replicas in front of one server see the same documents.
 """
 
 from __future__ import annotations
@@ -23,21 +27,36 @@ from chromadb.errors import InvalidArgumentError, NotFoundError
 
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, EmbedderMismatch
-from assistant.store.manifest import DocumentRow, Intent, Manifest
+from assistant.store.chroma_manifest import MANIFEST_COLLECTION, ChromaManifest
+from assistant.store.manifest import DocumentRow, Intent, Manifest, ManifestBackend
+from assistant.store.server import ChromaServer, ServerClient
 from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, Hit
-from assistant.store.writer import DocumentWriter, crash_point, lock_collection
+from assistant.store.writer import DocumentWriter, crash_point
 
 
 class Store:
-    def __init__(self, path: Path, embedder: Embedder, default_collection: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        embedder: Embedder,
+        default_collection: str,
+        server: ChromaServer | None = None,
+    ) -> None:
+        """`path`: the embedded store, or with a `server` only this replica's lock files."""
         path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        self._manifest: ManifestBackend
+        if server is None:
+            self._client: Any = chromadb.PersistentClient(
+                path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            self._manifest = Manifest(path / "manifest.sqlite3")
+        else:
+            self._client = ServerClient(server)
+            self._manifest = ChromaManifest(self._client, path)
+        self.server = server
         self.path = path
         self.embedder = embedder
         self.default_collection = default_collection
-        self._manifest = Manifest(path / "manifest.sqlite3")
         self._revisions: dict[str, int] = {}
         self._active_cache: dict[str, tuple[int, dict[str, str]]] = {}
         self._lock = threading.RLock()
@@ -47,6 +66,8 @@ class Store:
         """Open a collection. Reading one that does not exist is an error (a typo must not
         create it), except the default collection, which starts empty; writers create."""
         name = name or self.default_collection
+        if name == MANIFEST_COLLECTION:  # the server's manifest, not documents
+            raise AssistantError(f"the collection name '{name}' is reserved")
         if create is None:
             create = name == self.default_collection
         try:
@@ -72,8 +93,11 @@ class Store:
             )
         return col
 
+    def _chroma_collections(self) -> list[Any]:
+        return [c for c in self._client.list_collections() if c.name != MANIFEST_COLLECTION]
+
     def collections(self) -> list[str]:
-        return sorted(c.name for c in self._client.list_collections())
+        return sorted(c.name for c in self._chroma_collections())
 
     def drop(self, collection: str | None = None) -> None:
         """Delete a collection: its documents leave the manifest first (so a kill half-way
@@ -125,7 +149,7 @@ class Store:
         """Remove documents: the manifest row goes first (atomically), then the chunks."""
         name = collection or self.default_collection
         self._tracked(name)
-        lock = lock_collection(self.path, name)
+        lock = self._manifest.lock(name)
         try:
             return self._remove(name, sources)
         finally:
@@ -161,7 +185,7 @@ class Store:
         """
         name = collection or self.default_collection
         self._tracked(name)
-        lock = lock_collection(self.path, name)
+        lock = self._manifest.lock(name)
         try:
             return self._repair(name, full=full)
         finally:
@@ -255,7 +279,7 @@ class Store:
         """Every collection with its documents and chunks (None when built by another
         embedder: it cannot be opened with this one)."""
         out = []
-        for col in self._client.list_collections():
+        for col in self._chroma_collections():
             built_with = str((col.metadata or {}).get("embedder"))
             if built_with == self.embedder.name:
                 self._tracked(col.name)

@@ -8,17 +8,13 @@ next run clean up after a kill at any of these steps.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import AssistantError
 from assistant.store.manifest import DocumentRow, Intent
 from assistant.store.types import Chunk
 
@@ -65,8 +61,8 @@ class DocumentWriter:
     begin(source, doc_hash, title); add(chunk) ...; end(source) -- or abort(source) when
     reading the file failed half-way. A document is committed (its manifest row flipped,
     its old version deleted, `on_commit(source, chunks, replaced)` called) once all its
-    chunks are written. Holding a writer locks the collection against other writers, in
-    this or any other process; the lock dies with the process.
+    chunks are written. Holding a writer locks the collection against other writers (see
+    the manifest's `lock`); the lock dies with the process.
     """
 
     def __init__(
@@ -83,7 +79,7 @@ class DocumentWriter:
         self._batch = min(batch, store._client.get_max_batch_size())
         self._on_commit = on_commit
         self._on_batch = on_batch
-        self._lockfile = lock_collection(store.path, collection)
+        self._lockfile = store._manifest.lock(collection)
         store._repair(collection)  # finish whatever a killed run left behind
         self._col = store._collection(collection, create=True)
         self._active = store._manifest.active(collection)
@@ -204,20 +200,3 @@ class DocumentWriter:
             self._active[d.source] = d.doc_hash
             if self._on_commit:
                 self._on_commit(d.source, d.chunks, d.old_hash is not None)
-
-
-def lock_collection(path: Path, collection: str) -> Any:
-    """An exclusive lock on one collection, held for a writer's life (flock: the kernel
-    drops it when the process dies, even by SIGKILL)."""
-    locks = path / "locks"
-    locks.mkdir(exist_ok=True)
-    digest = hashlib.sha256(collection.encode()).hexdigest()[:16]
-    handle = open(locks / f"{digest}.lock", "w")  # noqa: SIM115  (held until close())
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        handle.close()
-        raise AssistantError(
-            f"another ingest into collection '{collection}' is running; wait for it to finish"
-        ) from exc
-    return handle
