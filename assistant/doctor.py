@@ -119,9 +119,23 @@ class Doctor:
             yield Check("data dir", True, f"{path} writable")
 
     def store(self) -> Iterator[Check]:
-        # A Chroma server (the `chroma_url` setting) gets its branch here: heartbeat, then
-        # the same listing through an HttpClient; everything after works on either client.
-        yield from self._embedded_chroma()
+        # Everything after this check works on either client.
+        if self.s.chroma_url:
+            yield from self._chroma_server()
+        else:
+            yield from self._embedded_chroma()
+
+    def _chroma_server(self) -> Iterator[Check]:
+        from assistant.store.chroma_manifest import MANIFEST_COLLECTION
+        from assistant.store.server import ChromaServer, ServerClient
+
+        s = self.s
+        token = s.chroma_token.get_secret_value() if s.chroma_token else None
+        client = ServerClient(ChromaServer(s.chroma_url, token, s.chroma_auth_header))
+        client.heartbeat()  # unreachable or refused: BackendUnavailable, naming the fix
+        self._chroma = _WithoutManifest(client, MANIFEST_COLLECTION)
+        count = len(self._chroma.list_collections())
+        yield Check("store", True, f"Chroma server at {s.chroma_url}: {count} collection(s)")
 
     def _embedded_chroma(self) -> Iterator[Check]:
         path = self.s.chroma_dir
@@ -268,3 +282,13 @@ class Doctor:
             True,
             f"{self.s.openai_base_url} serves '{model}'; tokens counted by {chat.tokenizer}",
         )
+
+
+class _WithoutManifest:
+    """A server client whose collection list leaves out the assistant's own manifest."""
+
+    def __init__(self, client: Any, manifest: str) -> None:
+        self._client, self._manifest = client, manifest
+
+    def list_collections(self) -> list[Any]:
+        return [c for c in self._client.list_collections() if c.name != self._manifest]

@@ -221,3 +221,17 @@ def test_the_token_is_sent_in_the_configured_header(tmp_path, chroma, header):
         assert shown["chroma_url"] == proxy.url and "s3cret" not in json.dumps(shown)
     finally:
         proxy.close()
+
+
+@pytest.mark.slow
+def test_doctor_checks_the_server_and_its_collections(tmp_path, chroma):
+    seed(served(tmp_path / "writer", chroma.url))
+    result = run(["doctor", "--json"], tmp_path / "replica", ASSISTANT_CHROMA_URL=chroma.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert f"Chroma server at {chroma.url}: 1 collection(s)" in checks["store"]["detail"]
+    down = f"http://127.0.0.1:{free_port()}"
+    failed = run(["doctor", "--json"], tmp_path / "replica", ASSISTANT_CHROMA_URL=down)
+    assert failed.returncode == 1
+    store = {c["name"]: c for c in json.loads(failed.stdout)["checks"]}["store"]
+    assert not store["ok"] and "ASSISTANT_CHROMA_URL" in store["detail"]
