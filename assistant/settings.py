@@ -148,6 +148,10 @@ def shipped_seed_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "seeds"
     candidates = [checkout] + [
         Path(prefix) / "share" / APP_NAME / "seeds"
-        for prefix in (sysconfig.get_path("data"), sys.prefix, sysconfig.get_path("data", "posix_user"))
+        for prefix in (
+            sysconfig.get_path("data"),
+            sys.prefix,
+            sysconfig.get_path("data", "posix_user"),
+        )
     ]
     return next((c for c in candidates if c.is_dir()), checkout)
