@@ -380,35 +380,31 @@ def test_offline_bundle_builds_installs_and_answers_with_no_network(tmp_path):
 
     start = time.perf_counter()
     prefix = tmp_path / "opt"
-    data = tmp_path / "data"
     env = clean_env(HOME=str(tmp_path))  # no pip cache of ours to fall back on
+    base_python = getattr(sys, "_base_executable", sys.executable)  # not our venv's
     installed = run(
-        offline([str(bundle / "install.sh"), "--prefix", str(prefix), "--python", "python3"]),
+        offline([str(bundle / "install.sh"), "--prefix", str(prefix), "--python", base_python]),
         env=env,
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
-    assert "check: seeds at" in installed.stderr
     install_s = time.perf_counter() - start
+    # install.sh's own check asked the packaged model; its answer cited the seed files.
+    check = installed.stderr.split("check: seeds at ", 1)[1]
+    assert "\nSources:\n" in check
+    seed_names = {p.name for p in SEEDS.glob("*.txt")}
+    assert any(name in check.split("\nSources:\n", 1)[1] for name in seed_names)
 
     venv_bin = prefix / "venv" / "bin"
-    ask_env = clean_env(ASSISTANT_DATA_DIR=str(data), ASSISTANT_CONFIG=str(tmp_path / "x.toml"))
-    config = run(offline([str(venv_bin / "assistant"), "config", "--json"]), env=ask_env)
+    env = clean_env(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_CONFIG=os.devnull)
+    config = run(offline([str(venv_bin / "assistant"), "config", "--json"]), env=env)
     seed_dir = Path(json.loads(config.stdout)["settings"]["seed_dir"])
-    assert seed_dir.is_relative_to(prefix) and len(list(seed_dir.glob("*.txt"))) == 5
-    where = run([str(venv_bin / "python"), "-c", "import assistant; print(assistant.__file__)"])
+    assert seed_dir.is_relative_to(prefix)
+    assert {p.name for p in seed_dir.glob("*.txt")} == seed_names
+    where = run(
+        [str(venv_bin / "python"), "-c", "import assistant; print(assistant.__file__)"],
+        cwd=tmp_path,
+    )
     assert Path(where.stdout.strip()).is_relative_to(prefix)  # not our checkout
-
-    asked = run(
-        offline([str(venv_bin / "assistant"), "ask", "--json", "When was Llama 2 released?"]),
-        env=ask_env,
-    )
-    assert asked.returncode == 0, asked.stderr[-2000:]
-    answer = json.loads(asked.stdout)
-    assert answer["text"].strip() and not answer["refused"]
-    # The store was seeded from the installed copy of the seeds, not from our checkout.
-    assert answer["sources"] and all(
-        Path(s["source"]).is_relative_to(seed_dir) for s in answer["sources"]
-    )
     print(
         f"\nbundle: {len(wheels)} wheels, {size_mb:.0f} MB, built in {build_s:.0f} s; "
         f"installed and checked in {install_s:.0f} s"

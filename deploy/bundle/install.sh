@@ -31,6 +31,10 @@ command -v "$python" >/dev/null || fail "$python not found: install Python $(wan
 have="$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
 [ "$have" = "$(want python)" ] ||
   fail "$python is Python $have but the bundle's wheels are for Python $(want python)"
+# Wheels were chosen for the build's patch release; an older one may miss a requirement.
+have_full="$("$python" -c 'import platform; print(platform.python_version())')"
+[ "$(printf '%s\n' "$(want python_full)" "$have_full" | sort -V | head -1)" = "$(want python_full)" ] ||
+  fail "$python is Python $have_full, older than the bundle's $(want python_full): build the bundle with this Python (build.sh --python)"
 (cd "$here" && sha256sum --quiet -c SHA256SUMS) || fail "bundle corrupt: a file fails SHA256SUMS"
 
 echo "installing onprem-assistant $(want version) into $prefix/venv ..." >&2
