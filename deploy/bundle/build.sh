@@ -44,8 +44,16 @@ pip_args=(--quiet --wheel-dir "$stage/wheels")
 if [ -n "$wheelhouse" ]; then
   pip_args+=(--no-index --find-links "$wheelhouse")
 fi
+# Our wheel is built from a copy of the tracked files: an in-tree build would also pack
+# whatever a stale build/ directory still holds.
+src="$repo"
+if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  src="$(mktemp -d)"
+  trap 'rm -rf "$src"' EXIT
+  git -C "$repo" ls-files -z | (cd "$repo" && tar --null -T - -cf -) | tar -xf - -C "$src"
+fi
 echo "collecting wheels into $stage/wheels ..." >&2
-"$python" -m pip wheel "${pip_args[@]}" "$repo"
+"$python" -m pip wheel "${pip_args[@]}" "$src"
 
 cp -r "$repo/seeds" "$stage/seeds"
 mkdir -p "$stage/deploy"
