@@ -1,8 +1,9 @@
 """deploy/: every file checked by a real validator, offline; the bundle installed for real.
 
 Validators: hadolint (Dockerfile), check-jsonschema with the vendored Compose schema,
-kubernetes-validate --strict (bundled schemas), systemd-analyze verify and security. Each
-is also shown a broken file, so a validator that silently accepts everything fails here.
+kubernetes-validate --strict (bundled schemas), systemd-analyze verify and security,
+shellcheck (the bundle's scripts). Each is also shown a broken file, so a validator that
+silently accepts everything fails here.
 """
 
 from __future__ import annotations
@@ -85,6 +86,21 @@ def test_image_installs_only_from_the_bundle_runs_unprivileged_and_quiet():
     env = dict(re.findall(r"^\s+(?:ENV )?([A-Z_]+)=(\S+?)(?: \\)?$", text, re.M))
     for name in ("ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE"):
         assert env.get(name) == OFFLINE_ENV[name], name
+
+
+# --- the bundle's shell scripts -------------------------------------------------------------
+
+
+def test_bundle_scripts_pass_shellcheck():
+    scripts = [DEPLOY / "bundle" / "build.sh", DEPLOY / "bundle" / "install.sh"]
+    result = run([tool("shellcheck"), *map(str, scripts)])
+    assert result.returncode == 0, result.stdout
+
+
+def test_shellcheck_rejects_an_unquoted_expansion(tmp_path):
+    bad = tmp_path / "bad.sh"
+    bad.write_text("#!/usr/bin/env bash\nrm -rf $1/wheels\n")
+    assert "SC2086" in run([tool("shellcheck"), str(bad)]).stdout
 
 
 # --- Compose ------------------------------------------------------------------------------
