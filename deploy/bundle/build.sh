@@ -44,16 +44,20 @@ pip_args=(--quiet --wheel-dir "$stage/wheels")
 if [ -n "$wheelhouse" ]; then
   pip_args+=(--no-index --find-links "$wheelhouse")
 fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# pip from a throwaway venv of the target Python (Debian's python3 has no pip of its own).
+"$python" -m venv "$work/venv" ||
+  { echo "error: $python cannot create a venv (Debian: apt install python3-venv)" >&2; exit 1; }
 # Our wheel is built from a copy of the tracked files: an in-tree build would also pack
 # whatever a stale build/ directory still holds.
 src="$repo"
 if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  src="$(mktemp -d)"
-  trap 'rm -rf "$src"' EXIT
+  src="$work/src" && mkdir "$src"
   git -C "$repo" ls-files -z | (cd "$repo" && tar --null -T - -cf -) | tar -xf - -C "$src"
 fi
 echo "collecting wheels into $stage/wheels ..." >&2
-"$python" -m pip wheel "${pip_args[@]}" "$src"
+"$work/venv/bin/python" -m pip wheel --disable-pip-version-check "${pip_args[@]}" "$src"
 
 cp -r "$repo/seeds" "$stage/seeds"
 mkdir -p "$stage/deploy"
