@@ -214,16 +214,16 @@ def systemd_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def systemd_analyze(root: Path, unit: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    shutil.copy(unit, root / "etc/systemd/system" / unit.name)
-    name = f"/etc/systemd/system/{unit.name}"
-    return run([tool_systemd(), *args, f"--root={root}", "--man=no", name])
-
-
 def tool_systemd() -> str:
     path = shutil.which("systemd-analyze")
     assert path, "systemd-analyze missing: tests/run.sh installs Debian's systemd"
     return path
+
+
+def systemd_analyze(root: Path, unit: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    shutil.copy(unit, root / "etc/systemd/system" / unit.name)
+    name = f"/etc/systemd/system/{unit.name}"
+    return run([tool_systemd(), *args, f"--root={root}", "--man=no", name])
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
