@@ -349,11 +349,10 @@ def test_a_wheel_install_finds_the_shipped_seeds(tmp_path):
 
 def wheelhouse() -> Path:
     """Wheels of every dependency, made by tests/run.sh before the network is cut."""
-    path = Path(os.environ.get("ASSISTANT_TEST_WHEELHOUSE", ROOT / ".cache" / "wheelhouse"))
+    path = Path(os.environ.get("DEPLOY_TEST_WHEELHOUSE", ROOT / ".cache" / "wheelhouse"))
     if not any(path.glob("*.whl")):
         pytest.fail(
-            f"no wheelhouse at {path}: run tests/run.sh (it fills it) or set "
-            "ASSISTANT_TEST_WHEELHOUSE"
+            f"no wheelhouse at {path}: run tests/run.sh (it fills it) or set DEPLOY_TEST_WHEELHOUSE"
         )
     return path
 
