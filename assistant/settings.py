@@ -8,6 +8,8 @@ then the defaults below. `assistant config` prints the effective result.
 from __future__ import annotations
 
 import os
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Literal
 
@@ -159,7 +161,24 @@ class Settings(BaseSettings):
         return self.data_dir / "chatlog"
 
     def seed_path(self) -> Path:
-        """The seed corpus: the setting, else the `seeds/` folder shipped beside the package."""
+        """The seed corpus: the setting, else the shipped one (see `shipped_seed_dir`)."""
         if self.seed_dir is not None:
             return self.seed_dir
-        return Path(__file__).resolve().parent.parent / "seeds"
+        return shipped_seed_dir()
+
+
+# --- shipped seed corpus ---
+def shipped_seed_dir() -> Path:
+    """`seeds/` beside the package in a source checkout (editable install); in a wheel
+    install, the copy the wheel's data files put in `<prefix>/share/onprem-assistant/seeds`
+    (prefix: the venv, or ~/.local for `pip install --user`)."""
+    checkout = Path(__file__).resolve().parent.parent / "seeds"
+    candidates = [checkout] + [
+        Path(prefix) / "share" / APP_NAME / "seeds"
+        for prefix in (
+            sysconfig.get_path("data"),
+            sys.prefix,
+            sysconfig.get_path("data", "posix_user"),
+        )
+    ]
+    return next((c for c in candidates if c.is_dir()), checkout)

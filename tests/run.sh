@@ -13,6 +13,20 @@ fi
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/ruff check .
 
+# tests/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
+# test builds an offline bundle from a wheelhouse of every dependency, filled here while
+# the registry is reachable (about a minute, then skipped until pyproject.toml changes).
+if ! command -v systemd-analyze >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+fi
+wheelhouse=.cache/wheelhouse
+stamp="$wheelhouse/.done-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    | .venv/bin/pip wheel -q -w "$wheelhouse" -r /dev/stdin 'setuptools>=77'
+  touch "$stamp"
+fi
+
 # Prove the air-gap: run the suite in a network namespace with loopback only. Live Ollama
 # tests (OLLAMA_HOST set) need the real network, so they run outside it.
 if [ -z "${OLLAMA_HOST:-}" ] && unshare -n true 2>/dev/null; then
