@@ -149,3 +149,25 @@ def test_serve_refuses_the_network_without_users(tmp_path: Path):
     assert "assistant users add NAME --admin" in result.stderr
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "chroma").exists()  # refused before touching the store
+
+
+def test_proxy_header_is_believed_only_when_on_and_from_a_trusted_address(directory: Directory):
+    from api.gate import Gate
+
+    directory.add_user("alice", "alice-pass-1")
+
+    def scope_from(ip: str, **headers: str) -> dict:
+        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        return {"type": "http", "client": (ip, 5000), "headers": raw}
+
+    limiter = LoginLimiter(5, 60)
+    off = Gate(directory, limiter)
+    on = Gate(directory, limiter, trusted_header="x-remote-user", trusted_proxies=("10.1.0.0/16",))
+    assert off.identify(scope_from("10.1.2.3", **{"x-remote-user": "alice"})) is None
+    assert on.identify(scope_from("10.1.2.3", **{"x-remote-user": "alice"})).name == "alice"
+    assert on.identify(scope_from("10.2.0.1", **{"x-remote-user": "alice"})) is None
+    assert on.identify(scope_from("10.1.2.3", **{"x-remote-user": "mallory"})) is None
+    # a wrong token never falls back to the header or a cookie
+    forged = {"x-remote-user": "alice", "authorization": "Bearer nope"}
+    assert on.identify(scope_from("10.1.2.3", **forged)) is None
+    assert Gate(None, limiter).identify(scope_from("10.9.9.9")) is LOCAL
