@@ -95,8 +95,8 @@ def test_history_belongs_to_its_user(directory: Directory):
     assert [c.turns for c in history.list(alice)] == [2]
     assert history.list(bob) == [] and history.get(bob, conv) is None
     assert not history.delete(bob, conv)
-    with pytest.raises(AssistantError):
-        history.record(bob, answer, conv)
+    assert history.record(bob, answer, conv) != conv  # bob's own, not appended to alice's
+    assert [c.turns for c in history.list(alice)] == [2] and len(history.list(bob)) == 1
     assert history.get(alice, conv)["turns"][0]["sources"][0]["snippet"] == "secret"
     revoked = Principal("alice")  # the grant is gone: the stored sources are hidden
     assert history.get(revoked, conv)["turns"][0]["sources"] == []

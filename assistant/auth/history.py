@@ -17,7 +17,6 @@ from sqlalchemy import delete, select
 from assistant.answering import Answer
 from assistant.auth.access import Principal
 from assistant.auth.db import Conversation, Database, Turn, utcnow
-from assistant.errors import AssistantError
 
 TITLE_CHARS = 80
 
@@ -36,13 +35,12 @@ class History:
         self.db = db
 
     def record(self, user: Principal, answer: Answer, conversation: str | None = None) -> str:
-        """Append a finished answer to `conversation` (a new one when None); its id."""
+        """Append a finished answer to `conversation`; its id. A new conversation when
+        None, deleted meanwhile, or not this user's (never appends to someone else's)."""
         sources = [asdict(s) for s in answer.sources]
         with self.db.session.begin() as s:
             conv = s.get(Conversation, conversation) if conversation else None
             if conv is None or conv.user_name != user.name:
-                if conversation:
-                    raise AssistantError(f"no conversation '{conversation}'")
                 title = " ".join(answer.question.split())[:TITLE_CHARS]
                 conv = Conversation(id=uuid.uuid4().hex, user_name=user.name, title=title)
                 s.add(conv)
