@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS
 from test_cli import run
 
 from assistant.answering import Answer, Source
@@ -171,3 +173,43 @@ def test_proxy_header_is_believed_only_when_on_and_from_a_trusted_address(direct
     forged = {"x-remote-user": "alice", "authorization": "Bearer nope"}
     assert on.identify(scope_from("10.1.2.3", **forged)) is None
     assert Gate(None, limiter).identify(scope_from("10.9.9.9")) is LOCAL
+
+
+@pytest.mark.slow
+def test_serve_needs_no_login_on_loopback_until_a_user_exists(tmp_path: Path):
+    import subprocess
+    import time
+
+    import httpx
+    from test_cli import ASSISTANT
+    from test_ui import _free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(
+        ASSISTANT_DATA_DIR=str(tmp_path),
+        ASSISTANT_SEED_DIR=str(SEEDS),
+        ASSISTANT_CONFIG=str(tmp_path / "absent.toml"),
+    )
+
+    def me(port: int) -> httpx.Response:
+        proc = subprocess.Popen(
+            [ASSISTANT, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                try:
+                    return httpx.get(f"http://127.0.0.1:{port}/api/me", timeout=5)
+                except httpx.TransportError:
+                    assert proc.poll() is None, proc.stderr.read()
+                    time.sleep(0.5)
+            raise AssertionError("the server did not start")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    laptop = me(_free_port())
+    assert laptop.status_code == 200 and laptop.json()["name"] == "local"
+    added = run(["users", "add", "root", "--admin"], tmp_path, input="root-pass-1\n")
+    assert added.returncode == 0, added.stderr
+    assert me(_free_port()).status_code == 401

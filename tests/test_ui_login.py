@@ -62,6 +62,9 @@ def test_browser_signs_in_and_sees_only_readable_collections(url: str):
         page.locator("#history-delete").click()
         page.wait_for_selector("#history-note:has-text('Deleted')", timeout=TIMEOUT_MS)
         page.screenshot(path="/tmp/ui-login.png", full_page=True)
+        page.click("#sign-out button")
+        page.wait_for_selector("form[action='/login']", timeout=TIMEOUT_MS)
+        assert page.goto(url).status == 401  # the session is gone on the server too
 
 
 def test_browser_upload_is_refused_where_alice_is_only_a_reader(url: str, tmp_path: Path):

@@ -49,6 +49,10 @@ NOTE = (
     "Answers come only from the indexed documents, with their sources;"
     " nothing you ask leaves this machine."
 )
+SIGN_OUT = (
+    '<form method="post" action="/logout" style="text-align: right">'
+    '<button type="submit" class="sign-out">Sign out</button></form>'
+)
 CSS = """
 .sources { margin-top: .6em; font-size: .9em; }
 .sources summary { cursor: pointer; font-weight: 600; }
@@ -130,6 +134,8 @@ def build_app(
     # (handled ones are deleted at once).
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{assistant.model.name}`")
+        if who is not None:  # login on: a plain form, the session cookie goes with it
+            gr.HTML(SIGN_OUT, elem_id="sign-out")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat", elem_id="chat-tab") as chat_page:
                 chat = chat_tab(assistant, store, default, who, history)
