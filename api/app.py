@@ -5,10 +5,15 @@ OpenAPI docs at /docs (signed in, like everything else)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 import gradio as gr
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from api import login, openai_compat, routes
 from api.context import Context
@@ -21,6 +26,8 @@ from ui.app import CSS, THEME, build_app
 from ui.uploads import Uploads
 
 MULTIPART_SLACK = 2**20  # form boundaries and headers around an upload of the largest size
+# Swagger UI's files, served from here: FastAPI's default /docs loads them from a CDN.
+DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
 
 
 def create_app(
@@ -37,7 +44,22 @@ def create_app(
         title="On-prem Assistant",
         summary="Answers from your organisation's documents, with sources; nothing leaves"
         " this machine. Sign in at /login, or send `Authorization: Bearer TOKEN`.",
+        docs_url=None,
+        redoc_url=None,
     )
+    app.mount("/docs-static", StaticFiles(directory=DOCS_STATIC), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="On-prem Assistant API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
+        )
+
     ctx = Context(assistant, store, history, uploads)
     app.include_router(login.router(gate, secure_cookie=secure_cookie))
     app.include_router(routes.router(ctx))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from server_harness import PASSWORDS, PAYROLL_QUESTION, SECRET, build_world, serving
@@ -81,3 +82,17 @@ def test_browser_upload_is_refused_where_alice_is_only_a_reader(url: str, tmp_pa
         error = page.locator("#upload-results .answer-error")
         error.wait_for(timeout=TIMEOUT_MS)
         assert "only owners of 'documents' may change its documents" in error.inner_text()
+
+
+def test_browser_api_docs_load_nothing_from_elsewhere(url: str):
+    with browser_page(url) as (page, requests):
+        page.fill("#username", "alice")
+        page.fill("#password", PASSWORDS["alice"])
+        page.click("button[type=submit]")
+        page.wait_for_selector("#documents table.docs", timeout=TIMEOUT_MS)
+        page.goto(url + "/docs")
+        page.get_by_text("/v1/chat/completions").first.wait_for(timeout=TIMEOUT_MS)
+        assert page.get_by_text("/api/ask").first.is_visible()
+    for u in requests:
+        parts = urlsplit(u)
+        assert parts.scheme in ("data", "blob") or parts.hostname == "127.0.0.1", u
