@@ -45,15 +45,17 @@ def ask(client: httpx.Client, question: str, **body: object) -> tuple[int, str, 
     return r.status_code, r.text, lines
 
 
-def _routes(routes: list, prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+def _routes(routes: list, prefix: str = "") -> Iterator[tuple[str, frozenset[str]]]:
     """Every (path, methods) of the app, into included routers and mounted apps (Gradio)."""
     for route in routes:
         if hasattr(route, "original_router"):  # FastAPI's included router
             yield from _routes(route.original_router.routes, prefix)
         elif isinstance(route, Mount):
-            yield from _routes(
-                route.routes or getattr(route.app, "routes", []), prefix + route.path
-            )
+            inner = route.routes or getattr(route.app, "routes", None)
+            if inner:
+                yield from _routes(inner, prefix + route.path)
+            else:  # static files
+                yield prefix + route.path + "/{path}", frozenset({"GET"})
         elif hasattr(route, "path"):
             yield prefix + route.path, frozenset(getattr(route, "methods", None) or {"GET"})
 
@@ -69,6 +71,7 @@ def test_every_route_refuses_without_login(server: Server):
     ):
         assert needed in paths, sorted(paths)
     assert {"/api/ask", "/v1/chat/completions", "/docs", "/openapi.json"} <= paths
+    assert "/docs-static/{path}" in paths
     checked = 0
     bad_credentials = [
         {},
