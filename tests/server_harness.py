@@ -47,7 +47,6 @@ PASSWORDS = {
     "bob": "bob-pass-12",
     "carol": "carol-pass-1",
 }
-UPLOAD_LIMIT = 64 * 1024
 
 
 @dataclass
