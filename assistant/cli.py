@@ -116,6 +116,7 @@ def serve(host: str | None, port: int | None) -> None:
         history=History(directory.db),
         uploads=uploads,
         upload_max_bytes=uploads.max_bytes,
+        secure_cookie=s.secure_cookies,
     )
     mode = "login on" if login else "login off: no users, this machine only"
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)

@@ -123,6 +123,9 @@ class Settings(BaseSettings):
         description="header (e.g. X-Remote-User) naming the user a reverse proxy signed in;"
         " empty = off. Only requests from trusted_proxies may use it",
     )
+    secure_cookies: bool = Field(
+        False, description="mark the login cookie Secure: set when people reach it over HTTPS"
+    )
     trusted_proxies: list[str] = Field(
         ["127.0.0.1", "::1"], description="addresses whose trusted_user_header is believed"
     )
