@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class Source:
     similarity: float
     chunk_id: str
     cited: bool = False  # did the answer cite [number]
+    collection: str = ""  # the collection the chunk came from
 
 
 @dataclass
@@ -79,6 +80,7 @@ def _to_source(number: int, hit: Hit) -> Source:
         snippet=_snippet(hit.chunk.text),
         similarity=round(hit.similarity, 4),
         chunk_id=hit.chunk.id,
+        collection=str(m.get("collection", "")),
     )
 
 
@@ -167,17 +169,30 @@ class Assistant:
         self.on_answer = on_answer
 
     def ask(
-        self, question: str, *, collection: str | None = None, k: int | None = None
+        self,
+        question: str,
+        *,
+        collection: str | None = None,
+        k: int | None = None,
+        collections: Sequence[str] | None = None,
     ) -> AnswerStream:
+        """Answer from `collection` (default: the store's), or, when `collections` is
+        given, from exactly those (merged; none at all means nothing is searched): the
+        caller decides which a user may read."""
         started = time.perf_counter()
         if not question.strip():
             raise AssistantError("the question is empty")
-        retrieval = self.retriever.retrieve(question, k=k, collection=collection)
+        if collections is not None:
+            retrieval = self.retriever.retrieve_many(question, list(collections), k=k)
+            asked = ",".join(collections)
+        else:
+            retrieval = self.retriever.retrieve(question, k=k, collection=collection)
+            asked = collection or self.retriever.store.default_collection
         answer = Answer(
             question=question, text="", sources=[], refused=False, model=self.model.name
         )
         answer.timings["retrieval_s"] = retrieval.seconds
-        on_answer, asked = self.on_answer, collection or self.retriever.store.default_collection
+        on_answer = self.on_answer
         done = (lambda a: on_answer(a, asked)) if on_answer else None
         if not retrieval.hits:
             answer.text, answer.refused = NOT_COVERED, True

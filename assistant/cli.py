@@ -6,6 +6,7 @@ file that could not be ingested, a backend that is down), 2 wrong usage.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from collections.abc import Sequence
@@ -76,18 +77,59 @@ def cli() -> None:
 @click.option("--host", help="Interface to bind; 0.0.0.0 serves the internal network.")
 @click.option("--port", type=int, help="Port for the web UI.")
 def serve(host: str | None, port: int | None) -> None:
-    """Start the web chat and document uploads (default http://127.0.0.1:7860)."""
-    from ui.app import build_app
-    from ui.app import serve as serve_app
+    """Start the web chat, document uploads and the HTTP API (default http://127.0.0.1:7860).
+
+    Login is on once a user exists (`assistant users add NAME --admin`); serving beyond
+    this machine (e.g. --host 0.0.0.0) without any user is refused."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.gate import Gate
+    from assistant.auth import Database, Directory
+    from assistant.auth.history import History
+    from assistant.auth.ratelimit import LoginLimiter
     from ui.uploads import Uploads
 
     parts = Components(_settings(host=host, port=port))
-    ensure_seeded(parts)
     s = parts.settings
+    directory = Directory(Database(s.database))
+    login = directory.has_users()
+    if not login and not _is_loopback(s.host):
+        raise AssistantError(
+            f"refusing to serve on {s.host} without login: anyone on the network could read"
+            " and delete every document. Create an admin first (`assistant users add NAME"
+            " --admin`), or serve on 127.0.0.1"
+        )
+    ensure_seeded(parts)
+    gate = Gate(
+        directory if login else None,
+        LoginLimiter(s.login_max_failures, s.login_window_s),
+        session_hours=s.session_hours,
+        trusted_header=s.trusted_user_header.lower(),
+        trusted_proxies=tuple(s.trusted_proxies),
+    )
     uploads = Uploads.from_settings(s, partial(index_files, parts))  # ui/ never imports ingest/
-    app = build_app(parts.assistant, parts.store, uploads=uploads)
-    click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name})", err=True)
-    serve_app(app, host=s.host, port=s.port)
+    app = create_app(
+        parts.assistant,
+        parts.store,
+        gate,
+        history=History(directory.db),
+        uploads=uploads,
+        upload_max_bytes=uploads.max_bytes,
+        secure_cookie=s.secure_cookies,
+    )
+    mode = "login on" if login else "login off: no users, this machine only"
+    click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @cli.command()
@@ -245,14 +287,16 @@ def config(as_json: bool) -> None:
         click.echo(f"{name} = {json.dumps(value)}")
 
 
-from assistant.evaluation.cli import eval_group  # noqa: E402  (needs `cli` defined above)
-
-cli.add_command(eval_group)
+# Commands defined in their own modules (they need `cli` defined above).
 from assistant.commands.doctor import doctor  # noqa: E402
 from assistant.commands.models import models_group  # noqa: E402
+from assistant.commands.users import add_to as add_user_commands  # noqa: E402
+from assistant.evaluation.cli import eval_group  # noqa: E402
 
+cli.add_command(eval_group)
 cli.add_command(doctor)
 cli.add_command(models_group)
+add_user_commands(cli)  # users, groups, tokens
 
 
 def main() -> None:

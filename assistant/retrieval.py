@@ -171,6 +171,28 @@ class Retriever:
         k = k or self.top_k
         collection = collection or self.store.default_collection
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
+        hits = self._ranked(question, query, k, collection)
+        return Retrieval(hits=hits, seconds=time.perf_counter() - started)
+
+    def retrieve_many(
+        self, question: str, collections: Sequence[str], k: int | None = None
+    ) -> Retrieval:
+        """The best k chunks over several collections (those a user may read): each is
+        searched on its own, then the hits merge by cosine similarity, the one score
+        that means the same in every collection (BM25's and RRF's do not)."""
+        started = time.perf_counter()
+        k = k or self.top_k
+        if not collections:
+            return Retrieval(hits=[], seconds=time.perf_counter() - started)
+        query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
+        hits = [h for name in collections for h in self._ranked(question, query, k, name)]
+        if len(collections) > 1:
+            hits.sort(key=lambda h: -h.similarity)
+        return Retrieval(hits=hits[:k], seconds=time.perf_counter() - started)
+
+    def _ranked(self, question: str, query: np.ndarray, k: int, collection: str) -> list[Hit]:
+        """Vector and BM25 rankings fused, past the relevance gate, each chunk tagged with
+        its collection (sources name it; history and permissions rely on it)."""
         n = k * CANDIDATES_PER_RESULT
         vector_hits = self.store.search(query, n, collection)
         rankings = [[h.chunk.id for h in vector_hits]]
@@ -196,4 +218,9 @@ class Retriever:
             )
 
         hits = [by_id[i] for i in ordered if relevant(by_id[i])][:k]
-        return Retrieval(hits=hits, seconds=time.perf_counter() - started)
+        return [_tagged(h, collection) for h in hits]
+
+
+def _tagged(hit: Hit, collection: str) -> Hit:
+    c = hit.chunk
+    return Hit(Chunk(c.id, c.text, {**c.metadata, "collection": collection}), hit.similarity)

@@ -136,6 +136,29 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
     port: int = Field(7860, ge=1, le=65535)
 
+    # --- users and access -----------------------------------------------------------------
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the users, permissions and history database, e.g."
+        " postgresql+psycopg://assistant@db/assistant; empty = SQLite in data_dir",
+    )
+    session_hours: float = Field(12.0, gt=0, description="a browser login lasts this long")
+    login_max_failures: int = Field(
+        5, ge=1, description="failed logins per user name (4x per address) before a pause"
+    )
+    login_window_s: float = Field(300.0, gt=0, description="seconds failed logins are counted")
+    trusted_user_header: str = Field(
+        "",
+        description="header (e.g. X-Remote-User) naming the user a reverse proxy signed in;"
+        " empty = off. Only requests from trusted_proxies may use it",
+    )
+    secure_cookies: bool = Field(
+        False, description="mark the login cookie Secure: set when people reach it over HTTPS"
+    )
+    trusted_proxies: list[str] = Field(
+        ["127.0.0.1", "::1"], description="addresses whose trusted_user_header is believed"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -155,6 +178,10 @@ class Settings(BaseSettings):
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'assistant.sqlite3'}"
 
     @property
     def chat_log_dir(self) -> Path:

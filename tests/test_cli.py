@@ -14,7 +14,7 @@ ASSISTANT = str(Path(sys.executable).with_name("assistant"))
 
 
 def run(
-    args: list[str], data_dir: Path, timeout: float = 600, **env: str
+    args: list[str], data_dir: Path, timeout: float = 600, input: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """`assistant ARGS` in a clean environment: its own data dir, no developer config."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
@@ -25,7 +25,12 @@ def run(
     )
     environ.update(env)
     return subprocess.run(
-        [ASSISTANT, *args], capture_output=True, text=True, env=environ, timeout=timeout
+        [ASSISTANT, *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=timeout,
+        input=input,
     )
 
 

@@ -35,9 +35,11 @@ from typing import Any
 import gradio as gr  # after `assistant`, whose import switches Gradio's analytics off
 
 from assistant.answering import Assistant
+from assistant.auth.history import History
 from assistant.store import Store
 from ui.chat import Reply, chat_tab, panel_updater, replies
-from ui.documents import documents_tab
+from ui.documents import Who, documents_tab
+from ui.history import history_tab
 from ui.uploads import Uploads
 
 __all__ = ["Reply", "build_app", "launch_options", "replies", "serve"]
@@ -46,6 +48,10 @@ TITLE = "On-prem Assistant"
 NOTE = (
     "Answers come only from the indexed documents, with their sources;"
     " nothing you ask leaves this machine."
+)
+SIGN_OUT = (
+    '<form method="post" action="/logout" style="text-align: right">'
+    '<button type="submit" class="sign-out">Sign out</button></form>'
 )
 CSS = """
 .sources { margin-top: .6em; font-size: .9em; }
@@ -113,9 +119,14 @@ def build_app(
     *,
     collection: str | None = None,
     uploads: Uploads | None = None,
+    who: Who | None = None,
+    history: History | None = None,
 ) -> gr.Blocks:
     """The page: a Chat tab (answers with their sources, the collection's documents beside
-    them) and a Documents tab (upload when `uploads` is given, list, delete)."""
+    them) and a Documents tab (upload when `uploads` is given, list, delete).
+
+    With `who` (login on, the app mounted by `api.app`), every handler acts for the
+    signed-in user: only collections they may read, changes only where they own."""
     default = collection or store.default_collection
     private: dict[str, Any] = {"api_visibility": "private"}
 
@@ -123,13 +134,19 @@ def build_app(
     # (handled ones are deleted at once).
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{assistant.model.name}`")
+        if who is not None:  # login on: a plain form, the session cookie goes with it
+            gr.HTML(SIGN_OUT, elem_id="sign-out")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat", elem_id="chat-tab") as chat_page:
-                chat = chat_tab(assistant, store, default)
+                chat = chat_tab(assistant, store, default, who, history)
             with gr.Tab("Documents", id="documents", elem_id="documents-tab") as docs_page:
-                docs = documents_tab(store, uploads, default)
+                docs = documents_tab(store, uploads, default, who)
+            if history is not None and who is not None:
+                with gr.Tab("History", id="history", elem_id="history-tab") as history_page:
+                    past = history_tab(history, who, chat)
+                history_page.select(past.refresh, None, past.outputs, **private)
 
-        refresh_chat = panel_updater(store, default)
+        refresh_chat = panel_updater(store, default, who)
         for event in docs.changed:  # the chat's choices and panel follow uploads and deletes
             event.then(refresh_chat, chat.collection, chat.outputs, **private)
         chat_page.select(refresh_chat, chat.collection, chat.outputs, **private)

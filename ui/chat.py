@@ -14,13 +14,16 @@ from typing import Any
 import gradio as gr  # after `assistant`, whose import switches Gradio's analytics off
 
 from assistant.answering import Answer, Assistant, Source
+from assistant.auth.access import Principal, scope
+from assistant.auth.history import History as ConversationLog
 from assistant.errors import AssistantError
 from assistant.store import Store
 from ui import render
-from ui.documents import collection_names
+from ui.documents import Who, collection_names
 
 log = logging.getLogger(__name__)
 History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
+ALL = "All my collections"  # with login on, the default: every collection the user may read
 
 
 @dataclass
@@ -43,11 +46,17 @@ class Reply:
         }
 
 
-def replies(assistant: Assistant, question: str, collection: str | None) -> Iterator[Reply]:
-    """Stream an answer as Reply steps; errors end the stream as a one-line message."""
+def replies(
+    assistant: Assistant,
+    question: str,
+    collection: str | None,
+    collections: list[str] | None = None,
+) -> Iterator[Reply]:
+    """Stream an answer as Reply steps; errors end the stream as a one-line message.
+    `collections`, when given, are exactly the ones searched (a user's readable ones)."""
     text, sources = "", []
     try:
-        stream = assistant.ask(question, collection=collection)
+        stream = assistant.ask(question, collection=collection, collections=collections)
         sources = stream.sources
         yield Reply(text, sources)
         for piece in stream:
@@ -68,39 +77,72 @@ class ChatTab:
 
     collection: gr.Dropdown
     docs: gr.HTML
+    chatbot: gr.Chatbot
+    conversation: gr.State  # the history entry the chat appends to (None: a new one)
 
     @property
     def outputs(self) -> list[Any]:
         return [self.collection, self.docs]
 
 
-def chat_tab(assistant: Assistant, store: Store, default: str) -> ChatTab:
+def chat_tab(
+    assistant: Assistant,
+    store: Store,
+    default: str,
+    who: Who | None = None,
+    log: ConversationLog | None = None,
+) -> ChatTab:
     """The chat with per-answer sources, and the chosen collection's documents beside it.
-    Call inside a `gr.Tab`; registers the `/ask` API too."""
+    Call inside a `gr.Tab`; registers the `/ask` API too. With `who` (login on), a
+    question runs only against collections the signed-in user may read, all of them by
+    default, and `log` keeps each answer in the user's history."""
     model = assistant.model.name
 
-    def answers(question: str, collection: str | None) -> Iterator[Reply]:
+    def answers(question: str, collection: str | None, user: Principal | None) -> Iterator[Reply]:
+        name = (collection or "").strip()
+        if user is not None:
+            try:
+                allowed = scope(user, store, None if name in ("", ALL) else name)
+            except AssistantError as exc:
+                yield Reply("", error=render.error_line(exc))
+                return
+            yield from replies(assistant, question, None, allowed)
+            return
         # Asking a collection that does not exist would create it, empty: refuse instead.
-        name = (collection or "").strip() or default
+        name = name or default
         if name != default and name not in store.collections():
             yield Reply("", error=f"no collection named '{name}'")
             return
         yield from replies(assistant, question, name)
 
-    def chat(question: str, history: History, collection: str) -> Iterator[tuple[History, str]]:
+    def chat(
+        question: str,
+        history: History,
+        collection: str,
+        conversation: str | None,
+        request: gr.Request,
+    ) -> Iterator[tuple[History, str, str | None]]:
         question = question.strip()
         if not question:
-            yield history, ""
+            yield history, "", conversation
             return
+        user = who(request) if who else None
         history = [*history, {"role": "user", "content": render.safe_markdown(question)}]
-        for r in answers(question, collection):
+        for r in answers(question, collection, user):
+            if r.answer is not None and log is not None and user is not None:
+                conversation = log.record(user, r.answer, conversation)
             content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
-            yield [*history, {"role": "assistant", "content": content}], ""  # "" clears the box
+            # "" clears the box
+            yield [*history, {"role": "assistant", "content": content}], "", conversation
 
-    def ask(question: str, collection: str | None = None) -> Iterator[dict[str, Any]]:
+    def ask(
+        question: str, collection: str | None = None, request: gr.Request = None
+    ) -> Iterator[dict[str, Any]]:
         """Answer a question from the indexed documents, streaming; `collection` defaults
-        to the server's. See the module docstring of ui.app."""
-        for r in answers(question, collection):
+        to the server's (with login on: every collection you may read). See the module
+        docstring of ui.app."""
+        user = who(request) if who else None
+        for r in answers(question, collection, user):
             yield r.to_api(model)
 
     with gr.Row(equal_height=False):
@@ -126,19 +168,21 @@ def chat_tab(assistant: Assistant, store: Store, default: str) -> ChatTab:
                 send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="send")
         with gr.Column(scale=2, min_width=280):
             gr.Markdown("### Indexed documents")
+            first = ALL if who else default
             collection = gr.Dropdown(
-                choices=[default],
-                value=default,
+                choices=[first],
+                value=first,
                 label="Collection questions go to",
                 elem_id="chat-collection",
             )
             docs = gr.HTML(elem_id="documents")
             refresh = gr.Button("Refresh", size="sm", elem_id="refresh")
 
+    conversation = gr.State(None)
     chat_event: dict[str, Any] = {
         "fn": chat,
-        "inputs": [box, chatbot, collection],
-        "outputs": [chatbot, box],
+        "inputs": [box, chatbot, collection, conversation],
+        "outputs": [chatbot, box, conversation],
         "api_visibility": "private",  # clients use /ask: plain data, not chat HTML
         "concurrency_id": "model",
         "show_progress": "minimal",
@@ -146,29 +190,41 @@ def chat_tab(assistant: Assistant, store: Store, default: str) -> ChatTab:
     box.submit(**chat_event)
     send.click(**chat_event)
     gr.api(ask, api_name="ask", concurrency_id="model")
-    tab = ChatTab(collection, docs)
-    refresh.click(panel_updater(store, default), collection, tab.outputs, api_visibility="private")
-    collection.input(
-        lambda name: documents_panel(store, name), collection, docs, api_visibility="private"
-    )
+    tab = ChatTab(collection, docs, chatbot, conversation)
+    update = panel_updater(store, default, who)
+    refresh.click(update, collection, tab.outputs, api_visibility="private")
+
+    def panel(name: str | None, request: gr.Request) -> str:
+        return documents_panel(store, name, who(request) if who else None)
+
+    collection.input(panel, collection, docs, api_visibility="private")
     return tab
 
 
-def documents_panel(store: Store, collection: str | None) -> str:
+def documents_panel(store: Store, collection: str | None, user: Principal | None = None) -> str:
     try:
+        if user is not None:  # every readable collection's documents, one table each
+            names = scope(user, store, None if collection in (None, "", ALL) else collection)
+            if not names:
+                return render.note_html("You may not read any collection yet: ask an admin.")
+            return "".join(render.documents_html(store.documents(n), n) for n in names)
         name = collection or store.default_collection
         return render.documents_html(store.documents(name), name)
     except AssistantError as exc:
         return render.error_html(render.error_line(exc))
 
 
-def panel_updater(store: Store, default: str) -> Any:
+def panel_updater(store: Store, default: str, who: Who | None = None) -> Any:
     """A handler that refreshes the collection choices (keeping the choice while it
     exists) and the documents panel: after uploads, deletions, or on coming back."""
 
-    def update(current: str | None) -> tuple[Any, str]:
-        names = collection_names(store, default)
-        name = current if current in names else default
-        return gr.update(choices=names, value=name), documents_panel(store, name)
+    def update(current: str | None, request: gr.Request) -> tuple[Any, str]:
+        user = who(request) if who else None
+        names = collection_names(store, default, user)
+        if user is not None:
+            names = [ALL, *names]
+        first = ALL if user is not None else default
+        name = current if current in names else first
+        return gr.update(choices=names, value=name), documents_panel(store, name, user)
 
     return update

@@ -16,21 +16,27 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from assistant.auth.access import Principal
 from assistant.errors import AssistantError
 from assistant.store import Store
 from ui import render
 from ui.uploads import Progress, Uploads, collection_problem, remove_copies, run, screen
 
 log = logging.getLogger(__name__)
+# The signed-in user of a request (login on); without it the page is the laptop's.
+Who = Callable[[gr.Request], Principal]
 
 
-def collection_names(store: Store, default: str) -> list[str]:
-    """The collections this server can open (built by its embedder), and the default."""
+def collection_names(store: Store, default: str, user: Principal | None = None) -> list[str]:
+    """The collections this server can open (built by its embedder), and the default;
+    with a `user`, only those they may read."""
     try:
         names = {c.name for c in store.collection_stats() if c.documents is not None}
     except AssistantError:
         log.exception("listing collections")
         names = set()
+    if user is not None:
+        return user.visible(sorted(names))
     return sorted(names | {default})
 
 
@@ -45,13 +51,31 @@ class DocumentsTab:
     changed: list[Any]
 
 
-def documents_tab(store: Store, uploads: Uploads | None, default: str) -> DocumentsTab:
-    """Build the tab's content; call inside a `gr.Tab`."""
+def documents_tab(
+    store: Store, uploads: Uploads | None, default: str, who: Who | None = None
+) -> DocumentsTab:
+    """Build the tab's content; call inside a `gr.Tab`. With `who` (login on), a user
+    sees only collections they may read, and uploads to or deletes from only those they
+    own (admins: all)."""
     hint = "Upload some above." if uploads else "Index some with <code>assistant ingest</code>."
     # (HTML, shown as is in the empty-collection message)
 
-    def listing(collection: str | None) -> tuple[str, Any]:
+    def user_of(request: gr.Request | None) -> Principal | None:
+        return who(request) if who and request is not None else None
+
+    def denied(user: Principal | None, name: str, write: bool = False) -> str | None:
+        if user is None:
+            return None
+        if not user.can_read(name) and not (write and user.can_write(name)):
+            return f"no collection named '{name}'"
+        if write and not user.can_write(name):
+            return f"only owners of '{name}' may change its documents"
+        return None
+
+    def listing(collection: str | None, request: gr.Request = None) -> tuple[str, Any]:
         name = collection or default
+        if problem := denied(user_of(request), name):
+            return render.error_html(problem), gr.update(choices=[], value=[])
         try:
             docs = store.documents(name)
         except AssistantError as exc:
@@ -59,10 +83,15 @@ def documents_tab(store: Store, uploads: Uploads | None, default: str) -> Docume
         table = render.documents_html(docs, name, detail=True, hint=hint)
         return table, gr.update(choices=render.document_choices(docs), value=[])
 
-    def refresh(collection: str | None) -> tuple[Any, str, Any]:
-        names = collection_names(store, default)
-        name = collection if collection in names else default
-        return gr.update(choices=names, value=name), *listing(name)
+    def refresh(collection: str | None, request: gr.Request = None) -> tuple[Any, str, Any]:
+        user = user_of(request)
+        names = collection_names(store, default, user)
+        first = default if user is None or default in names else (names[0] if names else None)
+        name = collection if collection in names else first
+        if name is None:
+            note = render.note_html("You may not read any collection yet: ask an admin.")
+            return gr.update(choices=[], value=None), note, gr.update(choices=[], value=[])
+        return gr.update(choices=names, value=name), *listing(name, request)
 
     def target(picked: str | None, new: str) -> tuple[str | None, str | None]:
         """The collection to upload into, or why there is none."""
@@ -75,7 +104,7 @@ def documents_tab(store: Store, uploads: Uploads | None, default: str) -> Docume
         return None, "Choose a collection, or name a new one."
 
     def upload(
-        files: list[str] | None, picked: str | None, new: str
+        files: list[str] | None, picked: str | None, new: str, request: gr.Request = None
     ) -> Iterator[tuple[str, Any, Any, Any]]:
         skip = gr.skip()
         if uploads is None:
@@ -85,7 +114,10 @@ def documents_tab(store: Store, uploads: Uploads | None, default: str) -> Docume
             yield render.note_html("Choose files to upload first."), skip, skip, skip
             return
         name, problem = target(picked, new)
-        if name is None:
+        user = user_of(request)
+        if name is not None:
+            problem = denied(user, name, write=True)
+        if name is None or problem:
             yield render.error_html(problem or ""), skip, skip, skip  # the files stay chosen
             return
         items = screen(files, uploads)
@@ -93,7 +125,7 @@ def documents_tab(store: Store, uploads: Uploads | None, default: str) -> Docume
         last = None
         for last in run(items, name, uploads, temp=Path(get_upload_folder())):
             yield render.upload_html(last), skip, skip, skip
-        names = collection_names(store, default)
+        names = collection_names(store, default, user)
         chosen = name if name in names else picked
         cleared = "" if chosen == name else skip
         yield render.upload_html(last), skip, gr.update(choices=names, value=chosen), cleared
@@ -108,10 +140,14 @@ def documents_tab(store: Store, uploads: Uploads | None, default: str) -> Docume
         )
         return gr.update(visible=True), render.note_html(question, warning=True), ""
 
-    def delete(collection: str | None, sources: list[str] | None) -> tuple[str, Any]:
+    def delete(
+        collection: str | None, sources: list[str] | None, request: gr.Request = None
+    ) -> tuple[str, Any]:
         hidden = gr.update(visible=False)
         if not collection or not sources:
             return render.note_html("Nothing deleted."), hidden
+        if problem := denied(user_of(request), collection, write=True):
+            return render.error_html(problem), hidden
         try:
             removed = store.remove(sources, collection)
         except AssistantError as exc:

@@ -1,0 +1,109 @@
+"""The server `assistant serve` runs: FastAPI with the API, the login page and the
+Gradio UI mounted at `/`, behind `GateMiddleware` (every route) and `BodyLimit`.
+
+OpenAPI docs at /docs (signed in, like everything else)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+import gradio as gr
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import login, openai_compat, routes
+from api.context import Context
+from api.gate import BodyLimit, Gate, GateMiddleware
+from assistant.answering import Assistant
+from assistant.auth import LOCAL, Principal
+from assistant.auth.history import History
+from assistant.store import Store
+from ui.app import CSS, THEME, build_app
+from ui.uploads import Uploads
+
+MULTIPART_SLACK = 2**20  # form boundaries and headers around an upload of the largest size
+# Swagger UI's files, served from here: FastAPI's default /docs loads them from a CDN.
+DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
+
+
+def create_app(
+    assistant: Assistant,
+    store: Store,
+    gate: Gate,
+    *,
+    history: History | None = None,
+    uploads: Uploads | None = None,
+    upload_max_bytes: int = 50 * 2**20,
+    secure_cookie: bool = False,
+) -> FastAPI:
+    app = FastAPI(
+        title="On-prem Assistant",
+        summary="Answers from your organisation's documents, with sources; nothing leaves"
+        " this machine. Sign in at /login, or send `Authorization: Bearer TOKEN`.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.mount("/docs-static", StaticFiles(directory=DOCS_STATIC), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="On-prem Assistant API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
+        )
+
+    ctx = Context(assistant, store, history, uploads)
+    app.include_router(login.router(gate, secure_cookie=secure_cookie))
+    app.include_router(routes.router(ctx))
+    app.include_router(openai_compat.router(ctx))
+
+    def who(request: gr.Request) -> Principal:
+        return _who(gate, request)
+
+    blocks = build_app(
+        assistant,
+        store,
+        uploads=uploads,
+        who=who if gate.enabled else None,
+        history=history if gate.enabled else None,
+    )
+    app = gr.mount_gradio_app(
+        app,
+        blocks,
+        path="",
+        auth_dependency=_username,  # gr.Request.username; the gate has checked it already
+        footer_links=["api"],
+        show_error=False,
+        ssr_mode=False,
+        max_file_size=upload_max_bytes,
+        theme=THEME,
+        css=CSS,
+    )
+    # Added last = runs first: the gate, then the body limit, then any route.
+    app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
+    app.add_middleware(GateMiddleware, gate=gate, login_page=login.login_page)
+    return app
+
+
+def _username(request: Request) -> str | None:
+    found = request.scope.get("state", {}).get("principal")
+    return found.name if isinstance(found, Principal) else None
+
+
+def _who(gate: Gate, request: Any) -> Principal:
+    """The user behind a Gradio event, looked up afresh (permissions may have changed)."""
+    if gate.directory is None:
+        return LOCAL
+    name = getattr(request, "username", None)
+    found = gate.directory.principal(name) if name else None
+    if found is None:
+        raise PermissionError("not signed in")  # the gate makes this unreachable
+    return found

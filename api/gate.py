@@ -1,0 +1,174 @@
+"""Who is asking: an API token, a login cookie, or (opt-in) a trusted proxy's header.
+
+`Gate` answers it for a request; `GateMiddleware` asks it for EVERY request and websocket
+before any route runs (Gradio's page, API, queue, upload and file routes included), so a
+route added later cannot forget the check. `BodyLimit` refuses a body over the limit
+before it is read: by Content-Length at once, and while streaming for chunked bodies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from assistant.auth import LOCAL, Directory, Principal
+from assistant.auth.ratelimit import LoginLimiter
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+COOKIE = "assistant_session"
+PUBLIC_PATHS = frozenset({"/login", "/logout"})
+
+
+@dataclass
+class Gate:
+    """directory None: auth off (the laptop on loopback, no users): everyone is LOCAL."""
+
+    directory: Directory | None
+    limiter: LoginLimiter
+    session_hours: float = 12.0
+    trusted_header: str = ""  # lower-case header name, "" = off
+    trusted_proxies: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+    def identify(self, scope: Scope) -> Principal | None:
+        if self.directory is None:
+            return LOCAL
+        headers = _headers(scope)
+        auth = headers.get("authorization", "")
+        if auth:  # a wrong token is a failure, never a fall-back to the cookie
+            kind, _, token = auth.partition(" ")
+            return self.directory.by_token(token.strip()) if kind.lower() == "bearer" else None
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # a malformed cookie header is no login
+            cookie = SimpleCookie()
+        if COOKIE in cookie:
+            return self.directory.by_session(cookie[COOKIE].value)
+        if self.trusted_header and self._from_proxy(scope):
+            name = headers.get(self.trusted_header, "").strip()
+            return self.directory.principal(name) if name else None
+        return None
+
+    def _from_proxy(self, scope: Scope) -> bool:
+        client = (scope.get("client") or ("", 0))[0]
+        try:
+            ip = ipaddress.ip_address(client)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def client_ip(scope: Scope) -> str:
+    return str((scope.get("client") or ("unknown", 0))[0])
+
+
+class GateMiddleware:
+    """401 for anyone unidentified, on every path but the login page. A browser asking
+    for a page gets the login form with the 401; everything else a JSON error."""
+
+    def __init__(self, app: ASGIApp, gate: Gate, login_page: Callable[[str], str]) -> None:
+        self.app = app
+        self.gate = gate
+        self.login_page = login_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        principal = await run_in_threadpool(self.gate.identify, scope)
+        if principal is None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            wants_page = "text/html" in _headers(scope).get("accept", "")
+            if scope.get("method") == "GET" and wants_page:
+                await respond(send, 401, self.login_page(""), "text/html; charset=utf-8")
+            else:
+                await respond(send, 401, json.dumps({"detail": "sign in or send a token"}))
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+async def respond(
+    send: Send,
+    status: int,
+    body: str,
+    content_type: str = "application/json",
+    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+) -> None:
+    data = body.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(data)).encode()),
+                (b"cache-control", b"no-store"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+class BodyLimit:
+    """413 for a request body over `max_bytes`, before the app reads it into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = json.dumps({"detail": f"the request is larger than {self.max_bytes} bytes"})
+        length = _headers(scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await respond(send, 413, too_large)
+            return
+        seen = 0
+        refused = started = False
+
+        async def limited_receive() -> MutableMapping[str, Any]:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    refused = True
+                    if not started:
+                        await respond(send, 413, too_large)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracked_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out already
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited_receive, tracked_send)
