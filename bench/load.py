@@ -1,0 +1,233 @@
+"""N people asking at once: concurrent clients over HTTP against a running server.
+
+Each client posts its own question to `/api/ask` (NDJSON stream) and checks its stream:
+lines in order (sources, deltas, done), the final answer exactly the concatenated deltas,
+and the sources those of its own question (every question below has a known seed file),
+so a stream mixed with another's is caught. Prints latency percentiles (time to the
+sources, to the first token, to the end), errors, and how often a later arrival was served
+first (the model's queue is first come, first served).
+
+    .venv/bin/python bench/load.py                     # starts its own server (temp data dir)
+    .venv/bin/python bench/load.py --clients 20 --rounds 2
+    .venv/bin/python bench/load.py --url http://127.0.0.1:7860 --token TOKEN
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSISTANT = str(Path(sys.executable).with_name("assistant"))
+QUESTIONS = {  # question -> the seed file that answers it (as in the eval suite)
+    "What did the Russian army do in 1812 as it retreated?": "003_28e6aa56330e3488.txt",
+    "How fast did Groq deploy Llama 3 after its announcement?": "000_ff4f05a3c6834f76.txt",
+    "On what date did the LLaMA weights leak on 4chan?": "004_9034c93824e74505.txt",
+    "What is FAIR and who leads it?": "001_5fec047b8f95376e.txt",
+}
+
+
+@dataclass
+class Result:
+    client: int
+    question: str
+    sent: float
+    sources_s: float | None = None
+    first_token_s: float | None = None
+    total_s: float | None = None
+    finished: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def ask(base: str, token: str, client: int, question: str, start: threading.Event) -> Result:
+    start.wait()
+    result = Result(client, question, time.perf_counter())
+    deltas: list[str] = []
+    try:
+        with httpx.stream(
+            "POST",
+            f"{base}/api/ask",
+            json={"question": question},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(10.0, read=900.0),
+        ) as response:
+            if response.status_code != 200:
+                response.read()
+                result.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+                return result
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                now = time.perf_counter() - result.sent
+                kind = event.get("type")
+                if kind == "sources":
+                    result.sources_s = now
+                    files = [Path(s["source"]).name for s in event["sources"]]
+                    if QUESTIONS[question] not in files:
+                        result.errors.append(f"sources {files} are not this question's")
+                elif kind == "delta":
+                    if result.sources_s is None:
+                        result.errors.append("a delta before the sources")
+                    result.first_token_s = result.first_token_s or now
+                    deltas.append(event["text"])
+                elif kind == "done":
+                    result.total_s = now
+                    if event["answer"] != "".join(deltas) and not event.get("refused"):
+                        result.errors.append("the answer is not the text streamed to this client")
+                elif kind == "error":
+                    result.errors.append(f"error line: {event.get('error')}")
+                else:
+                    result.errors.append(f"unknown line type {kind!r}")
+    except (httpx.HTTPError, json.JSONDecodeError, KeyError) as exc:
+        result.errors.append(f"{type(exc).__name__}: {exc}")
+    result.finished = time.perf_counter()
+    if result.total_s is None and not result.errors:
+        result.errors.append("the stream ended without a done line")
+    return result
+
+
+def run_round(base: str, token: str, clients: int, stagger: float) -> list[Result]:
+    """All clients start together (or `stagger` seconds apart, to measure fairness)."""
+    questions = list(QUESTIONS)
+    results: list[Result] = []
+    lock = threading.Lock()
+    starts = [threading.Event() for _ in range(clients)]
+
+    def client(n: int) -> None:
+        r = ask(base, token, n, questions[n % len(questions)], starts[n])
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for event in starts:
+        event.set()
+        if stagger:
+            time.sleep(stagger)
+    for t in threads:
+        t.join()
+    return sorted(results, key=lambda r: r.client)
+
+
+def overtakes(results: list[Result]) -> int:
+    """Pairs where the client that sent later finished earlier (by more than 50 ms)."""
+    done = [r for r in results if r.finished is not None]
+    return sum(
+        1
+        for a in done
+        for b in done
+        if a.sent < b.sent - 0.05 and b.finished is not None and a.finished > b.finished + 0.05  # type: ignore[operator]
+    )
+
+
+def pct(values: list[float], q: float) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.quantiles(values, n=100, method='inclusive')[int(q) - 1]:.2f}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """`assistant serve` on the embedded defaults in a temp data dir, with one user."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    port = free_port()
+    env |= {
+        "ASSISTANT_DATA_DIR": str(tmp),
+        "ASSISTANT_CONFIG": str(tmp / "none.toml"),
+        "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
+        "ASSISTANT_PORT": str(port),
+    }
+    run = {"env": env, "capture_output": True, "text": True, "check": True}
+    subprocess.run([ASSISTANT, "users", "add", "bench", "--admin"], input="bench-pw\n", **run)  # type: ignore[call-overload]
+    created = subprocess.run([ASSISTANT, "tokens", "create", "bench"], **run)  # type: ignore[call-overload]
+    token = created.stdout.strip()
+    server = subprocess.Popen(
+        [ASSISTANT, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/api/me", headers={"Authorization": f"Bearer {token}"}).is_success:
+                return server, base, token
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    sys.exit("the server did not come up within 5 minutes")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", help="a running server (default: start one)")
+    ap.add_argument("--token", default=os.environ.get("ASSISTANT_TOKEN"), help="API token")
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--stagger", type=float, default=0.1, help="seconds between client starts")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="assistant-load-") as tmp:
+        server = None
+        if args.url:
+            base, token = args.url.rstrip("/"), args.token or ""
+        else:
+            server, base, token = start_server(Path(tmp))
+        try:
+            ask(base, token, -1, next(iter(QUESTIONS)), _set())  # warm: model loaded
+            started = time.perf_counter()
+            results = [
+                r
+                for _ in range(args.rounds)
+                for r in run_round(base, token, args.clients, args.stagger)
+            ]
+            wall = time.perf_counter() - started
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(30)
+    ok = [r for r in results if not r.errors]
+    print(f"| {args.clients} clients x {args.rounds} round(s) | p50 s | p95 s | max s |")
+    print("|---|---|---|---|")
+    for label, key in [
+        ("sources (retrieval, before the queue)", "sources_s"),
+        ("first token (includes waiting in line)", "first_token_s"),
+        ("whole answer", "total_s"),
+    ]:
+        values = [getattr(r, key) for r in ok if getattr(r, key) is not None]
+        top = f"{max(values):.2f}" if values else "-"
+        print(f"| {label} | {pct(values, 50)} | {pct(values, 95)} | {top} |")
+    print(f"\n{len(results)} answers in {wall:.0f} s; {len(results) - len(ok)} with errors;")
+    print(f"{overtakes(results)} times a later arrival finished first.")
+    for r in results:
+        for error in r.errors:
+            print(f"  client {r.client}: {error}")
+    sys.exit(1 if len(ok) < len(results) else 0)
+
+
+def _set() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
+if __name__ == "__main__":
+    main()
