@@ -169,3 +169,31 @@ def test_browser_off_topic_question_shows_the_refusal_without_sources(server):
         bot.locator(".answer-meta").wait_for(timeout=ANSWER_TIMEOUT_MS)
         assert "documents don't cover" in bot.inner_text()
         assert bot.locator(".sources").count() == 0
+
+
+# Records any queue-position text the page shows ("queue: 2/3" or "In queue: 2 of 3").
+WATCH_QUEUE_JS = """() => { window.queueTexts = [];
+  new MutationObserver(() => {
+    const m = document.body.innerText.match(/queue: \\d+\\/\\d+|In queue: \\d+ of \\d+/);
+    if (m) window.queueTexts.push(m[0]);
+  }).observe(document.body, {childList: true, subtree: true, characterData: true}); }"""
+
+
+def test_browser_shows_the_askers_place_in_the_queue(server):
+    """Others are being answered (API clients here): a person who asks now sees where
+    they stand in the line until their answer starts."""
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    busy = [client.submit(QUESTION, api_name="/ask") for _ in range(3)]
+    with browser_page(server) as (page, _):
+        page.wait_for_selector("#documents table.docs")
+        page.evaluate(WATCH_QUEUE_JS)
+        page.locator("#question textarea").fill(QUESTION)
+        page.locator("#send").click()
+        page.wait_for_function("window.queueTexts.length > 0", timeout=ANSWER_TIMEOUT_MS)
+        page.locator("[data-testid='bot'] .answer-meta").wait_for(timeout=4 * ANSWER_TIMEOUT_MS)
+        seen = page.evaluate("window.queueTexts")
+    for job in busy:
+        job.result()
+    assert seen, "the page never showed the place in the queue"
