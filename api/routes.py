@@ -22,6 +22,7 @@ from assistant.answering import Answer, AnswerStream
 from assistant.auth import Principal
 from assistant.auth.access import AccessDenied, askable, scope
 from assistant.errors import AssistantError
+from assistant.llm.fifo import Queued, with_places
 from ui.uploads import collection_problem, name_problem, remove_copies, run, screen
 
 Who = Annotated[Principal, Depends(principal)]
@@ -100,8 +101,9 @@ def router(ctx: Context) -> APIRouter:
 
     @r.post("/ask")
     def ask(body: AskRequest, who: Who) -> StreamingResponse:
-        """Answer from the documents, streamed as NDJSON: a `sources` line, `delta` lines
-        with the text as generated, then `done` with the whole answer (or `error`)."""
+        """Answer from the documents, streamed as NDJSON: a `sources` line, `queued` lines
+        (your place in line) while the model answers others, `delta` lines with the text as
+        generated, then `done` with the whole answer (or `error`)."""
         if body.conversation and (
             ctx.history is None or not ctx.history.get(who, body.conversation)
         ):
@@ -111,8 +113,11 @@ def router(ctx: Context) -> APIRouter:
         def lines() -> Iterator[str]:
             yield _line({"type": "sources", "sources": [asdict(s) for s in stream.sources]})
             try:
-                for piece in stream:
-                    yield _line({"type": "delta", "text": piece})
+                for piece in with_places(stream):  # `queued` lines while others are answered
+                    if isinstance(piece, Queued):
+                        yield _line({"type": "queued", "place": piece.place})
+                    else:
+                        yield _line({"type": "delta", "text": piece})
                 answer = stream.result()
                 conv = ctx.history.record(who, answer, body.conversation) if ctx.history else None
                 yield _line({"type": "done", **answer_json(answer, conv)})

@@ -1,11 +1,12 @@
 """N people asking at once: concurrent clients over HTTP against a running server.
 
 Each client posts its own question to `/api/ask` (NDJSON stream) and checks its stream:
-lines in order (sources, deltas, done), the final answer exactly the concatenated deltas,
-and the sources those of its own question (every question below has a known seed file),
-so a stream mixed with another's is caught. Prints latency percentiles (time to the
-sources, to the first token, to the end), errors, and how often a later arrival was served
-first (the model's queue is first come, first served).
+lines in order (sources, queued places while others are answered, deltas, done), the
+final answer exactly the concatenated deltas, and the sources those of its own question
+(every question below has a known seed file), so a stream mixed with another's is caught.
+Prints latency percentiles (time to the sources, to the first token, to the end), errors,
+and how often a later arrival was served first (the model's queue is first come, first
+served).
 
     .venv/bin/python bench/load.py                     # starts its own server (temp data dir)
     .venv/bin/python bench/load.py --clients 20 --rounds 2
@@ -48,6 +49,7 @@ class Result:
     first_token_s: float | None = None
     total_s: float | None = None
     finished: float | None = None
+    places: list[int] = field(default_factory=list)  # `queued` lines: the place in line
     errors: list[str] = field(default_factory=list)
 
 
@@ -78,6 +80,8 @@ def ask(base: str, token: str, client: int, question: str, start: threading.Even
                     files = [Path(s["source"]).name for s in event["sources"]]
                     if QUESTIONS[question] not in files:
                         result.errors.append(f"sources {files} are not this question's")
+                elif kind == "queued":
+                    result.places.append(event["place"])
                 elif kind == "delta":
                     if result.sources_s is None:
                         result.errors.append("a delta before the sources")
@@ -85,7 +89,7 @@ def ask(base: str, token: str, client: int, question: str, start: threading.Even
                     deltas.append(event["text"])
                 elif kind == "done":
                     result.total_s = now
-                    if event["answer"] != "".join(deltas) and not event.get("refused"):
+                    if event["answer"] != "".join(deltas).strip() and not event.get("refused"):
                         result.errors.append("the answer is not the text streamed to this client")
                 elif kind == "error":
                     result.errors.append(f"error line: {event.get('error')}")
@@ -217,6 +221,9 @@ def main() -> None:
         print(f"| {label} | {pct(values, 50)} | {pct(values, 95)} | {top} |")
     print(f"\n{len(results)} answers in {wall:.0f} s; {len(results) - len(ok)} with errors;")
     print(f"{overtakes(results)} times a later arrival finished first.")
+    told = [r for r in results if r.places]
+    first = max((r.places[0] for r in told), default=0)
+    print(f"{len(told)} clients were told their place in line (the furthest back: {first}).")
     for r in results:
         for error in r.errors:
             print(f"  client {r.client}: {error}")

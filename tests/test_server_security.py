@@ -346,3 +346,33 @@ def test_login_is_rate_limited_per_address(tmp_path: Path):
             assert r.status_code == 401
         r = c.post("/login", data={"username": "alice", "password": PASSWORDS["alice"]})
         assert r.status_code == 429
+
+
+def test_an_asker_who_waits_for_the_model_is_told_their_place_then_answered(server: Server):
+    """Not an attack, but the same server: the model answers one person at a time, and the
+    stream of someone waiting says where they stand in the line before the answer comes."""
+    import threading
+
+    model = server.parts.model
+    model.queue.acquire()  # someone else is being answered
+    got: list[dict] = []
+    with server.client("alice") as alice:
+
+        def asking() -> None:
+            got.extend(ask(alice, "Who leads FAIR at Meta?")[2])
+
+        thread = threading.Thread(target=asking)
+        thread.start()
+        for _ in range(600):  # until alice stands in line
+            if model.queue.waiting:
+                break
+            threading.Event().wait(0.05)
+        assert model.queue.waiting == 1
+        threading.Event().wait(0.5)
+        model.queue.release()
+        thread.join(300)
+    kinds = [line["type"] for line in got]
+    assert kinds[0] == "sources" and kinds[1] == "queued" and got[1]["place"] == 1
+    assert "delta" in kinds and kinds[-1] == "done"
+    assert kinds.index("queued") < kinds.index("delta")
+    assert got[-1]["answer"] == "".join(x["text"] for x in got if x["type"] == "delta").strip()

@@ -7,13 +7,20 @@ waiter can be told its place in the line as it moves up.
 
 from __future__ import annotations
 
+import contextvars
+import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 # Called with the waiter's place in line (1 = next), when it starts waiting and as it moves.
 OnWait = Callable[[int], None]
+# The watcher of whatever waits in this context when no `on_wait` is passed (see `with_places`).
+WATCHER: contextvars.ContextVar[OnWait | None] = contextvars.ContextVar(
+    "fifo_watcher", default=None
+)
 
 
 class FifoLock:
@@ -29,6 +36,7 @@ class FifoLock:
     def acquire(self, on_wait: OnWait | None = None) -> None:
         """Take the lock, waiting behind everyone who came first. `on_wait` is called (with
         the lock's mutex held: keep it quick) with the place in line, and again as it moves."""
+        on_wait = on_wait or WATCHER.get()
         with self._cond:
             if not self._held and not self._line:
                 self._held = True
@@ -60,3 +68,47 @@ class FifoLock:
             yield
         finally:
             self.release()
+
+
+@dataclass(frozen=True)
+class Queued:
+    place: int  # 1: next to be answered
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+def with_places(pieces: Iterable[str]) -> Iterator[str | Queued]:
+    """The pieces of an answer, with `Queued(place)` items while the model's line holds it
+    back. The answer is produced in a worker thread, because a caller blocked in the line
+    could not otherwise say anything; closing this iterator early stops the worker."""
+    events: queue.Queue[object] = queue.Queue()
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        WATCHER.set(lambda place: events.put(Queued(place)))
+        source = iter(pieces)
+        try:
+            for piece in source:
+                events.put(piece)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
+            events.put(_Failed(exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close:
+                close()  # a generator holding the model's lock lets go of it here
+            events.put(done)
+
+    threading.Thread(target=work, name="answer", daemon=True).start()
+    try:
+        while (item := events.get()) is not done:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
