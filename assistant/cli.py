@@ -67,6 +67,35 @@ def ensure_seeded(parts: Components) -> None:
     click.echo(f"Indexed {report.counts['added']} documents, {report.chunks} chunks.", err=True)
 
 
+def served_app(parts: Components, directory: Any, *, login: bool = True) -> Any:
+    """The app `serve` runs: the web UI, the JSON and OpenAI-compatible APIs behind the
+    login gate, with uploads indexed by `index_files` (ui/ and api/ never import ingest/)."""
+    from api.app import create_app
+    from api.gate import Gate
+    from assistant.auth.history import History
+    from assistant.auth.ratelimit import LoginLimiter
+    from ui.uploads import Uploads
+
+    s = parts.settings
+    gate = Gate(
+        directory if login else None,
+        LoginLimiter(s.login_max_failures, s.login_window_s),
+        session_hours=s.session_hours,
+        trusted_header=s.trusted_user_header.lower(),
+        trusted_proxies=tuple(s.trusted_proxies),
+    )
+    uploads = Uploads.from_settings(s, partial(index_files, parts))
+    return create_app(
+        parts.assistant,
+        parts.store,
+        gate,
+        history=History(directory.db),
+        uploads=uploads,
+        upload_max_bytes=uploads.max_bytes,
+        secure_cookie=s.secure_cookies,
+    )
+
+
 @click.group()
 @click.version_option(package_name="onprem-assistant")
 def cli() -> None:
@@ -83,12 +112,7 @@ def serve(host: str | None, port: int | None) -> None:
     this machine (e.g. --host 0.0.0.0) without any user is refused."""
     import uvicorn
 
-    from api.app import create_app
-    from api.gate import Gate
     from assistant.auth import Database, Directory
-    from assistant.auth.history import History
-    from assistant.auth.ratelimit import LoginLimiter
-    from ui.uploads import Uploads
 
     parts = Components(_settings(host=host, port=port))
     s = parts.settings
@@ -101,23 +125,7 @@ def serve(host: str | None, port: int | None) -> None:
             " --admin`), or serve on 127.0.0.1"
         )
     ensure_seeded(parts)
-    gate = Gate(
-        directory if login else None,
-        LoginLimiter(s.login_max_failures, s.login_window_s),
-        session_hours=s.session_hours,
-        trusted_header=s.trusted_user_header.lower(),
-        trusted_proxies=tuple(s.trusted_proxies),
-    )
-    uploads = Uploads.from_settings(s, partial(index_files, parts))  # ui/ never imports ingest/
-    app = create_app(
-        parts.assistant,
-        parts.store,
-        gate,
-        history=History(directory.db),
-        uploads=uploads,
-        upload_max_bytes=uploads.max_bytes,
-        secure_cookie=s.secure_cookies,
-    )
+    app = served_app(parts, directory, login=login)
     mode = "login on" if login else "login off: no users, this machine only"
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning")

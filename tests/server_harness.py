@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import httpx
@@ -19,14 +18,9 @@ import uvicorn
 from conftest import SEEDS, make_settings
 from test_ui import _free_port
 
-from api.app import create_app
-from api.gate import Gate
 from assistant.auth import Database, Directory
-from assistant.auth.history import History
-from assistant.auth.ratelimit import LoginLimiter
-from assistant.cli import index_files
+from assistant.cli import index_files, served_app
 from assistant.factory import Components
-from ui.uploads import Uploads
 
 SECRET = "ZEBRA-PAYROLL-7731"  # only in the hr collection
 HR_DOC = f"""# Payroll 2026 (confidential)
@@ -88,17 +82,8 @@ def build_world(data_dir: Path) -> tuple[Components, Directory, str]:
 def serving(
     parts: Components, directory: Directory, max_failures: int = 5
 ) -> Iterator[tuple[str, object]]:
-    s = parts.settings
-    gate = Gate(directory, LoginLimiter(max_failures, 300))
-    uploads = Uploads.from_settings(s, partial(index_files, parts))
-    app = create_app(
-        parts.assistant,
-        parts.store,
-        gate,
-        history=History(directory.db),
-        uploads=uploads,
-        upload_max_bytes=uploads.max_bytes,
-    )
+    parts.settings.login_max_failures = max_failures
+    app = served_app(parts, directory)  # exactly what `assistant serve` runs
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
