@@ -203,8 +203,9 @@ def ingest_speed(tmp: Path, files: int, slices: int) -> list[Row]:
         texts = [c.text for d in docs for c in chunk_document(d, **size, collection=s.collection)]
         for side in ("raw", "product") if k % 2 else ("product", "raw"):
             started = time.perf_counter()
-            if side == "raw":
-                embed(texts)
+            if side == "raw":  # in the product's batch size: it bounds memory there
+                for i in range(0, len(texts), s.embed_batch):
+                    embed(texts[i : i + s.embed_batch])
                 raw_s += time.perf_counter() - started
             else:
                 report = index_files(parts, [corpus / f"part{k}"])
