@@ -64,12 +64,26 @@ class Gate:
         return None
 
     def _from_proxy(self, scope: Scope) -> bool:
-        client = (scope.get("client") or ("", 0))[0]
+        return self._trusted((scope.get("client") or ("", 0))[0])
+
+    def _trusted(self, address: str) -> bool:
         try:
-            ip = ipaddress.ip_address(client)
+            ip = ipaddress.ip_address(address.strip())
         except ValueError:
             return False
         return any(ip in ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
+    def client_ip(self, scope: Scope) -> str:
+        """The asker's address, for the per-address login limit. Behind a trusted proxy
+        every request comes from the proxy, so the limit would lock everyone out at once:
+        there, the right-most address in X-Forwarded-For that is not a trusted proxy
+        counts (the left part of that header is whatever the client claimed)."""
+        peer = client_ip(scope)
+        if not self._from_proxy(scope):
+            return peer
+        forwarded = _headers(scope).get("x-forwarded-for", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        return next((h for h in reversed(hops) if not self._trusted(h)), peer)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.gate import COOKIE, Gate, client_ip
+from api.gate import COOKIE, Gate
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · On-prem Assistant</title>
@@ -54,7 +54,7 @@ def router(gate: Gate, *, secure_cookie: bool = False) -> APIRouter:
             return RedirectResponse("/", status_code=303)
         data = await request.form()
         name, password = str(data.get("username", "")), str(data.get("password", ""))
-        ip = client_ip(request.scope)
+        ip = gate.client_ip(request.scope)
         wait = gate.limiter.retry_after(name, ip)
         if wait > 0:
             message = f"Too many failed sign-ins: try again in {math.ceil(wait)} seconds."

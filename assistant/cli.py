@@ -128,7 +128,9 @@ def serve(host: str | None, port: int | None) -> None:
     app = served_app(parts, directory, login=login)
     mode = "login on" if login else "login off: no users, this machine only"
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)
-    uvicorn.run(app, host=s.host, port=s.port, log_level="warning")
+    # proxy_headers off: the gate alone decides whose X-Forwarded-For to believe
+    # (`trusted_proxies`), instead of uvicorn trusting 127.0.0.1 behind our back.
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning", proxy_headers=False)
 
 
 def _is_loopback(host: str) -> bool:

@@ -173,6 +173,11 @@ def test_proxy_header_is_believed_only_when_on_and_from_a_trusted_address(direct
     forged = {"x-remote-user": "alice", "authorization": "Bearer nope"}
     assert on.identify(scope_from("10.1.2.3", **forged)) is None
     assert Gate(None, limiter).identify(scope_from("10.9.9.9")) is LOCAL
+    # behind the proxy, the login limit counts the asker's address, not the proxy's
+    relayed = {"x-forwarded-for": "198.51.100.7, 203.0.113.9, 10.1.0.5"}
+    assert on.client_ip(scope_from("10.1.2.3", **relayed)) == "203.0.113.9"
+    assert on.client_ip(scope_from("10.2.0.1", **relayed)) == "10.2.0.1"  # not our proxy
+    assert off.client_ip(scope_from("10.1.2.3", **relayed)) == "10.1.2.3"
 
 
 @pytest.mark.slow
