@@ -192,11 +192,13 @@ def ingest(
     from ingest.progress import Progress
 
     parts = Components(_settings())
-    name = collection or parts.settings.collection
-    stale = [c for c in parts.store.collection_stats() if c.name == name and c.documents is None]
-    if rebuild and stale:  # built with another embedder: its vectors answer nothing now
-        click.echo(f"'{name}' was built with {stale[0].embedder}: re-embedding it all", err=True)
-        parts.store.drop(name)
+    if rebuild:
+        name = collection or parts.settings.collection
+        stats = parts.store.collection_stats()
+        stale = [c for c in stats if c.name == name and c.documents is None]
+        if stale:  # built with another embedder: its vectors answer nothing now
+            click.echo(f"'{name}' was built with {stale[0].embedder}: re-embedding", err=True)
+            parts.store.drop(name)
     with Progress.auto(count_files(paths), quiet=as_json) as progress:
         report = index_files(
             parts,

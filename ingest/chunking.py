@@ -41,12 +41,14 @@ class _Context:
     """What a section of a text file read in parts inherits from the parts before it."""
 
     stack: Stack = field(default_factory=list)
-    heading: str = ""
     timestamp: str = ""
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(name for _, name in self.stack)
 
     def carry(self, section: Section, stack: Stack) -> None:
         self.stack = stack
-        self.heading = " > ".join(name for _, name in stack)
         if section.timestamps:
             self.timestamp = section.timestamps[-1].label
 

@@ -210,7 +210,7 @@ def ingest_paths(
                 continue
             status[source] = "updated" if source in known else "added"
             error = _write_file(
-                item, digest, writer, max_file_bytes, chunk_size, chunk_overlap, notes
+                item, digest, version, writer, max_file_bytes, chunk_size, chunk_overlap, notes
             )
             if error:
                 status.pop(source, None)
@@ -241,6 +241,7 @@ def ingest_paths(
 def _write_file(
     path: Path,
     digest: str,
+    version: str,
     writer: DocumentWriter,
     max_file_bytes: int | None,
     chunk_size: int,
@@ -256,7 +257,7 @@ def _write_file(
         doc = LoadedDocument(
             doc.path, doc.title, doc.content_hash, _guarded(doc.sections), doc.skipped
         )
-        writer.begin(source, document_version(digest, chunk_size, chunk_overlap), doc.title)
+        writer.begin(source, version, doc.title)  # the doc_hash iter_chunks gives chunks
         begun = True
         n = 0
         for chunk in iter_chunks(
