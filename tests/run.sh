@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-# tests/test_auth_postgres.py runs a throwaway cluster of Debian's PostgreSQL (Unix socket only).
+# tests/core/test_auth_postgres.py runs a throwaway cluster of Debian's PostgreSQL (Unix socket only).
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
@@ -17,7 +17,7 @@ fi
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/ruff check .
 
-# tests/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
+# tests/deploy/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
 # test builds an offline bundle from a wheelhouse of every dependency, filled here while
 # the registry is reachable (about a minute, then skipped until pyproject.toml changes).
 if ! command -v systemd-analyze >/dev/null; then

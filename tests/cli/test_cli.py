@@ -1,37 +1,13 @@
 """The `assistant` command as a user or a script runs it: real process, real exit codes."""
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
-
-ASSISTANT = str(Path(sys.executable).with_name("assistant"))
-
-
-def run(
-    args: list[str], data_dir: Path, timeout: float = 600, input: str | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """`assistant ARGS` in a clean environment: its own data dir, no developer config."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    environ.update(
-        ASSISTANT_DATA_DIR=str(data_dir),
-        ASSISTANT_SEED_DIR=str(SEEDS),
-        ASSISTANT_CONFIG=str(data_dir / "absent.toml"),
-    )
-    environ.update(env)
-    return subprocess.run(
-        [ASSISTANT, *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=timeout,
-        input=input,
-    )
+from support.cli import clean_env, run
+from support.paths import ASSISTANT
 
 
 def test_config_prints_effective_settings_from_the_environment(tmp_path):
@@ -115,12 +91,7 @@ def test_ask_works_with_no_network_at_all(tmp_path):
     """Air-gap proof: a fresh data dir, a namespace with loopback only, a seed question."""
     probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
     assert probe.returncode == 0, "unshare -n needs root (CI runs as root)"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        ASSISTANT_DATA_DIR=str(tmp_path),
-        ASSISTANT_SEED_DIR=str(SEEDS),
-        ASSISTANT_CONFIG=str(tmp_path / "absent.toml"),
-    )
+    env = clean_env(tmp_path)
     script = f'ip link set lo up && exec "{ASSISTANT}" ask --json "Who leads FAIR at Meta?"'
     result = subprocess.run(
         ["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=600

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import test_ingest_crash as crash
-from chroma_server import ChromaProcess, Proxy, free_port
-from conftest import SEEDS, make_settings
-from test_cli import run
+from support import crash
+from support.chroma import ChromaProcess, Proxy
+from support.cli import run
+from support.net import free_port
+from support.paths import SEEDS, make_settings
 
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.factory import Components
@@ -183,16 +184,16 @@ def test_a_killed_ingest_against_the_server_leaves_whole_documents(
     data, files = tmp_path / "data", tmp_path / "files"
     files.mkdir()
     for topic in ("leave", "travel", "expenses", "security"):
-        (files / f"{topic}.md").write_text(crash.text(topic, 1))
-    assert crash.run(data, str(files), **env).returncode == 0
+        (files / f"{topic}.md").write_text(crash.policy_text(topic, 1))
+    assert crash.ingest(data, str(files), **env).returncode == 0
     for topic in ("leave", "travel"):
-        (files / f"{topic}.md").write_text(crash.text(topic, 2, paragraphs=8))
+        (files / f"{topic}.md").write_text(crash.policy_text(topic, 2, paragraphs=8))
     (files / "security.md").unlink()
 
-    killed = crash.run(data, "--prune", str(files), ASSISTANT_TEST_CRASH_AFTER=kill_at, **env)
+    killed = crash.ingest(data, "--prune", str(files), ASSISTANT_TEST_CRASH_AFTER=kill_at, **env)
     assert killed.returncode == -9, (killed.stdout, killed.stderr)
     crash.check_consistent(data)
-    again = crash.run(data, "--prune", str(files), **env)
+    again = crash.ingest(data, "--prune", str(files), **env)
     assert again.returncode == 0, again.stderr
     crash.check_consistent(data, files)
 

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from server_harness import (
+from starlette.routing import Mount
+from support.server import (
     PASSWORDS,
     PAYROLL_QUESTION,
     SECRET,
@@ -25,7 +26,6 @@ from server_harness import (
     build_world,
     serving,
 )
-from starlette.routing import Mount
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
 

@@ -1,6 +1,6 @@
 """The web UI with login on, in a real headless Chromium against the real server: sign
 in, ask across the collections you may read, see only those, find the answer in your
-history. Setup and users come from `server_harness` (alice reads `documents` only)."""
+history. Setup and users come from `support.server` (alice reads `documents` only)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from server_harness import PASSWORDS, PAYROLL_QUESTION, SECRET, build_world, serving
-from test_ui import browser_page
+from support.browser import browser_page
+from support.server import PASSWORDS, PAYROLL_QUESTION, SECRET, build_world, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
 TIMEOUT_MS = 120_000

@@ -1,7 +1,7 @@
 """Run `assistant ARGS...` with a Python audit hook that logs every attempt to reach a host.
 
-    python tests/audit_sockets.py LOG assistant-args...
-    python tests/audit_sockets.py LOG --probe HOST   # the control: try to resolve HOST
+    python tests/support/audit_sockets.py LOG assistant-args...
+    python tests/support/audit_sockets.py LOG --probe HOST   # the control: try to resolve HOST
 
 Each `socket.connect`, `socket.getaddrinfo`, `socket.sendto`/`sendmsg` and
 `http.client.connect` event is appended to LOG as one JSON line, before it happens, so an

@@ -15,10 +15,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import make_settings
 from gradio.utils import get_upload_folder
-from server_harness import serving
-from test_ui import browser_page
+from support.browser import browser_page
+from support.paths import make_settings
+from support.server import serving
 
 from assistant.cli.wiring import index_files
 from assistant.factory import Components

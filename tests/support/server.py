@@ -15,12 +15,12 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from chroma_server import free_port
-from conftest import SEEDS, make_settings
 
 from assistant.auth import Database, Directory
 from assistant.cli.wiring import index_files, served_app
 from assistant.factory import Components
+from support.net import free_port
+from support.paths import SEEDS, make_settings
 
 SECRET = "ZEBRA-PAYROLL-7731"  # only in the hr collection
 HR_DOC = f"""# Payroll 2026 (confidential)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_cli import run
+from support.cli import run
+from support.net import free_port
 
 from assistant.errors import BackendUnavailable
 from assistant.llm import Message
@@ -25,12 +25,6 @@ from assistant.settings import Settings
 
 ALIAS, KEY = "smollm2", "s3cret-test-key"
 QUESTION = "When was Llama 2 released, and under what licence?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LlamaServer:
@@ -126,8 +120,8 @@ def test_config_never_prints_the_api_key(tmp_path: Path) -> None:
 def test_estimate_never_undercounts_the_real_tokenizer() -> None:
     """The fallback count errs high on prose, numbers and non-ASCII text (SmolLM2's
     tokenizer, which spends a token per digit, is the hard case)."""
-    from conftest import SEEDS
     from llama_cpp import Llama
+    from support.paths import SEEDS
 
     from assistant.llm.estimate import estimate_text
 

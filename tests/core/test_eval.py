@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
-from test_cli import run
+from support.cli import run_cli
+from support.paths import SEED_SUITE, SEEDS
 
 from assistant.evaluation.editing import append_case
 from assistant.evaluation.gates import compare, failures, gated
@@ -22,17 +21,13 @@ from assistant.evaluation.results import load_result, run_to_dict, write_json
 from assistant.evaluation.runner import run_suite
 from assistant.evaluation.suite import Case, SuiteError, Thresholds, load_suite
 
-SHIPPED = ROOT / "tests" / "eval" / "seed_suite.yaml"
+SHIPPED = SEED_SUITE
 
 
 def write(tmp_path: Path, text: str, name: str = "suite.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def run_cli(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return run(args, data_dir, timeout=900, **env)  # a whole suite takes minutes
 
 
 # --- the suite file --------------------------------------------------------------------

@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
-from test_eval import run_cli
+from support.cli import run_cli
+from support.paths import make_settings
 
 from assistant.answering import Answer, Source
 from assistant.chatlog import ChatLog

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import ROOT, SEEDS
+from support.paths import ROOT, SEEDS
 
 from assistant.offline import OFFLINE_ENV
 from assistant.settings import Settings

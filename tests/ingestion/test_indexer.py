@@ -3,8 +3,8 @@
 import shutil
 from pathlib import Path
 
-from conftest import SEEDS
-from pdfs import text_pdf
+from support.paths import SEEDS
+from support.pdfs import text_pdf
 
 from ingest import indexer
 from ingest.indexer import ingest_paths

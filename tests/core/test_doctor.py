@@ -1,18 +1,18 @@
 """`assistant doctor` as a user runs it: the real CLI, real Chroma, the real packaged model;
-the fake Ollama of test_ollama.py only where a real one cannot run here."""
+the fake Ollama of support/ollama.py only where a real one cannot run here."""
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import run
-from test_ollama import CHAT_MODEL, FakeOllama, closed_port_url, live
+from support.cli import run
+from support.net import closed_port_url
+from support.ollama import CHAT_MODEL, FakeOllama, live, running_fake_ollama
 
 
 def doctor(data_dir: Path, **env: str) -> tuple[int, dict[str, Any], str]:
@@ -31,12 +31,8 @@ def failed(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def fake() -> Iterator[FakeOllama]:
-    server = FakeOllama()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_fake_ollama() as server:
+        yield server
     assert not server.bodies("/api/pull"), "doctor must never pull a model"
 
 

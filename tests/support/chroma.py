@@ -1,4 +1,4 @@
-"""Test helpers for the Chroma server mode: a real `chroma run` process, and a loopback HTTP
+"""Helpers for the Chroma server mode: a real `chroma run` process, and a loopback HTTP
 proxy in front of it that records headers, can demand a token, and can kill the server
 the moment a request of a given kind arrives (a server dying in the middle of a question).
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,13 +16,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from support.net import free_port
+
 CHROMA = str(Path(sys.executable).with_name("chroma"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ChromaProcess:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from conftest import SEEDS
+from support.paths import SEEDS
 
 from ingest import loaders
 from ingest.chunking import chunk_document

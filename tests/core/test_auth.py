@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
-from test_cli import run
+from support.cli import clean_env, run
+from support.net import free_port
+from support.paths import ASSISTANT
 
 from assistant.answering import Answer, Source
 from assistant.auth import LOCAL, Database, Directory, Principal
@@ -186,15 +186,8 @@ def test_serve_needs_no_login_on_loopback_until_a_user_exists(tmp_path: Path):
     import time
 
     import httpx
-    from chroma_server import free_port as _free_port
-    from test_cli import ASSISTANT
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        ASSISTANT_DATA_DIR=str(tmp_path),
-        ASSISTANT_SEED_DIR=str(SEEDS),
-        ASSISTANT_CONFIG=str(tmp_path / "absent.toml"),
-    )
+    env = clean_env(tmp_path)
 
     def me(port: int) -> httpx.Response:
         proc = subprocess.Popen(
@@ -213,8 +206,8 @@ def test_serve_needs_no_login_on_loopback_until_a_user_exists(tmp_path: Path):
             proc.terminate()
             proc.wait(timeout=30)
 
-    laptop = me(_free_port())
+    laptop = me(free_port())
     assert laptop.status_code == 200 and laptop.json()["name"] == "local"
     added = run(["users", "add", "root", "--admin"], tmp_path, input="root-pass-1\n")
     assert added.returncode == 0, added.stderr
-    assert me(_free_port()).status_code == 401
+    assert me(free_port()).status_code == 401

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from support.paths import make_settings
 
 from assistant.answering import NOT_COVERED
 from assistant.errors import AssistantError

@@ -8,13 +8,13 @@ before generating), never from the model's wording, which a model change would b
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import SEEDS
-from playwright.sync_api import Page
+from support.browser import browser_page
+from support.paths import SEEDS
+from support.server import serving
 
 from assistant.answering import NOT_COVERED
 from assistant.factory import Components
@@ -28,16 +28,6 @@ QUESTION = "When was Llama 2 released, and under what licence?"
 OFF_TOPIC = "What is the boiling point of tungsten in kelvin?"
 SEED_FILES = sorted(p.name for p in SEEDS.iterdir() if p.is_file())
 ANSWER_TIMEOUT_MS = 120_000
-# Debian's Chromium (never `playwright install`); no sandbox as root, no background traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 # The answer bubble's text without sources, footer or placeholder: what the model wrote.
@@ -56,28 +46,9 @@ WATCH_STREAMING_JS = """() => { window.partialAnswers = new Set();
 """.replace("ANSWER_JS", ANSWER_JS)
 
 
-@contextmanager
-def browser_page(url: str) -> Iterator[tuple[Page, list[str]]]:
-    """Debian's Chromium on `url`, recording every URL the page requests."""
-    from playwright.sync_api import sync_playwright
-
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(url)
-            yield page, requests
-        finally:
-            browser.close()
-
-
 @pytest.fixture(scope="module")
 def server(seeded: Components) -> Iterator[str]:
     """The app as `assistant serve` runs it (login off), on a free loopback port."""
-    from server_harness import serving
-
     with serving(seeded) as (url, _):
         yield url + "/"
 
