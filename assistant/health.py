@@ -81,7 +81,7 @@ class Doctor:
                 checks.extend(step())
             except AssistantError as exc:  # its message already says what to do
                 checks.append(Check(name, False, str(exc), "as the message says"))
-            except Exception as exc:  # noqa: BLE001  (doctor reports, it never crashes)
+            except Exception as exc:  # doctor reports, it never crashes
                 detail = f"{type(exc).__name__}: {exc}"
                 checks.append(Check(name, False, detail, "unexpected: please report it"))
         return checks
@@ -253,7 +253,7 @@ class Doctor:
         host = self.s.ollama_host
         try:
             names = _ollama_names(self.s)
-        except Exception as exc:  # noqa: BLE001  (client errors: connect, HTTP, protocol)
+        except Exception as exc:  # client errors: connect, HTTP, protocol
             error = ollama_error(exc, self.s, model)
             return Check(
                 name, False, str(error), "start `ollama serve` there, or set ASSISTANT_OLLAMA_HOST"

@@ -15,7 +15,8 @@ fi
 # First install compiles llama-cpp-python (~10 minutes on 2 cores); pip caches the wheel.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
-.venv/bin/ruff check .
+# ruff, formatting, mypy, the generated docs, the layer rules (see the Justfile).
+.venv/bin/just lint
 
 # tests/deploy/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
 # test builds an offline bundle from a wheelhouse of every dependency, filled here while

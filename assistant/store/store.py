@@ -309,7 +309,7 @@ class Store:
                     yield Chunk(id=id_, text=text or "", metadata=dict(meta or {}))
 
     def search(
-        self, embedding: Sequence[float], k: int, collection: str | None = None
+        self, embedding: Sequence[float] | np.ndarray, k: int, collection: str | None = None
     ) -> list[Hit]:
         """The k nearest active chunks: over-fetch a little and drop chunks of inactive
         versions in Python (a Chroma `where` filter costs ~25x per query)."""

@@ -226,12 +226,14 @@ def systemd_analyze(root: Path, unit: Path, *args: str) -> subprocess.CompletedP
     return run([tool_systemd(), *args, f"--root={root}", "--man=no", name])
 
 
+@pytest.mark.apt
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
 def test_systemd_unit_verifies_with_no_warning(systemd_root, unit):
     result = systemd_analyze(systemd_root, unit, "verify")
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
 
 
+@pytest.mark.apt
 def test_systemd_verify_reports_a_misspelled_setting(systemd_root, tmp_path):
     bad = tmp_path / "typo.service"
     text = (DEPLOY / "systemd" / "onprem-assistant.service").read_text()
@@ -239,6 +241,7 @@ def test_systemd_verify_reports_a_misspelled_setting(systemd_root, tmp_path):
     assert "Unknown key" in systemd_analyze(systemd_root, bad, "verify").stderr
 
 
+@pytest.mark.apt
 @pytest.mark.parametrize(
     "unit", sorted((DEPLOY / "systemd").glob("*.service")), ids=lambda p: p.name
 )
@@ -259,6 +262,7 @@ def test_systemd_service_is_hardened(systemd_root, unit):
         assert re.search(rf"^{re.escape(line)}$", text, re.M), line
 
 
+@pytest.mark.apt
 def test_systemd_security_score_tells_a_bare_unit_from_ours(systemd_root, tmp_path):
     bare = tmp_path / "bare.service"
     bare.write_text("[Service]\nExecStart=/opt/onprem-assistant/venv/bin/assistant serve\n")

@@ -118,7 +118,7 @@ class Proxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -16,4 +16,5 @@ ASSISTANT = str(Path(sys.executable).with_name("assistant"))  # the installed en
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings that ignore the developer's own config file and environment."""
+    # The overrides are Settings fields by name; pydantic checks them at run time.
     return Settings(data_dir=data_dir, seed_dir=SEEDS, **overrides)  # type: ignore[arg-type]
