@@ -5,7 +5,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 bin := justfile_directory() / ".venv/bin"
 # Markdown files with generated parts (`cog` blocks): the settings table, every --help.
-cogged := "README.md CONTRIBUTING.md"
+cogged := "README.md CONTRIBUTING.md docs/*.md"
 
 # List the recipes.
 default:
