@@ -28,10 +28,11 @@ from chromadb.errors import InvalidArgumentError, NotFoundError
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, EmbedderMismatch
 from assistant.store.chroma_manifest import MANIFEST_COLLECTION, ChromaManifest
+from assistant.store.crash import crash_point
 from assistant.store.manifest import DocumentRow, Intent, Manifest, ManifestBackend
 from assistant.store.server import ChromaServer, ServerClient
 from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, Hit
-from assistant.store.writer import DocumentWriter, crash_point
+from assistant.store.writer import DocumentWriter
 
 
 class Store:
@@ -149,13 +150,64 @@ class Store:
         """Remove documents: the manifest row goes first (atomically), then the chunks."""
         name = collection or self.default_collection
         self._tracked(name)
-        lock = self._manifest.lock(name)
+        lock = self.lock(name)
         try:
-            return self._remove(name, sources)
+            return self.remove_locked(name, sources)
         finally:
             lock.close()
 
-    def _remove(self, name: str, sources: Sequence[str]) -> int:
+    # --- the writer's interface: DocumentWriter calls only these, holding `lock` -----
+    def lock(self, name: str) -> Any:
+        """The collection's writer lock (a handle to close()); refused while another runs."""
+        return self._manifest.lock(name)
+
+    def max_batch(self) -> int:
+        return int(self._client.get_max_batch_size())
+
+    def active_versions(self, name: str) -> dict[str, str]:
+        """source -> active doc_hash, read fresh from the manifest."""
+        return self._manifest.active(name)
+
+    def intend(self, name: str, intents: Sequence[Intent]) -> None:
+        """Step 1 of a replace: record the versions about to be written."""
+        self._manifest.intend(name, intents)
+
+    def write_chunks(self, name: str, chunks: Sequence[Chunk]) -> None:
+        """Step 2: embed and write chunks of intended versions (invisible until `commit`)."""
+        texts = [c.text for c in chunks]
+        embeddings = self.embedder.embed(texts)
+        col = self._collection(name, create=True)
+        with self._lock:
+            col.upsert(
+                ids=[c.id for c in chunks],
+                documents=texts,
+                metadatas=[c.metadata for c in chunks],
+                embeddings=embeddings,
+            )
+
+    def commit(self, name: str, rows: Sequence[DocumentRow], intents: Sequence[Intent]) -> None:
+        """Step 3: make the new versions active in one flip, then delete the old ones."""
+        self._manifest.flip(name, rows, [])
+        crash_point("flip")
+        col = self._collection(name, create=True)
+        with self._lock:
+            for i in intents:
+                if i.old_hash is not None and i.old_hash != i.new_hash:
+                    self._delete_version(col, i.source, i.old_hash)
+                    crash_point("delete-old")
+            self._bump(name)
+        self._manifest.done(name, intents)
+
+    def discard(self, name: str, intent: Intent) -> None:
+        """Forget an intended version half-written: delete its chunks, keep the active one."""
+        assert intent.new_hash is not None
+        col = self._collection(name, create=True)
+        with self._lock:
+            self._delete_version(col, intent.source, intent.new_hash)
+        self._manifest.done(name, [intent])
+
+    def remove_locked(self, name: str, sources: Sequence[str]) -> int:
+        """`remove` for a caller already holding the collection's lock."""
         active = self._manifest.active(name)
         intents = [Intent(s, None, active[s]) for s in sources if s in active]
         if not intents:
@@ -185,13 +237,14 @@ class Store:
         """
         name = collection or self.default_collection
         self._tracked(name)
-        lock = self._manifest.lock(name)
+        lock = self.lock(name)
         try:
-            return self._repair(name, full=full)
+            return self.recover(name, full=full)
         finally:
             lock.close()
 
-    def _repair(self, name: str, *, full: bool = False) -> int:
+    def recover(self, name: str, *, full: bool = False) -> int:
+        """`repair` for a caller already holding the collection's lock."""
         col = self._collection(name, create=True)
         deleted = 0
         intents = self._manifest.pending(name)
