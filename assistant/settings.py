@@ -96,6 +96,15 @@ class Settings(BaseSettings):
         "Authorization",
         description="Authorization: `Bearer TOKEN`; X-Chroma-Token: the bare token",
     )
+    chroma_connect_timeout: float = Field(
+        5.0, gt=0, description="seconds to open a connection to the Chroma server"
+    )
+    chroma_read_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="seconds to wait for the Chroma server to answer a request: a hung server"
+        " fails the question with an error instead of blocking it",
+    )
 
     # --- ingestion ----------------------------------------------------------------------
     chunk_size: int = Field(700, ge=100, description="characters per chunk")

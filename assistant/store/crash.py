@@ -9,7 +9,7 @@ import signal
 def crash_point(event: str) -> None:
     """Test hook: `ASSISTANT_TEST_CRASH_AFTER=EVENT[:N]` SIGKILLs this process the Nth time
     (default 1st) EVENT happens, so tests can prove a kill at that moment loses nothing.
-    Events: intent, batch, flip, delete-old, remove-intent, remove-flip. Unset: a no-op."""
+    Events: intent, upsert, batch, flip, delete-old, remove-intent, remove-flip. Unset: a no-op."""
     spec = os.environ.get("ASSISTANT_TEST_CRASH_AFTER")
     if not spec:
         return
