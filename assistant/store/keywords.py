@@ -25,6 +25,7 @@ import math
 import re
 import sqlite3
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -235,28 +236,20 @@ class KeywordIndex:
         lengths = [sum(tf.values()) for tf in counts]
         n, length = n + len(fresh), length + sum(lengths)
         avg = max(length / n, 1.0)
-        postings, df = [], Counter()
-        for c, tf, dl in zip(fresh, counts, lengths, strict=True):
-            pairs = np.array(
-                [(ids[w], _impact(f, dl, avg)) for w, f in tf.items()], dtype=np.int32
-            ).reshape(-1, 2)
-            cur = db.execute(
-                f"INSERT INTO {t}_chunks (chunk_id, source, doc_hash, length, postings)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    c.id,
-                    str(c.metadata.get("source")),
-                    str(c.metadata.get("doc_hash")),
-                    dl,
-                    pairs.tobytes(),
-                ),
-            )
-            postings += [(int(w), int(i), cur.lastrowid) for w, i in pairs]
-            df.update(ids[w] for w in tf)
+        (last,) = db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {t}_chunks").fetchone()
+        rows, postings, df = [], [], Counter()
+        for seq, (c, tf, dl) in enumerate(zip(fresh, counts, lengths, strict=True), last + 1):
+            norm = K1 * (1 - B + B * dl / avg)
+            pairs = [(ids[w], _impact(f, norm), seq) for w, f in tf.items()]
+            flat = array("i", [x for w, i, _ in pairs for x in (w, i)]).tobytes()
+            meta = c.metadata
+            rows.append((seq, c.id, str(meta.get("source")), str(meta.get("doc_hash")), dl, flat))
+            postings += pairs
+            df.update(tf.keys())
+        db.executemany(f"INSERT INTO {t}_chunks VALUES (?, ?, ?, ?, ?, ?)", rows)
         db.executemany(f"INSERT INTO {t}_postings VALUES (?, ?, ?)", postings)
-        db.executemany(
-            f"UPDATE {t}_terms SET df = df + ? WHERE id = ?", [(k, w) for w, k in df.items()]
-        )
+        bumps = [(k, ids[w]) for w, k in df.items()]
+        db.executemany(f"UPDATE {t}_terms SET df = df + ? WHERE id = ?", bumps)
         db.execute(
             "UPDATE keyword_collections SET chunks = ?, length = ? WHERE collection = ?",
             (n, length, collection),
@@ -375,10 +368,10 @@ class KeywordIndex:
         return [rows_by_seq[s] for s in best if s in rows_by_seq]
 
 
-def _impact(tf: int, length: int, avg: float) -> int:
-    """BM25's term-frequency part, x SCALE (at least 1: a posting always counts)."""
-    part = tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
-    return max(1, round(part * SCALE))
+def _impact(tf: int, norm: float) -> int:
+    """BM25's term-frequency part, x SCALE (at least 1: a posting always counts); `norm` is
+    k1 (1 - b + b length / average length)."""
+    return max(1, round(tf * (K1 + 1) / (tf + norm) * SCALE))
 
 
 def _parts(items: list[str]) -> Iterator[list[str]]:
