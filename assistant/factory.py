@@ -26,7 +26,7 @@ class Components:
         server = None
         if s.chroma_url:
             server = ChromaServer.from_settings(s)
-        return Store(s.chroma_dir, make_embedder(s), s.collection, server)
+        return Store(s.chroma_dir, make_embedder(s), s.collection, server, s.keyword_database)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -192,6 +192,14 @@ class Settings(BaseSettings):
             raise AssistantError(f"invalid settings: {exc}".replace("\n", "; ")) from exc
 
     @property
+    def keyword_database(self) -> str | None:
+        """Where a Chroma server's replicas share the keyword index: `database_url` when it
+        is PostgreSQL (else each replica ranks keywords in memory; the embedded store keeps
+        it in its manifest file)."""
+        url = self.database_url or ""
+        return url if self.chroma_url and url.startswith("postgresql") else None
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 

