@@ -35,6 +35,7 @@ from assistant.store.keyword_db import KeywordDb
 from assistant.store.types import Chunk
 
 TOP_PER_TERM = 1000  # postings read per query term, highest impact first
+RESCORED = 100  # best candidates scored exactly from their own postings
 K1, B = 1.5, 0.75
 SCALE = 1000  # impacts are stored as integers, x SCALE
 _VARS = 900  # SQLite host parameters per statement, with room to spare
@@ -291,18 +292,24 @@ class KeywordIndex:
 
     def top(self, collection: str, terms: Iterable[str], n: int) -> list[tuple[str, str, str]]:
         """The n best (chunk_id, source, doc_hash) by BM25 over the terms, of any version:
-        the caller keeps the active ones."""
+        the caller keeps the active ones.
+
+        Candidates: the `TOP_PER_TERM` highest-impact postings of each term, summed. The
+        best `RESCORED` of them are then scored exactly from their own postings (a chunk
+        may hold a common term whose top list it missed), and ranked by that."""
         stats = self._stats(collection)
         terms = sorted(set(terms))
         if not stats or not terms or n <= 0:
             return []
         t = _tag(collection)
+        weights: dict[int, float] = {}
         seqs, scores = [], []
         with self._lock:
             got = self._db.execute(
                 f"SELECT id, df FROM {t}_terms WHERE term IN ({_marks(terms)}) AND df > 0", terms
             ).fetchall()
             for term_id, df in got:
+                weights[term_id] = idf(stats[0], df)
                 rows = self._db.execute(
                     f"SELECT seq, impact FROM {t}_postings WHERE term = ?"
                     " ORDER BY impact DESC LIMIT ?",
@@ -310,20 +317,36 @@ class KeywordIndex:
                 ).fetchall()
                 part = np.array(rows, dtype=np.int64).reshape(-1, 2)
                 seqs.append(part[:, 0])
-                scores.append(part[:, 1] * idf(stats[0], df))
+                scores.append(part[:, 1] * weights[term_id])
         if not seqs:
             return []
         unique, where = np.unique(np.concatenate(seqs), return_inverse=True)
         total = np.bincount(where, weights=np.concatenate(scores))
-        best = [int(s) for s in unique[np.argsort(-total, kind="stable")[:n]]]
+        best = [int(s) for s in unique[np.argsort(-total, kind="stable")[: max(n, RESCORED)]]]
         with self._lock:
             got = self._db.execute(
-                f"SELECT seq, chunk_id, source, doc_hash FROM {t}_chunks"
+                f"SELECT seq, chunk_id, source, doc_hash, postings FROM {t}_chunks"
                 f" WHERE seq IN ({_marks(best)})",
                 best,
             ).fetchall()
-        rows_by_seq = {seq: (chunk_id, s, h) for seq, chunk_id, s, h in got}
-        return [rows_by_seq[s] for s in best if s in rows_by_seq]
+        exact = dict(zip([r[0] for r in got], _scores([r[4] for r in got], weights), strict=True))
+        ranked = sorted(exact, key=lambda seq: (-exact[seq], seq))[:n]
+        rows_by_seq = {seq: (chunk_id, s, h) for seq, chunk_id, s, h, _ in got}
+        return [rows_by_seq[s] for s in ranked]
+
+
+def _scores(blobs: list[bytes], weights: dict[int, float]) -> list[float]:
+    """Each chunk's BM25 score over the weighted terms, from its own (term id, impact) pairs."""
+    if not blobs:
+        return []
+    pairs = [np.frombuffer(b, dtype=np.int32).reshape(-1, 2) for b in blobs]
+    flat = np.concatenate(pairs)
+    ids = np.array(sorted(weights), dtype=np.int64)
+    idf_of = np.array([weights[i] for i in ids.tolist()])
+    at = np.minimum(np.searchsorted(ids, flat[:, 0]), len(ids) - 1)
+    contrib = np.where(ids[at] == flat[:, 0], idf_of[at] * flat[:, 1], 0.0)
+    owner = np.repeat(np.arange(len(pairs)), [len(p) for p in pairs])
+    return np.bincount(owner, weights=contrib, minlength=len(pairs)).tolist()
 
 
 def _impact(tf: int, norm: float) -> int:
