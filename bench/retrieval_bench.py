@@ -4,6 +4,7 @@ own writer (manifest, Chroma, keyword index) into 5 collections; questions embed
 real. A user who reads all 5 collections is the access-scoped case.
 
     .venv/bin/python bench/retrieval_bench.py --chunks 100000 [--queries 100] [--json F]
+                                              [--keep DIR]  # reuse the store next time
 
 Rows: writing (chunks/s), retrieval p50/p95 scoped over the 5 collections and in one,
 its parts, the first query after a change (a document added, then a question), and the
@@ -96,8 +97,13 @@ def serve_rss(data_dir: Path, queries: list[str]) -> float:
 
 def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
     settings = _settings(tmp, f"retrieval-{n_chunks}")
+    done = settings.data_dir / "written"  # with --keep: a store written by an earlier run
     parts = Components(settings)
-    write_s = write(parts, n_chunks)
+    if done.exists():
+        write_s = float(done.read_text())
+    else:
+        write_s = write(parts, n_chunks)
+        done.write_text(str(write_s))
     store, retriever = parts.store, parts.retriever
     rng = random.Random(7)
     queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
@@ -162,13 +168,16 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--json", type=Path, help="also write the raw numbers here")
-    ap.add_argument("--dir", type=Path, help="work here (default: a temporary directory)")
+    ap.add_argument("--keep", type=Path, help="keep the store here and reuse it next time")
     args = ap.parse_args()
     for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
         del os.environ[var]  # a developer's settings must not leak into the numbers
     os.environ["ASSISTANT_CONFIG"] = "/nonexistent/assistant.toml"
-    with tempfile.TemporaryDirectory(prefix="assistant-bench-", dir=args.dir) as name:
-        rows = measure(Path(name), args.chunks, args.queries)
+    if args.keep:
+        rows = measure(args.keep, args.chunks, args.queries)
+    else:
+        with tempfile.TemporaryDirectory(prefix="assistant-bench-") as name:
+            rows = measure(Path(name), args.chunks, args.queries)
     print(table(rows))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this (writing) process: {peak:.0f} MiB")

@@ -259,6 +259,11 @@ class KeywordIndex:
         return len(got)
 
     # --- reading -----------------------------------------------------------------------
+    def count(self, collection: str) -> int:
+        """Rows indexed, of any version (equals the manifest's chunk total when in step)."""
+        stats = self._stats(collection)
+        return stats[0] if stats else 0
+
     def versions(self, collection: str) -> dict[tuple[str, str], int]:
         """(source, doc_hash) -> chunks indexed, for every version in the index."""
         if not self.ready(collection):

@@ -337,26 +337,24 @@ class Store:
     # --- the keyword index (embedded store; see keywords.py) -------------------------
     def _check_keywords(self, name: str, active: dict[str, str], *, full: bool = False) -> bool:
         """Make the keyword index hold exactly the active versions' chunks: build it if
-        missing, drop rows of other versions, rebuild if an active version is short.
-        Cheap unless its count differs from the manifest's. Returns whether it changed."""
+        missing, drop rows of other versions, index again if an active version lost rows.
+        Cheap unless its row count differs from the manifest's. Returns whether it changed."""
         if self.keywords is None:
             return False
         if not self.keywords.ready(name):
             return self.keywords.build(name, self.chunks(name))
-        total = self._manifest.chunk_total(name)
-        versions = self.keywords.versions(name) if full else {}
-        if not full and sum(self.keywords.versions(name).values()) == total:
+        if not full and self.keywords.count(name) == self._manifest.chunk_total(name):
             return False
-        versions = versions or self.keywords.versions(name)
-        for (source, doc_hash), _ in versions.items():
-            if active.get(source) != doc_hash:
-                self.keywords.delete_version(name, source, doc_hash)
+        versions = self.keywords.versions(name)
+        stale = [(s, h) for s, h in versions if active.get(s) != h]
+        for source, doc_hash in stale:
+            self.keywords.delete_version(name, source, doc_hash)
         held = {s: n for (s, h), n in versions.items() if active.get(s) == h}
         expected = {r.source: r.chunks for r in self._manifest.documents(name)}
-        if held != expected:
+        if held != expected:  # rows of an active version lost: index them again
             self.keywords.drop(name)
             self.keywords.build(name, self.chunks(name))
-        return True
+        return bool(stale) or held != expected
 
     def keyword_search(
         self, terms: Sequence[str], n: int, collection: str | None = None
