@@ -130,8 +130,7 @@ class Doctor:
         from assistant.store.server import ChromaServer, ServerClient
 
         s = self.s
-        token = s.chroma_token.get_secret_value() if s.chroma_token else None
-        client = ServerClient(ChromaServer(s.chroma_url, token, s.chroma_auth_header))
+        client = ServerClient(ChromaServer.from_settings(s))
         client.heartbeat()  # unreachable or refused: BackendUnavailable, naming the fix
         self._chroma = _WithoutManifest(client, MANIFEST_COLLECTION)
         count = len(self._chroma.list_collections())

@@ -103,6 +103,15 @@ class Settings(BaseSettings):
         "Authorization",
         description="Authorization: `Bearer TOKEN`; X-Chroma-Token: the bare token",
     )
+    chroma_connect_timeout: float = Field(
+        5.0, gt=0, description="seconds to open a connection to the Chroma server"
+    )
+    chroma_read_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="seconds to wait for the Chroma server to answer a request: a hung server"
+        " fails the question with an error instead of blocking it",
+    )
 
     # --- ingestion ----------------------------------------------------------------------
     chunk_size: int = Field(700, ge=100, description="characters per chunk")
@@ -188,6 +197,14 @@ class Settings(BaseSettings):
             return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValueError as exc:  # pydantic's ValidationError
             raise AssistantError(f"invalid settings: {exc}".replace("\n", "; ")) from exc
+
+    @property
+    def keyword_database(self) -> str | None:
+        """Where a Chroma server's replicas share the keyword index: `database_url` when it
+        is PostgreSQL (else each replica ranks keywords in memory; the embedded store keeps
+        it in its manifest file)."""
+        url = self.database_url or ""
+        return url if self.chroma_url and url.startswith("postgresql") else None
 
     @property
     def chroma_dir(self) -> Path:

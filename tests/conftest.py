@@ -20,6 +20,7 @@ import pytest
 # Re-exported: tests written as `from conftest import make_settings` keep working; new
 # tests import these from `support.paths` (helpers live in tests/support/).
 from support.paths import ROOT, SEEDS, make_settings
+from support.postgres import postgres_url  # noqa: F401  (a fixture: a throwaway PostgreSQL)
 
 import assistant  # noqa: F401  (switches telemetry off before chromadb/gradio import)
 from assistant.factory import Components

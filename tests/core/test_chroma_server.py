@@ -5,6 +5,9 @@ header seen by a real proxy, and the same retrieval as the embedded store."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from support.paths import SEEDS, make_settings
 
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.factory import Components
+from assistant.store import Chunk
 from ingest.indexer import ingest_paths
 
 QUESTIONS = [
@@ -61,6 +65,50 @@ def test_a_malformed_or_unreachable_server_url_is_a_one_line_error(tmp_path):
     result = run(["docs"], tmp_path, ASSISTANT_CHROMA_URL=url)
     one_line_error(result, f"cannot reach the Chroma server at {url}", "ASSISTANT_CHROMA_URL")
     assert not (tmp_path / "chroma" / "chroma.sqlite3").exists()  # no silent embedded store
+
+
+def test_a_server_that_accepts_and_never_answers_is_a_clear_error_not_a_hang(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        held: list[socket.socket] = []  # accepted, read from never, answered never
+        threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        parts = Components(make_settings(tmp_path, chroma_url=url, chroma_read_timeout=0.5))
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable) as error:
+            parts.retriever.retrieve(QUESTIONS[0])
+        assert time.monotonic() - started < 10  # generous: it gave up instead of hanging
+        assert held, "the test server never got the connection"
+        for needle in (url, "did not answer within 0.5 s", "ASSISTANT_CHROMA_READ_TIMEOUT"):
+            assert needle in str(error.value)
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.slow
+def test_a_server_that_hangs_mid_question_times_out_with_a_clear_error(tmp_path, chroma):
+    """The client connected and wrote fine; then the server stops answering queries."""
+    release = threading.Event()
+
+    def hang_on_query(path: str) -> None:
+        if path.endswith("/query"):
+            release.wait(60)
+
+    proxy = Proxy(chroma.url, before=hang_on_query)
+    try:
+        settings = make_settings(tmp_path, chroma_url=proxy.url, chroma_read_timeout=1.0)
+        parts = Components(settings)
+        meta = {"source": "/a.txt", "doc_hash": "h1", "title": "A"}
+        parts.store.add([Chunk("a-0", "Llama 2 was released in July 2023.", meta)])
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable) as error:
+            parts.retriever.retrieve(QUESTIONS[0])
+        assert time.monotonic() - started < 15
+        assert proxy.url in str(error.value) and "ASSISTANT_CHROMA_READ_TIMEOUT" in str(error.value)
+    finally:
+        release.set()
+        proxy.close()
 
 
 @pytest.mark.slow

@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 
 from assistant.factory import Components
+from assistant.store import Store
+from assistant.store.keywords import tokenize
 from support.cli import clean_env
 from support.paths import ASSISTANT, make_settings
 
@@ -45,6 +47,7 @@ def check_consistent(data: Path, files: Path | None = None) -> None:
     for c in store.chunks():
         visible.setdefault(c.metadata["source"], []).append(c)
     assert set(visible) == set(docs)
+    check_keywords(store, visible, complete=files is not None)
     for source, doc in docs.items():
         chunks = visible[source]
         assert {c.metadata["doc_hash"] for c in chunks} == {doc.doc_hash}
@@ -55,3 +58,18 @@ def check_consistent(data: Path, files: Path | None = None) -> None:
     if files is not None:
         assert set(docs) == {str(p) for p in files.iterdir()}
         assert store._collection(None).count() == store.count()  # no orphans left
+
+
+def check_keywords(store: Store, visible: dict[str, list], complete: bool) -> None:
+    """The keyword index holds every visible chunk, finds only visible ones, and (after a
+    completed run) nothing else. (Server mode has none: its BM25 is built from the visible
+    chunks in memory.)"""
+    if store.keywords is None:
+        return
+    ids = {c.id for chunks in visible.values() for c in chunks}
+    indexed = set(store.keywords.chunk_ids(store.default_collection))
+    assert ids <= indexed
+    for topic in ("leave", "travel", "expenses", "security", "training", "remote", "approve"):
+        assert set(store.keyword_search(tokenize(topic), 50)) <= ids
+    if complete:
+        assert indexed == ids
