@@ -5,6 +5,7 @@ OpenAPI docs at /docs (signed in, like everything else)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import login, openai_compat, routes
+from api import health, login, openai_compat, routes
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
+from api.guard import HostGuard, OriginGuard
 from assistant.answering import Assistant
 from assistant.auth import LOCAL, Principal
 from assistant.auth.history import History
@@ -38,7 +40,8 @@ def create_app(
     history: History | None = None,
     uploads: Uploads | None = None,
     upload_max_bytes: int = 50 * 2**20,
-    secure_cookie: bool = False,
+    bind_host: str = "127.0.0.1",
+    allowed_hosts: Sequence[str] = (),
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -61,7 +64,8 @@ def create_app(
         )
 
     ctx = Context(assistant, store, history, uploads)
-    app.include_router(login.router(gate, secure_cookie=secure_cookie))
+    app.include_router(health.router(store, assistant.model))
+    app.include_router(login.router(gate))
     app.include_router(routes.router(ctx))
     app.include_router(openai_compat.router(ctx))
 
@@ -87,9 +91,12 @@ def create_app(
         theme=THEME,
         css=CSS,
     )
-    # Added last = runs first: the gate, then the body limit, then any route.
+    # Added last = runs first: the Host, then the Origin, then the gate, then the body
+    # limit, then any route.
     app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
     app.add_middleware(GateMiddleware, gate=gate, login_page=login.login_page)
+    app.add_middleware(OriginGuard)
+    app.add_middleware(HostGuard, bind=bind_host, allowed=allowed_hosts)
     return app
 
 

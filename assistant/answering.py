@@ -61,8 +61,9 @@ class Answer:
         return asdict(self)
 
 
-# Told of every finished answer and the collection asked, e.g. to log it: CLI and UI alike.
-OnAnswer = Callable[[Answer, str], None]
+# Told of every finished answer, the collection asked and who asked ("" on the command
+# line), e.g. to log it: CLI and UI alike.
+OnAnswer = Callable[[Answer, str, str], None]
 
 
 def _snippet(text: str) -> str:
@@ -175,10 +176,11 @@ class Assistant:
         collection: str | None = None,
         k: int | None = None,
         collections: Sequence[str] | None = None,
+        user: str = "",
     ) -> AnswerStream:
         """Answer from `collection` (default: the store's), or, when `collections` is
         given, from exactly those (merged; none at all means nothing is searched): the
-        caller decides which a user may read."""
+        caller decides which a user may read. `user` is who asks, for the chat log."""
         started = time.perf_counter()
         if not question.strip():
             raise AssistantError("the question is empty")
@@ -193,7 +195,7 @@ class Assistant:
         )
         answer.timings["retrieval_s"] = retrieval.seconds
         on_answer = self.on_answer
-        done = (lambda a: on_answer(a, asked)) if on_answer else None
+        done = (lambda a: on_answer(a, asked, user)) if on_answer else None
         if not retrieval.hits:
             answer.text, answer.refused = NOT_COVERED, True
             return AnswerStream(answer, None, [], 0, started, done)

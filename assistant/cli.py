@@ -73,17 +73,10 @@ def served_app(parts: Components, directory: Any, *, login: bool = True) -> Any:
     from api.app import create_app
     from api.gate import Gate
     from assistant.auth.history import History
-    from assistant.auth.ratelimit import LoginLimiter
     from ui.uploads import Uploads
 
     s = parts.settings
-    gate = Gate(
-        directory if login else None,
-        LoginLimiter(s.login_max_failures, s.login_window_s),
-        session_hours=s.session_hours,
-        trusted_header=s.trusted_user_header.lower(),
-        trusted_proxies=tuple(s.trusted_proxies),
-    )
+    gate = Gate.from_settings(s, directory if login else None)
     uploads = Uploads.from_settings(s, partial(index_files, parts))
     return create_app(
         parts.assistant,
@@ -92,7 +85,8 @@ def served_app(parts: Components, directory: Any, *, login: bool = True) -> Any:
         history=History(directory.db),
         uploads=uploads,
         upload_max_bytes=uploads.max_bytes,
-        secure_cookie=s.secure_cookies,
+        bind_host=s.host,
+        allowed_hosts=s.allowed_hosts,
     )
 
 

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     # --- web UI -------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
     port: int = Field(7860, ge=1, le=65535)
+    allowed_hosts: list[str] = Field(
+        [],
+        description="names people reach the server by (the Host header), e.g."
+        " assistant.internal or *.example.org, besides IP addresses, localhost and this"
+        " machine's name; any other name is refused (DNS rebinding). '*' = any",
+    )
 
     # --- users and access -----------------------------------------------------------------
     database_url: str | None = Field(
@@ -147,6 +153,13 @@ class Settings(BaseSettings):
         5, ge=1, description="failed logins per user name (4x per address) before a pause"
     )
     login_window_s: float = Field(300.0, gt=0, description="seconds failed logins are counted")
+    login_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="password checks (Argon2id, ~64 MiB each) run at once; a sign-in beyond"
+        " that is answered 503 with Retry-After",
+    )
     trusted_user_header: str = Field(
         "",
         description="header (e.g. X-Remote-User) naming the user a reverse proxy signed in;"

@@ -80,10 +80,10 @@ def build_world(data_dir: Path) -> tuple[Components, Directory, str]:
 
 @contextmanager
 def serving(
-    parts: Components, directory: Directory, max_failures: int = 5
+    parts: Components, directory: Directory, max_failures: int = 5, *, login: bool = True
 ) -> Iterator[tuple[str, object]]:
     parts.settings.login_max_failures = max_failures
-    app = served_app(parts, directory)  # exactly what `assistant serve` runs
+    app = served_app(parts, directory, login=login)  # exactly what `assistant serve` runs
     port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False

@@ -115,7 +115,7 @@ def test_login_limiter_counts_failures_per_user_and_per_address():
     for n in range(3):
         limiter.failed(f"user{n}", "10.0.0.1")
     assert limiter.retry_after("carol", "10.0.0.1") > 0  # the address, for any name
-    limiter.succeeded("alice")
+    limiter.succeeded("alice", "10.0.0.1")
     assert limiter.retry_after("alice", "10.0.0.9") == 0
 
 

@@ -1,0 +1,278 @@
+"""More attacks on the served app over real HTTP (issue 12): login floods, the public
+routes, cookies and identity headers, token lifetime, DNS rebinding, CSRF and the probes.
+Same world as tests/test_server_security.py (server_harness)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from server_harness import PASSWORDS, Server, build_world, serving
+
+from api.gate import Gate, GateMiddleware
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    parts, directory, hr_source = build_world(tmp_path_factory.mktemp("world") / "data")
+    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
+    with serving(parts, directory) as (url, app):
+        yield Server(url, parts, directory, tokens, hr_source, app)
+
+
+def gate_of(app: object) -> Gate:
+    return next(m.kwargs["gate"] for m in app.user_middleware if m.cls is GateMiddleware)
+
+
+def from_address(ip: str) -> dict[str, str]:
+    """Loopback is a trusted proxy by default: the login limit counts this address."""
+    return {"x-forwarded-for": ip}
+
+
+def sign_in(server: Server, user: str, ip: str) -> str:
+    """A session token for `user`, from the login form."""
+    with httpx.Client(base_url=server.url, headers=from_address(ip)) as c:
+        r = c.post("/login", data={"username": user, "password": PASSWORDS[user]})
+        assert r.status_code == 303, r.text
+        return r.cookies[gate_of(server.app).cookie]
+
+
+# --- item 1: the limiter's memory -------------------------------------------------------
+def test_10000_failed_logins_under_distinct_names_leave_the_limiter_small(server: Server):
+    limiter = gate_of(server.app).limiter
+    before = len(limiter)
+    statuses: dict[int, int] = {}
+    with httpx.Client(base_url=server.url, headers=from_address("203.0.113.1")) as c:
+        for n in range(10_000):
+            name = f"nobody-{n:05d}-{'x' * 40}"
+            r = c.post("/login", data={"username": name, "password": "guess-guess"})
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        # refused by the address's limit from the 21st on: reading the limit stores nothing
+        assert statuses == {401: 20, 429: 9_980}, statuses
+        assert len(limiter) - before <= 21 and len(limiter) <= limiter.max_entries
+        # a huge name is refused before it is read; a long one without a password check
+        huge = c.post("/login", data={"username": "n" * 2**20, "password": "guess-guess"})
+        assert huge.status_code == 413
+        long = c.post("/login", data={"username": "n" * 65, "password": "guess-guess"})
+        assert long.status_code == 401 and len(limiter) - before <= 21
+
+
+# --- item 2: concurrent guesses and password-check slots --------------------------------
+async def _flood(url: str, logins: list[tuple[str, str]]) -> list[int]:
+    limits = httpx.Limits(max_connections=len(logins))
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as c:
+
+        async def one(name: str, ip: str) -> int:
+            data = {"username": name, "password": "wrong-guess"}
+            return (await c.post("/login", data=data, headers=from_address(ip))).status_code
+
+        return list(await asyncio.gather(*(one(n, ip) for n, ip in logins)))
+
+
+def test_50_concurrent_guesses_for_one_user_check_at_most_the_limit(server: Server):
+    logins = [("carol", f"198.51.100.{n}") for n in range(50)]
+    statuses = asyncio.run(_flood(server.url, logins))
+    assert set(statuses) <= {401, 429, 503}, statuses
+    assert 1 <= statuses.count(401) <= 5, statuses  # 401: a password actually checked
+
+
+def test_a_signed_in_user_is_answered_during_a_login_flood(server: Server):
+    logins = [(f"flood-{n}", f"10.77.{n // 256}.{n % 256}") for n in range(300)]
+
+    async def flood_and_ask() -> tuple[list[int], int, float, bool]:
+        flood = asyncio.create_task(_flood(server.url, logins))
+        await asyncio.sleep(0.3)  # the flood is under way
+        headers = {"authorization": f"Bearer {server.tokens['alice']}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as c:
+            started = time.monotonic()
+            me = await c.get("/api/me")
+            took = time.monotonic() - started
+        still_flooding = not flood.done()
+        return await flood, me.status_code, took, still_flooding
+
+    statuses, me, took, _ = asyncio.run(flood_and_ask())
+    assert me == 200
+    assert took < 5, f"/api/me waited {took:.1f}s behind password checks"
+    assert 503 in statuses  # the password-check slots were full ...
+    assert statuses.count(401) < len(logins)  # ... so not every guess was hashed
+
+
+# --- low items: public pairs, cookies, identity headers ----------------------------------
+def test_only_the_login_pairs_and_probes_are_public(server: Server):
+    with httpx.Client(base_url=server.url) as c:
+        for method, path in (
+            ("GET", "/logout"),
+            ("PUT", "/login"),
+            ("DELETE", "/login"),
+            ("POST", "/healthz"),
+        ):
+            r = c.request(method, path)
+            assert r.status_code == 401, (method, path, r.status_code)
+        assert c.get("/login").status_code == 200
+        assert c.get("/healthz").json() == {"status": "ok"}
+        ready = c.get("/readyz")
+        assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+        # a probe by the pod's address or any name, and nothing else is revealed
+        assert c.get("/healthz", headers={"host": "10.1.2.3:7860"}).status_code == 200
+        assert c.get("/readyz", headers={"host": "pod.internal"}).status_code == 200
+
+
+def test_a_malformed_cookie_beside_the_session_keeps_the_user_signed_in(server: Server):
+    session = sign_in(server, "alice", "192.0.2.10")
+    cookie = f'theme="dark; other=x y; assistant_session={session}; lang=en'
+    with httpx.Client(base_url=server.url) as c:
+        me = c.get("/api/me", headers={"cookie": cookie})
+        assert me.status_code == 200 and me.json()["name"] == "alice"
+
+
+def test_a_request_naming_two_users_is_refused(server: Server):
+    gate = gate_of(server.app)
+    gate.trusted_header = "x-remote-user"
+    try:
+        with httpx.Client(base_url=server.url) as c:
+            one = c.get("/api/me", headers=[("x-remote-user", "alice")])
+            assert one.status_code == 200 and one.json()["name"] == "alice"
+            two = c.get("/api/me", headers=[("x-remote-user", "alice"), ("x-remote-user", "admin")])
+            assert two.status_code == 401
+            alice, admin = (f"Bearer {server.tokens[u]}" for u in ("alice", "admin"))
+            both = [("authorization", alice), ("authorization", admin)]
+            assert c.get("/api/me", headers=both).status_code == 401
+    finally:
+        gate.trusted_header = ""
+
+
+def test_secure_cookies_carry_the_host_prefix(server: Server):
+    gate = gate_of(server.app)
+    gate.secure_cookie = True
+    try:
+        with httpx.Client(base_url=server.url, headers=from_address("192.0.2.11")) as c:
+            r = c.post("/login", data={"username": "alice", "password": PASSWORDS["alice"]})
+            cookie = r.headers["set-cookie"]
+            assert cookie.startswith("__Host-assistant_session=")
+            assert "secure" in cookie.lower() and "path=/" in cookie.lower()
+            assert "domain" not in cookie.lower()
+            token = cookie.split(";")[0].split("=", 1)[1]
+            ok = c.get("/api/me", headers={"cookie": f"__Host-assistant_session={token}"})
+            assert ok.status_code == 200
+            plain = c.get("/api/me", headers={"cookie": f"assistant_session={token}"})
+            assert plain.status_code == 401
+    finally:
+        gate.secure_cookie = False
+
+
+# --- low item: API tokens ---------------------------------------------------------------
+def test_tokens_expire_note_their_last_use_and_die_with_a_password_change(server: Server):
+    d = server.directory
+    d.add_user("dave", "dave-pass-1", groups=["staff"])
+    lasting = d.create_token("dave", "laptop", days=30)
+    expired = d.create_token("dave", "old", days=1e-9)
+    forever = d.create_token("dave", "ci")
+    with httpx.Client(base_url=server.url) as c:
+
+        def me(token: str) -> int:
+            return c.get("/api/me", headers={"authorization": f"Bearer {token}"}).status_code
+
+        assert (me(lasting), me(expired), me(forever)) == (200, 401, 200)
+        listed = {t.name: t for t in d.tokens("dave")}
+        assert listed["laptop"].last_used and listed["ci"].last_used
+        assert listed["old"].last_used is None and listed["ci"].expires is None
+        assert listed["laptop"].expires > listed["laptop"].created
+        d.set_password("dave", "dave-pass-2")
+        assert (me(lasting), me(forever)) == (401, 401)
+        assert d.tokens("dave") == []
+
+
+# --- item 10: DNS rebinding --------------------------------------------------------------
+def test_another_host_name_is_refused_even_with_login_off(server: Server):
+    off = serving(server.parts, server.directory, login=False)
+    with off as (url, _), httpx.Client(base_url=url) as c:
+        listing = "/api/documents?collection=documents"
+        assert c.get(listing).status_code == 200  # the laptop: no login on loopback
+        rebound = {"host": "rebind.attacker.example:7860"}
+        r = c.get(listing, headers=rebound)
+        assert r.status_code == 400 and "allowed_hosts" in r.text
+        assert c.delete(listing + "&source=x", headers=rebound).status_code == 400
+        assert c.get("/api/me", headers={"host": "localhost"}).status_code == 200
+
+
+# --- item 11: CSRF -----------------------------------------------------------------------
+def test_state_changes_from_another_origin_are_refused(server: Server):
+    session = sign_in(server, "bob", "192.0.2.12")
+    doc = {"files": ("csrf.md", b"# Planted\n\nPlanted by another page.\n", "text/markdown")}
+    upload = "/api/documents?collection=hr-files"
+    with httpx.Client(base_url=server.url, cookies={"assistant_session": session}) as c:
+        for headers in (
+            {"sec-fetch-site": "same-site"},  # a page on another host of the same site
+            {"sec-fetch-site": "cross-site"},
+            {"origin": "http://wiki.127.0.0.1.nip.io:8080"},
+            {"origin": "null"},
+        ):
+            r = c.post(upload, files=doc, headers=headers)
+            assert r.status_code == 403, (headers, r.status_code)
+        assert not (server.parts.settings.upload_dir / "hr-files" / "csrf.md").exists()
+        # login CSRF: another site signing the victim in as someone else
+        login = c.post(
+            "/login",
+            data={"username": "carol", "password": PASSWORDS["carol"]},
+            headers={"sec-fetch-site": "cross-site", "origin": "http://evil.example"},
+        )
+        assert login.status_code == 403 and "set-cookie" not in login.headers
+        # the same page's own requests, and clients that are no browser, still work
+        own = c.post(upload, files=doc, headers={"sec-fetch-site": "same-origin"})
+        assert own.status_code == 200 and json.loads(own.text)[0]["status"] == "added"
+
+
+@contextmanager
+def _attacker_page(
+    server: Server, origin: str, html: str
+) -> Iterator[tuple[object, list[tuple[str, str, int]]]]:
+    """A real Chromium signed in as bob, then shown `html` from `origin` (served by the
+    browser's router: no second server needed); with every (method, URL, status) the
+    server answered, so a refusal is seen to come from the server."""
+    from test_ui import browser_page
+
+    with browser_page(server.url + "/login") as (page, _):
+        page.fill("#username", "bob")
+        page.fill("#password", PASSWORDS["bob"])
+        page.click("button[type=submit]")
+        page.wait_for_url(server.url + "/")
+        answered: list[tuple[str, str, int]] = []
+        page.on("response", lambda r: answered.append((r.request.method, r.url, r.status)))
+        page.route(origin + "/**", lambda route: route.fulfill(body=html, content_type="text/html"))
+        yield page, answered
+
+
+def test_a_page_on_another_host_of_the_site_cannot_upload_in_a_real_browser(server: Server):
+    target = server.url + "/api/documents?collection=hr-files"
+    html = f"""<script>
+      const form = new FormData();
+      form.append("files", new Blob(["# Planted\\n\\nBy another page.\\n"]), "planted.md");
+      fetch("{target}", {{method: "POST", body: form, mode: "no-cors", credentials: "include"}})
+        .then(() => document.title = "sent", () => document.title = "failed");
+    </script>"""
+    # 127.0.0.1 on another port: the same site, so the SameSite=Strict cookie goes along
+    with _attacker_page(server, "http://127.0.0.1:9", html) as (page, answered):
+        page.goto("http://127.0.0.1:9/evil.html")
+        page.wait_for_function("document.title !== ''", timeout=30_000)
+    assert ("POST", target, 403) in answered, answered  # it was sent, and refused
+    assert not (server.parts.settings.upload_dir / "hr-files" / "planted.md").exists()
+
+
+def test_a_login_form_from_another_site_does_not_sign_the_victim_in(server: Server):
+    html = f"""<form id="f" method="post" action="{server.url}/login">
+      <input name="username" value="carol"><input name="password" value="{PASSWORDS["carol"]}">
+    </form><script>document.getElementById("f").submit()</script>"""
+    with _attacker_page(server, "http://evil.localhost:9", html) as (page, answered):
+        page.goto("http://evil.localhost:9/login-csrf.html")
+        page.wait_for_url(server.url + "/**", timeout=30_000)
+        page.wait_for_load_state()
+        me = page.evaluate("fetch('/api/me').then(r => r.json())")
+    assert ("POST", server.url + "/login", 403) in answered, answered
+    assert me["name"] == "bob"  # still bob: carol's session was not planted
