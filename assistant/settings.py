@@ -11,7 +11,7 @@ import os
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from assistant.errors import AssistantError
 
 APP_NAME = "onprem-assistant"
 
@@ -183,6 +185,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """The effective settings with `overrides` on top (None means "not given"); a bad
+        value is one `AssistantError` line naming the setting, never a pydantic traceback."""
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValueError as exc:  # pydantic's ValidationError
+            raise AssistantError(f"invalid settings: {exc}".replace("\n", "; ")) from exc
 
     @property
     def chroma_dir(self) -> Path:

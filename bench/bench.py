@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from corpus import QUESTIONS, _fill, paragraph, write_corpus
 
-from assistant.cli import index_files
+from assistant.cli.wiring import index_files
 from assistant.embeddings.onnx import _PackagedMiniLM
 from assistant.factory import Components
 from assistant.llm.llamacpp import LlamaCppChat, packaged_model_path

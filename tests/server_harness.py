@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from chroma_server import free_port
 from conftest import SEEDS, make_settings
-from test_ui import _free_port
 
 from assistant.auth import Database, Directory
-from assistant.cli import index_files, served_app
+from assistant.cli.wiring import index_files, served_app
 from assistant.factory import Components
 
 SECRET = "ZEBRA-PAYROLL-7731"  # only in the hr collection
@@ -80,11 +80,15 @@ def build_world(data_dir: Path) -> tuple[Components, Directory, str]:
 
 @contextmanager
 def serving(
-    parts: Components, directory: Directory, max_failures: int = 5, *, login: bool = True
+    parts: Components, directory: Directory | None = None, max_failures: int = 5
 ) -> Iterator[tuple[str, object]]:
+    """Serve `parts` as `assistant serve` does; with no `directory`, login is off (the
+    laptop: no users) over the users database the settings name."""
     parts.settings.login_max_failures = max_failures
+    login = directory is not None
+    directory = directory or Directory(Database(parts.settings.database))
     app = served_app(parts, directory, login=login)  # exactly what `assistant serve` runs
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
     )  # as `assistant serve` runs it

@@ -13,9 +13,9 @@ from test_cli import run
 from assistant.answering import Answer, Source
 from assistant.auth import LOCAL, Database, Directory, Principal
 from assistant.auth.access import AccessDenied, scope
-from assistant.auth.history import History
 from assistant.auth.ratelimit import LoginLimiter
 from assistant.errors import AssistantError
+from assistant.history import History
 
 
 @pytest.fixture
@@ -186,8 +186,8 @@ def test_serve_needs_no_login_on_loopback_until_a_user_exists(tmp_path: Path):
     import time
 
     import httpx
+    from chroma_server import free_port as _free_port
     from test_cli import ASSISTANT
-    from test_ui import _free_port
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(

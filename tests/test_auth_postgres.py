@@ -16,7 +16,7 @@ import pytest
 
 from assistant.answering import Answer, Source
 from assistant.auth import Database, Directory, Principal
-from assistant.auth.history import History
+from assistant.history import History
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = pytest.mark.slow

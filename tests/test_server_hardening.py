@@ -191,7 +191,7 @@ def test_tokens_expire_note_their_last_use_and_die_with_a_password_change(server
 
 # --- item 10: DNS rebinding --------------------------------------------------------------
 def test_another_host_name_is_refused_even_with_login_off(server: Server):
-    off = serving(server.parts, server.directory, login=False)
+    off = serving(server.parts)  # no directory: login off, the laptop with no users
     with off as (url, _), httpx.Client(base_url=url) as c:
         listing = "/api/documents?collection=documents"
         assert c.get(listing).status_code == 200  # the laptop: no login on loopback

@@ -7,7 +7,6 @@ before generating), never from the model's wording, which a model change would b
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,6 @@ from playwright.sync_api import Page
 
 from assistant.answering import NOT_COVERED
 from assistant.factory import Components
-from ui.app import build_app, launch_options
 
 pytestmark = [
     pytest.mark.slow,
@@ -75,22 +73,13 @@ def browser_page(url: str) -> Iterator[tuple[Page, list[str]]]:
             browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(seeded: Components) -> Iterator[str]:
-    """The app as `assistant serve` launches it, on a free loopback port, in this process."""
-    app = build_app(seeded.assistant, seeded.store)
-    options = launch_options(host="127.0.0.1", port=_free_port())
-    _, url, _ = app.launch(**options, prevent_thread_lock=True, quiet=True)
-    try:
-        yield url
-    finally:
-        app.close()
+    """The app as `assistant serve` runs it (login off), on a free loopback port."""
+    from server_harness import serving
+
+    with serving(seeded) as (url, _):
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ from urllib.parse import urlparse
 import pytest
 from conftest import make_settings
 from gradio.utils import get_upload_folder
-from test_ui import _free_port, browser_page
+from server_harness import serving
+from test_ui import browser_page
 
-from assistant.cli import index_files
+from assistant.cli.wiring import index_files
 from assistant.factory import Components
-from ui.app import build_app, launch_options
-from ui.uploads import Uploads, collection_problem, name_problem, run, screen
+from assistant.uploads import Uploads, collection_problem, name_problem, run, screen
 
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")
 
@@ -72,15 +72,10 @@ def uploads(parts: Components) -> Uploads:
 
 
 @pytest.fixture
-def server(parts: Components, uploads: Uploads) -> Iterator[str]:
-    app = build_app(parts.assistant, parts.store, uploads=uploads)
-    _, url, _ = app.launch(
-        **launch_options(host="127.0.0.1", port=_free_port()), prevent_thread_lock=True, quiet=True
-    )
-    try:
-        yield url
-    finally:
-        app.close()
+def server(parts: Components) -> Iterator[str]:
+    """The app as `assistant serve` runs it (login off), uploads on, on a loopback port."""
+    with serving(parts) as (url, _):
+        yield url + "/"
 
 
 def _files(folder: Path) -> dict[str, Path]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from assistant.llm import Message
+from assistant.llm.base import Message
 from assistant.llm.fifo import FifoLock
 from assistant.settings import Settings
 

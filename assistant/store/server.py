@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.errors import AssistantError, BackendUnavailable
+from assistant.errors import AssistantError, BackendUnavailable, one_line
 
 
 @dataclass(frozen=True)
@@ -158,5 +158,4 @@ def _wrap(result: Any, server: ChromaServer) -> Any:
 
 
 def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:200]
-    return text or type(exc).__name__
+    return one_line(exc)[:200]

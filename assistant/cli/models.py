@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from assistant.commands import load_settings
+from assistant.settings import Settings
 
 
 @click.group("models")
@@ -34,7 +34,7 @@ def import_model(
     this works on an air-gapped host. Use it with ASSISTANT_OLLAMA_MODEL=NAME."""
     from assistant.llm.ollama_import import import_gguf
 
-    settings = load_settings()
+    settings = Settings.load()
     done = import_gguf(settings, path, name, template_file=template_file, stop=stop)
     if as_json:
         click.echo(json.dumps(done.__dict__, indent=2))

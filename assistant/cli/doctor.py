@@ -8,7 +8,7 @@ import sys
 import click
 
 from assistant import offline
-from assistant.commands import load_settings
+from assistant.settings import Settings
 
 
 @click.command()
@@ -16,9 +16,9 @@ from assistant.commands import load_settings
 def doctor(as_json: bool) -> None:
     """Check settings, data dir, store, embedder, collections and chat model; print the fix
     for each failed check. Exit code 0 when all pass, 1 when anything needs fixing."""
-    from assistant.doctor import Doctor
+    from assistant.health import Doctor
 
-    checks = Doctor(load_settings()).run()
+    checks = Doctor(Settings.load()).run()
     healthy = all(c.ok for c in checks)
     if as_json:
         report = {

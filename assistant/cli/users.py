@@ -7,21 +7,21 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from assistant.errors import AssistantError
 from assistant.settings import Settings
 
+if TYPE_CHECKING:
+    from assistant.auth import Directory
 
-def directory():  # type: ignore[no-untyped-def]
-    from assistant.auth import Database, Directory
 
-    try:
-        settings = Settings()
-    except ValueError as exc:
-        raise AssistantError(f"invalid settings: {exc}".replace("\n", "; ")) from exc
-    return Directory(Database(settings.database))
+def directory() -> Directory:
+    from assistant.auth import Database, Directory  # SQLAlchemy: only for these commands
+
+    return Directory(Database(Settings.load().database))
 
 
 def read_password(confirm: bool = True) -> str:
@@ -202,8 +202,3 @@ def tokens_revoke(user: str, name: str) -> None:
     if not directory().revoke_token(user, name):
         raise AssistantError(f"user '{user}' has no token named '{name}'")
     click.echo(f"revoked token '{name}' of '{user}'")
-
-
-def add_to(cli: click.Group) -> None:
-    for command in (users, groups, tokens):
-        cli.add_command(command)

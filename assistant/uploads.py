@@ -28,8 +28,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, one_line
 from assistant.settings import Settings
+from assistant.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ def settle(items: Sequence[Item], *, error: str | None = None, temp: Path | None
 
 
 @dataclass
-class Progress:
+class UploadStatus:
     """What the page shows while a run goes on."""
 
     items: list[Item]
@@ -270,7 +271,7 @@ def run(
     *,
     temp: Path | None = None,
     tick: float = 0.5,
-) -> Iterator[Progress]:
+) -> Iterator[UploadStatus]:
     """Stage, ingest and settle (see `settle` for `temp`), yielding a snapshot at each
     file, batch, or `tick` seconds.
 
@@ -278,7 +279,7 @@ def run(
     if nobody reads the progress any more, e.g. the page was closed mid-upload.
     """
     started = time.perf_counter()
-    progress = Progress(items, collection)
+    progress = UploadStatus(items, collection)
     changed = threading.Condition()
     by_path: dict[str, Item] = {}
 
@@ -306,7 +307,7 @@ def run(
                     for result in report.results:  # the report is the record
                         _apply(by_path, result)
         except AssistantError as exc:
-            error = " ".join(str(exc).split())
+            error = one_line(exc)
         except Exception as exc:  # a bug: the log gets the traceback, the page one line
             log.exception("ingesting uploads into %r failed", collection)
             error = f"internal error ({type(exc).__name__}); see the log"
@@ -332,6 +333,19 @@ def _apply(by_path: dict[str, Item], result: FileOutcome) -> None:
     item = by_path.get(os.path.abspath(result.path)) or by_path.get(result.path)
     if item is not None:
         item.status, item.chunks, item.reason = result.status, result.chunks, result.reason
+
+
+def delete_documents(
+    store: Store, uploads: Uploads | None, sources: Sequence[str], collection: str
+) -> int:
+    """Remove documents from the store, then our uploaded copies of those it held (a path
+    the store did not hold is never touched). Returns how many were removed."""
+    held = {d.source for d in store.documents(collection)}
+    present = [s for s in sources if s in held]
+    removed = store.remove(present, collection) if present else 0
+    if uploads is not None and removed:
+        remove_copies(present, uploads.folder / collection)
+    return removed
 
 
 def remove_copies(sources: Sequence[str], folder: Path) -> None:
