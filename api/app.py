@@ -20,6 +20,7 @@ from api import health, login, openai_compat, routes
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
 from api.guard import HostGuard, OriginGuard
+from assistant.admission import Admission
 from assistant.answering import Assistant
 from assistant.auth import LOCAL, Principal
 from assistant.history import History
@@ -42,6 +43,7 @@ def create_app(
     upload_max_bytes: int = 50 * 2**20,
     bind_host: str = "127.0.0.1",
     allowed_hosts: Sequence[str] = (),
+    admission: Admission | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -63,7 +65,7 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
         )
 
-    app.state.context = Context(assistant, store, history, uploads)
+    app.state.context = Context(assistant, store, history, uploads, admission)
     app.include_router(health.router)
     app.include_router(login.router(gate))
     app.include_router(routes.router)
@@ -78,6 +80,7 @@ def create_app(
         uploads=uploads,
         user_of=user_of if gate.enabled else None,
         history=history if gate.enabled else None,
+        queue_max=admission.max_in_flight if admission else None,
     )
     app = gr.mount_gradio_app(
         app,

@@ -162,11 +162,13 @@ class Assistant:
         model: ChatModel,
         *,
         max_answer_tokens: int,
+        max_question_chars: int = 4000,
         on_answer: OnAnswer | None = None,
     ) -> None:
         self.retriever = retriever
         self.model = model
         self.max_answer_tokens = max_answer_tokens
+        self.max_question_chars = max_question_chars
         self.on_answer = on_answer
 
     def ask(
@@ -184,6 +186,11 @@ class Assistant:
         started = time.perf_counter()
         if not question.strip():
             raise AssistantError("the question is empty")
+        if len(question) > self.max_question_chars:  # before anything is searched or logged
+            raise AssistantError(
+                f"the question is {len(question):,} characters long; at most"
+                f" {self.max_question_chars:,} are accepted (max_question_chars)"
+            )
         if collections is not None:
             retrieval = self.retriever.retrieve_many(question, list(collections), k=k)
             asked = ",".join(collections)

@@ -79,6 +79,15 @@ def tokenize(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
 
+Terms = frozenset[str]
+
+
+def _terms(query: str | Terms) -> Terms:
+    """A question's terms: tokenized once per question and passed around as a set, not
+    re-tokenized for every candidate chunk and collection."""
+    return query if isinstance(query, frozenset) else frozenset(tokenize(query))
+
+
 class BM25Index:
     """Okapi BM25 over an inverted index: a query touches only the postings of its terms."""
 
@@ -107,23 +116,23 @@ class BM25Index:
         }
         self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)  # a term no chunk contains
 
-    def coverage(self, query: str, chunk_id: str) -> float:
+    def coverage(self, query: str | Terms, chunk_id: str) -> float:
         """Share of the query's terms, weighted by rarity, that the chunk contains (0..1).
 
         A chunk holding every rare word of the question ("Russian army 1812 retreated") is
         relevant even where a small embedding model scores it low; a chunk sharing one
         common word ("capital") with an off-topic question is not.
         """
-        terms = set(tokenize(query))
+        terms = _terms(query)
         if not terms or chunk_id not in self._index:
             return 0.0
         have = self._terms[self._index[chunk_id]]
         weights = {t: self._idf.get(t, self._unseen_idf) for t in terms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
-    def top(self, query: str, k: int) -> list[str]:
+    def top(self, query: str | Terms, k: int) -> list[str]:
         scores = np.zeros(len(self.ids), dtype=np.float32)
-        for term in set(tokenize(query)):
+        for term in _terms(query):
             if term not in self._postings:
                 continue
             docs, tf = self._postings[term]
@@ -171,7 +180,7 @@ class Retriever:
         k = k or self.top_k
         collection = collection or self.store.default_collection
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
-        hits = self._ranked(question, query, k, collection)
+        hits = self._ranked(_terms(question), query, k, collection)
         return Retrieval(hits=hits, seconds=time.perf_counter() - started)
 
     def retrieve_many(
@@ -185,12 +194,13 @@ class Retriever:
         if not collections:
             return Retrieval(hits=[], seconds=time.perf_counter() - started)
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
-        hits = [h for name in collections for h in self._ranked(question, query, k, name)]
+        terms = _terms(question)
+        hits = [h for name in collections for h in self._ranked(terms, query, k, name)]
         if len(collections) > 1:
             hits.sort(key=lambda h: -h.similarity)
         return Retrieval(hits=hits[:k], seconds=time.perf_counter() - started)
 
-    def _ranked(self, question: str, query: np.ndarray, k: int, collection: str) -> list[Hit]:
+    def _ranked(self, terms: Terms, query: np.ndarray, k: int, collection: str) -> list[Hit]:
         """Vector and BM25 rankings fused, past the relevance gate, each chunk tagged with
         its collection (sources name it; history and permissions rely on it)."""
         n = k * CANDIDATES_PER_RESULT
@@ -199,7 +209,7 @@ class Retriever:
         by_id = {h.chunk.id: h for h in vector_hits}
         bm25 = self._bm25_index(collection) if self.hybrid else None
         if bm25 is not None:
-            keyword_ids = bm25.top(question, n)
+            keyword_ids = bm25.top(terms, n)
             rankings.append(keyword_ids)
             missing = [i for i in keyword_ids if i not in by_id]
             for chunk, vec in self.store.get_with_embeddings(missing, collection):
@@ -214,7 +224,7 @@ class Retriever:
             if hit.similarity >= self.min_similarity:
                 return True
             return bm25 is not None and (
-                bm25.coverage(question, hit.chunk.id) >= self.min_keyword_coverage
+                bm25.coverage(terms, hit.chunk.id) >= self.min_keyword_coverage
             )
 
         hits = [by_id[i] for i in ordered if relevant(by_id[i])][:k]

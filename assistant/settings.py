@@ -118,6 +118,21 @@ class Settings(BaseSettings):
 
     # --- retrieval and answering ----------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="sources given to the model")
+    max_questions_in_flight: int = Field(
+        16,
+        ge=1,
+        description="questions being answered or waiting for the model at once (/api, /v1;"
+        " the web chat's queue too); one more is answered 503 with its place and Retry-After",
+    )
+    max_questions_per_user: int = Field(
+        2, ge=1, description="questions one user may have in flight at once; more get 429"
+    )
+    max_question_chars: int = Field(
+        4000,
+        ge=10,
+        description="longest question accepted, everywhere (web chat and its API, /api,"
+        " /v1, CLI); a longer one is refused before it is searched or logged",
+    )
     min_similarity: float = Field(
         0.25, ge=-1.0, le=1.0, description="cosine below which a chunk counts as unrelated"
     )

@@ -58,6 +58,7 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     login gate, with uploads indexed by `index_files`."""
     from api.app import create_app
     from api.gate import Gate
+    from assistant.admission import Admission
     from assistant.history import History
     from assistant.uploads import Uploads
 
@@ -73,4 +74,5 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         upload_max_bytes=uploads.max_bytes,
         bind_host=s.host,
         allowed_hosts=s.allowed_hosts,
+        admission=Admission(s.max_questions_in_flight, s.max_questions_per_user),
     )
