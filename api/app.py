@@ -20,6 +20,7 @@ from api import health, login, openai_compat, routes
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
 from api.guard import HostGuard, OriginGuard
+from api.quota import UploadQuota
 from assistant.admission import Admission
 from assistant.answering import Assistant
 from assistant.auth import LOCAL, Principal
@@ -44,6 +45,7 @@ def create_app(
     bind_host: str = "127.0.0.1",
     allowed_hosts: Sequence[str] = (),
     admission: Admission | None = None,
+    upload_quota_bytes: int = 500 * 2**20,
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -95,7 +97,8 @@ def create_app(
         css=CSS,
     )
     # Added last = runs first: the Host, then the Origin, then the gate, then the body
-    # limit, then any route.
+    # limit, then the upload quota, then any route.
+    app.add_middleware(UploadQuota, quota_bytes=upload_quota_bytes)
     app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
     app.add_middleware(GateMiddleware, gate=gate, login_page=login.login_page)
     app.add_middleware(OriginGuard)

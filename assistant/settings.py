@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         128, ge=1, le=4096, description="chunks embedded and written per batch when ingesting"
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
+    upload_quota_mb: float = Field(
+        500.0,
+        gt=0,
+        description="megabytes one user may upload within an hour (web page and API);"
+        " more is answered 429. Only users who own a collection (or admins) may upload",
+    )
     upload_types: list[str] = Field(
         [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx"],
         description="file suffixes the web UI accepts for upload",

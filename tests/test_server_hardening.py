@@ -375,3 +375,80 @@ def test_the_model_line_is_bounded_and_one_user_cannot_fill_it(server: Server):
         if held:
             model.queue.release()
         ctx.admission = before
+
+
+# --- item 9 and the upload low items ------------------------------------------------------
+def _middleware(app: object, cls: type) -> object:
+    node = app.middleware_stack  # built at the first request
+    while node is not None and not isinstance(node, cls):
+        node = getattr(node, "app", None)
+    assert node is not None, cls
+    return node
+
+
+def test_uploads_need_write_rights_somewhere_and_are_bounded_per_user(server: Server):
+    from api.quota import UploadQuota
+
+    quota = _middleware(server.app, UploadQuota)
+    before = quota.quota_bytes
+    quota.quota_bytes = 100 * 1024  # 100 KB an hour, for this test
+    body = {"files": ("note.txt", b"x" * 40 * 1024, "text/plain")}
+    try:
+        with server.client("alice") as alice:  # reads only: nothing to upload to
+            assert alice.post("/gradio_api/upload", files=body).status_code == 403
+        with server.client("bob") as bob:  # owns hr-files
+            for _ in range(2):
+                assert bob.post("/gradio_api/upload", files=body).status_code == 200
+            third = bob.post("/gradio_api/upload", files=body)
+            assert third.status_code == 429 and int(third.headers["retry-after"]) > 0
+            api = bob.post("/api/documents?collection=hr-files", files=body)
+            assert api.status_code == 429
+        with server.client("admin") as admin:  # another user's quota is their own
+            assert admin.post("/gradio_api/upload", files=body).status_code == 200
+    finally:
+        quota.quota_bytes = before
+
+
+def test_a_255_byte_name_uploads(server: Server):
+    name = "n" * 252 + ".md"
+    assert len(name.encode()) == 255
+    with server.client("bob") as bob:
+        r = bob.post(
+            "/api/documents?collection=hr-files",
+            files={"files": (name, b"# Long name\n\nA file with a long name.\n")},
+        )
+        assert r.status_code == 200 and r.json()[0]["status"] == "added", r.text
+        too_long = bob.post(
+            "/api/documents?collection=hr-files", files={"files": ("n" * 253 + ".md", b"x")}
+        )
+        assert too_long.status_code == 400
+    assert (server.parts.settings.upload_dir / "hr-files" / name).is_file()
+
+
+def test_concurrent_uploads_of_one_name_leave_copy_and_store_alike(server: Server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = server.parts.settings.upload_dir / "hr-files"
+
+    def upload(n: int) -> dict:
+        text = f"# Race\n\nVersion {n} of the race document, marker RACE-{n}.\n" * 20
+        with server.client("bob") as bob:
+            r = bob.post(
+                "/api/documents?collection=hr-files", files={"files": ("race.md", text.encode())}
+            )
+            assert r.status_code == 200, r.text
+            return r.json()[0]
+
+    for round_ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(upload, (2 * round_, 2 * round_ + 1)))
+        assert all(r["status"] in ("added", "updated") for r in results), results
+        on_disk = (folder / "race.md").read_text()
+        stored = [
+            c.text
+            for c in server.parts.store.chunks("hr-files")
+            if c.metadata.get("source", "").endswith("race.md")
+        ]
+        marker = on_disk.split("marker ")[1].split(".")[0]
+        assert stored and all(marker in text for text in stored), (marker, stored[:1])
+    assert not list(folder.glob(".upload-*"))  # no staging leftovers

@@ -75,4 +75,5 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         bind_host=s.host,
         allowed_hosts=s.allowed_hosts,
         admission=Admission(s.max_questions_in_flight, s.max_questions_per_user),
+        upload_quota_bytes=int(s.upload_quota_mb * 2**20),
     )
