@@ -111,6 +111,17 @@ class Settings(BaseSettings):
         128, ge=1, le=4096, description="chunks embedded and written per batch when ingesting"
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
+    upload_parse_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="an uploaded file is parsed in a child process first: longer than this"
+        " and it is refused (one hostile file cannot freeze the server)",
+    )
+    upload_parse_memory_mb: int = Field(
+        1024,
+        ge=16,
+        description="memory (address space) that child may use; more and the file is refused",
+    )
     upload_quota_mb: float = Field(
         500.0,
         gt=0,

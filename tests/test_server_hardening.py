@@ -452,3 +452,27 @@ def test_concurrent_uploads_of_one_name_leave_copy_and_store_alike(server: Serve
         marker = on_disk.split("marker ")[1].split(".")[0]
         assert stored and all(marker in text for text in stored), (marker, stored[:1])
     assert not list(folder.glob(".upload-*"))  # no staging leftovers
+
+
+# --- item 6: uploads parsed in a child process with limits ----------------------------
+def test_an_upload_past_the_parse_limits_is_refused_and_the_server_goes_on(server: Server):
+    s = server.parts.settings
+    before = (s.upload_parse_seconds, s.upload_parse_memory_mb)
+    folder = server.parts.settings.upload_dir / "hr-files"
+    doc = {"files": ("limits.md", b"# Limits\n\nA document that stands in for a bomb.\n")}
+    upload = "/api/documents?collection=hr-files"
+    try:
+        with server.client("bob") as bob:
+            s.upload_parse_seconds = 0.001
+            slow = bob.post(upload, files=doc).json()[0]
+            assert slow["status"] == "failed" and "upload_parse_seconds" in slow["reason"]
+            s.upload_parse_seconds, s.upload_parse_memory_mb = before[0], 16
+            hungry = bob.post(upload, files=doc).json()[0]
+            assert hungry["status"] == "failed" and "upload_parse_memory_mb" in hungry["reason"]
+            assert not (folder / "limits.md").exists()  # nothing of it kept
+            assert bob.get("/api/me").status_code == 200  # and the server goes on
+            s.upload_parse_memory_mb = before[1]
+            fine = bob.post(upload, files=doc).json()[0]
+            assert fine["status"] == "added", fine
+    finally:
+        s.upload_parse_seconds, s.upload_parse_memory_mb = before

@@ -59,12 +59,14 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     from api.app import create_app
     from api.gate import Gate
     from assistant.admission import Admission
+    from assistant.cli.sandbox import ingest_uploads
     from assistant.history import History
     from assistant.uploads import Uploads
 
     s = parts.settings
     gate = Gate.from_settings(s, directory if login else None)
-    uploads = Uploads.from_settings(s, partial(index_files, parts))
+    # Each upload is parsed in a child process with limits first (sandbox.py).
+    uploads = Uploads.from_settings(s, partial(ingest_uploads, parts, index_files))
     return create_app(
         parts.assistant,
         parts.store,
