@@ -253,23 +253,37 @@ def test_state_changes_from_another_origin_are_refused(server: Server):
 
 
 @contextmanager
-def _attacker_page(
-    server: Server, origin: str, html: str
-) -> Iterator[tuple[object, list[tuple[str, str, int]]]]:
-    """A real Chromium signed in as bob, then shown `html` from `origin` (served by the
-    browser's router: no second server needed); with every (method, URL, status) the
-    server answered, so a refusal is seen to come from the server."""
+def _attacker_page(server: Server, html: str) -> Iterator[tuple[object, int]]:
+    """A real Chromium signed in as bob, and a second real server on loopback (another
+    port: another origin) that serves `html` to it; yields the page and that port."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     from test_ui import browser_page
 
-    with browser_page(server.url + "/login") as (page, _):
-        page.fill("#username", "bob")
-        page.fill("#password", PASSWORDS["bob"])
-        page.click("button[type=submit]")
-        page.wait_for_url(server.url + "/")
-        answered: list[tuple[str, str, int]] = []
-        page.on("response", lambda r: answered.append((r.request.method, r.url, r.status)))
-        page.route(origin + "/**", lambda route: route.fulfill(body=html, content_type="text/html"))
-        yield page, answered
+    class Evil(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    evil = ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        with browser_page(server.url + "/login") as (page, _):
+            page.fill("#username", "bob")
+            page.fill("#password", PASSWORDS["bob"])
+            page.click("button[type=submit]")
+            page.wait_for_url(server.url + "/")
+            yield page, evil.server_address[1]
+    finally:
+        evil.shutdown()
 
 
 def test_a_page_on_another_host_of_the_site_cannot_upload_in_a_real_browser(server: Server):
@@ -281,10 +295,12 @@ def test_a_page_on_another_host_of_the_site_cannot_upload_in_a_real_browser(serv
         .then(() => document.title = "sent", () => document.title = "failed");
     </script>"""
     # 127.0.0.1 on another port: the same site, so the SameSite=Strict cookie goes along
-    with _attacker_page(server, "http://127.0.0.1:9", html) as (page, answered):
-        page.goto("http://127.0.0.1:9/evil.html")
+    with _attacker_page(server, html) as (page, port):
+        posted = lambda r: r.url == target and r.request.method == "POST"  # noqa: E731
+        with page.expect_response(posted, timeout=30_000) as response:
+            page.goto(f"http://127.0.0.1:{port}/evil.html")
+        assert response.value.status == 403  # it was sent, and refused
         page.wait_for_function("document.title !== ''", timeout=30_000)
-    assert ("POST", target, 403) in answered, answered  # it was sent, and refused
     assert not (server.parts.settings.upload_dir / "hr-files" / "planted.md").exists()
 
 
@@ -292,12 +308,14 @@ def test_a_login_form_from_another_site_does_not_sign_the_victim_in(server: Serv
     html = f"""<form id="f" method="post" action="{server.url}/login">
       <input name="username" value="carol"><input name="password" value="{PASSWORDS["carol"]}">
     </form><script>document.getElementById("f").submit()</script>"""
-    with _attacker_page(server, "http://evil.localhost:9", html) as (page, answered):
-        page.goto("http://evil.localhost:9/login-csrf.html")
-        page.wait_for_url(server.url + "/**", timeout=30_000)
+    # localhost is another site than 127.0.0.1
+    with _attacker_page(server, html) as (page, port):
+        posted = lambda r: r.url == server.url + "/login" and r.request.method == "POST"  # noqa: E731
+        with page.expect_response(posted, timeout=30_000) as response:
+            page.goto(f"http://localhost:{port}/login-csrf.html")
+        assert response.value.status == 403
         page.wait_for_load_state()
         me = page.evaluate("fetch('/api/me').then(r => r.json())")
-    assert ("POST", server.url + "/login", 403) in answered, answered
     assert me["name"] == "bob"  # still bob: carol's session was not planted
 
 
