@@ -9,13 +9,16 @@ runs one phase after another, each bounded in time and in requests:
 - over-long questions: a signed-in user posts 1 MB questions to /api/ask;
 - upload flood: a signed-in owner posts 1 MB files to /gradio_api/upload.
 
-During every phase alice asks seed questions one after another and the time until her
-`sources` line arrives is recorded (retrieval is what the floods compete with; answers
-are kept to 16 tokens so she asks often). Prints per phase: requests sent and their
-statuses, alice's time-to-sources p50/p95, and the server's peak RSS (VmRSS sampled
+During every phase alice asks, one after another, questions the documents do not cover,
+and the time until her `sources` line arrives is recorded: the whole path up to that line
+(gate, embedding, vector and keyword search, relevance gate) runs as for any question,
+but no model answer follows, so she asks several times a second instead of once per
+answer (on 2 CPU cores an answer takes seconds to minutes under load, which would leave
+a handful of samples). Prints per phase: requests sent and their statuses, alice's
+time-to-sources p50/p95, and the server's peak RSS (VmRSS sampled
 every 0.1 s). The server gets a 100 MB upload quota, so the upload flood meets it.
 
-    .venv/bin/python bench/abuse.py                  # 4 phases of 20 s
+    .venv/bin/python bench/abuse.py                  # 4 phases of 30 s
     .venv/bin/python bench/abuse.py --seconds 8      # quicker
 """
 
@@ -38,9 +41,15 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import ASSISTANT, QUESTIONS, ROOT, free_port  # noqa: E402
+from load import ASSISTANT, ROOT, free_port  # noqa: E402
 
 MAX_REQUESTS = 5000  # per flood, whatever its speed
+OFF_TOPIC = [  # retrieved, gated, refused: no model answer to wait for
+    "What is the boiling point of tungsten in kelvin?",
+    "Who won the 1998 football world cup?",
+    "How do I bake sourdough bread?",
+    "What is the capital of Australia?",
+]
 WORKERS = 32
 Flood = Callable[[str, dict[str, str], float, Counter[int]], Awaitable[None]]
 
@@ -69,7 +78,6 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str
         "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_CHAT_LOG": "false",
-        "ASSISTANT_MAX_ANSWER_TOKENS": "16",
         "ASSISTANT_UPLOAD_QUOTA_MB": "100",
         "GRADIO_TEMP_DIR": str(tmp / "gradio"),
     }
@@ -180,14 +188,13 @@ def run_phase(
             stop.wait(0.1)
 
     def alice() -> None:
-        questions = list(QUESTIONS)
         n = 0
         while not stop.is_set():
-            took = time_to_sources(base, tokens["alice"], questions[n % 4])
+            took = time_to_sources(base, tokens["alice"], OFF_TOPIC[n % 4])
             if took is not None:
                 phase.sources_s.append(took)
             n += 1
-            stop.wait(0.2)
+            stop.wait(0.1)
 
     threads = [threading.Thread(target=sample), threading.Thread(target=alice)]
     for t in threads:
@@ -212,7 +219,7 @@ def pct(values: list[float], q: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=20, help="length of each phase")
+    ap.add_argument("--seconds", type=float, default=30, help="length of each phase")
     args = ap.parse_args()
     phases: list[tuple[str, Flood | None]] = [
         ("no flood", None),
@@ -223,7 +230,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="assistant-abuse-") as tmp:
         server, base, tokens = start_server(Path(tmp))
         try:
-            time_to_sources(base, tokens["alice"], next(iter(QUESTIONS)))  # warm up
+            time_to_sources(base, tokens["alice"], OFF_TOPIC[0])  # warm up
             rows = [run_phase(n, f, server, base, tokens, args.seconds) for n, f in phases]
         finally:
             server.terminate()

@@ -494,3 +494,19 @@ def test_an_upload_past_the_parse_limits_is_refused_and_the_server_goes_on(serve
             assert fine["status"] == "added", fine
     finally:
         s.upload_parse_seconds, s.upload_parse_memory_mb = before
+
+
+def test_the_chat_log_names_the_asker_and_is_private(server: Server):
+    import stat
+
+    from assistant.chatlog import ChatLog
+
+    assert server.parts.settings.chat_log  # on, as by default
+    with server.client("alice") as alice:
+        r = alice.post("/api/ask", json={"question": "Who leads FAIR at Meta?"})
+        assert r.status_code == 200
+    log = ChatLog(server.parts.settings.chat_log_dir)
+    newest = next(log.newest_first())
+    assert (newest.user, newest.question) == ("alice", "Who leads FAIR at Meta?")
+    for path in log.directory.glob("*.jsonl"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
