@@ -24,7 +24,7 @@ from typing import Literal
 from assistant.store import DocumentWriter, Store
 from ingest.chunking import document_version, iter_chunks
 from ingest.loaders import (
-    LoadedDocument,
+    Limits,
     LoadError,
     Section,
     check_file,
@@ -154,6 +154,7 @@ def ingest_paths(
     prune: bool = False,
     exact: bool = False,
     max_file_bytes: int | None = None,
+    limits: Limits | None = None,
     batch: int | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     on_chunks: Callable[[int], None] | None = None,
@@ -166,6 +167,9 @@ def ingest_paths(
     (for a progress display).
     """
     started = time.perf_counter()
+    if limits is None:
+        limits = Limits() if max_file_bytes is None else Limits(max_bytes=max_file_bytes)
+    max_file_bytes = limits.max_bytes
     roots = [Path(os.path.abspath(p)) for p in paths]
     name = collection or store.default_collection
     report = IngestReport(collection=name)
@@ -210,7 +214,7 @@ def ingest_paths(
                 continue
             status[source] = "updated" if source in known else "added"
             error = _write_file(
-                item, digest, version, writer, max_file_bytes, chunk_size, chunk_overlap, notes
+                item, digest, version, writer, limits, (chunk_size, chunk_overlap), notes
             )
             if error:
                 status.pop(source, None)
@@ -243,20 +247,18 @@ def _write_file(
     digest: str,
     version: str,
     writer: DocumentWriter,
-    max_file_bytes: int | None,
-    chunk_size: int,
-    chunk_overlap: int,
+    limits: Limits,
+    chunking: tuple[int, int],
     notes: dict[str, str],
 ) -> str | None:
     """Stream one file into the writer; returns a failure reason, or None once written
     (then `notes[source]` says what of it was left out, if anything)."""
     source = str(path)
+    chunk_size, chunk_overlap = chunking
     begun = False
     try:
-        doc = open_document(path, max_bytes=max_file_bytes, content_hash=digest)
-        doc = LoadedDocument(
-            doc.path, doc.title, doc.content_hash, _guarded(doc.sections), doc.skipped
-        )
+        doc = open_document(path, content_hash=digest, limits=limits)
+        doc.sections = _guarded(doc.sections)
         writer.begin(source, version, doc.title)  # the doc_hash iter_chunks gives chunks
         begun = True
         n = 0
@@ -276,7 +278,10 @@ def _write_file(
     if n == 0:
         writer.abort(source)
         return "no text"
+    said = list(doc.warnings)
     if doc.skipped:
-        notes[source] = f"skipped unreadable {', '.join(doc.skipped)}"[:300]
+        said.append(f"skipped unreadable {', '.join(doc.skipped)}")
+    if said:
+        notes[source] = "; ".join(said)[:300]
     writer.end(source)
     return None
