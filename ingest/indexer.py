@@ -17,7 +17,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -169,6 +169,7 @@ def ingest_paths(
     started = time.perf_counter()
     if limits is None:
         limits = Limits() if max_file_bytes is None else Limits(max_bytes=max_file_bytes)
+    limits = replace(limits, chunk_chars=chunk_size)  # table rows grouped a chunk at a time
     max_file_bytes = limits.max_bytes
     roots = [Path(os.path.abspath(p)) for p in paths]
     name = collection or store.default_collection

@@ -30,7 +30,10 @@ from ingest.loaders.base import (
 from ingest.loaders.base import check_file as _check_file
 from ingest.loaders.docx import read_docx
 from ingest.loaders.html import read_html
+from ingest.loaders.opendocument import read_opendocument
 from ingest.loaders.pdf import read_pdf
+from ingest.loaders.sheets import read_csv, read_xlsx
+from ingest.loaders.slides import read_pptx
 from ingest.loaders.text import MAX_LINE_CHARS, TEXT_PART_CHARS, read_text
 
 __all__ = [
@@ -55,6 +58,12 @@ READERS: dict[str, Reader] = {
     ".pdf": read_pdf,
     **dict.fromkeys((".html", ".htm"), read_html),
     ".docx": read_docx,
+    ".xlsx": read_xlsx,
+    ".xlsm": read_xlsx,
+    ".csv": read_csv,
+    ".tsv": read_csv,
+    ".pptx": read_pptx,
+    **dict.fromkeys((".odt", ".ods", ".odp"), read_opendocument),
 }
 SUPPORTED = frozenset(READERS)
 

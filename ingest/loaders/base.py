@@ -56,6 +56,7 @@ class Limits:
     max_unzipped_bytes: int = 200 * 2**20  # zip-based formats: total inflated size
     max_zip_ratio: float = 100.0  # ... and inflated / compressed size
     max_html_depth: int = 512  # nesting of HTML elements
+    chunk_chars: int = 700  # table rows are grouped into sections of about one chunk
     ocr_languages: str = "eng"
     ocr_min_confidence: float = 60.0  # an OCR'd page below this is indexed but flagged
 
@@ -63,6 +64,7 @@ class Limits:
     def from_settings(cls, s: Settings) -> Limits:
         return cls(
             max_bytes=int(s.max_file_mb * 2**20),
+            chunk_chars=s.chunk_size,
             max_unzipped_bytes=int(s.max_unzipped_mb * 2**20),
             max_zip_ratio=s.max_zip_ratio,
             ocr_languages=s.ocr_languages,
