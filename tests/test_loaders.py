@@ -40,7 +40,7 @@ def test_windows_1252_text_is_decoded(tmp_path):
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("image.png", b"\x89PNG\r\n", "unsupported file type '.png'"),
+        ("setup.exe", b"MZ\x90\x00", "unsupported file type '.exe'"),
         ("empty.txt", b"", "empty file"),
         ("blank.md", b"  \n\n ", "empty file"),
         ("zero.pdf", b"", "empty file"),

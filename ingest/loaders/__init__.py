@@ -30,6 +30,7 @@ from ingest.loaders.base import (
 from ingest.loaders.base import check_file as _check_file
 from ingest.loaders.docx import read_docx
 from ingest.loaders.html import read_html
+from ingest.loaders.images import read_image
 from ingest.loaders.opendocument import read_opendocument
 from ingest.loaders.pdf import read_pdf
 from ingest.loaders.sheets import read_csv, read_xlsx
@@ -64,6 +65,7 @@ READERS: dict[str, Reader] = {
     ".tsv": read_csv,
     ".pptx": read_pptx,
     **dict.fromkeys((".odt", ".ods", ".odp"), read_opendocument),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff"), read_image),
 }
 SUPPORTED = frozenset(READERS)
 

@@ -1,16 +1,26 @@
 """PDF, a page at a time: pypdf's text layer, each page a section anchored "page N".
 
-A damaged page is skipped and named in the file's result; the other pages are indexed.
+A page with no text layer (a scan), or one that is junk, is rendered with pypdfium2 and
+OCR'd (Tesseract; see ocr.py): its anchor says so, "page 3 (OCR, 91%)". Pages with text
+are never OCR'd. A damaged page is skipped and named in the file's result; the other pages
+are indexed. One page is rendered at a time, so a 500-page scan stays flat in memory.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ingest.cleaning import clean
 from ingest.loaders.base import LoadError, ReadContext, Section, head, os_reason, short
+from ingest.loaders.images import MAX_PIXELS
+from ingest.loaders.ocr import engine_problem, ocr_error, ocr_section
+
+OCR_DPI = 300  # what Tesseract reads best
+MIN_TEXT_CHARS = 20  # fewer letters and digits than this: a scan (or a page number only)
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its recoverable-damage warnings are noise
 
@@ -47,6 +57,7 @@ def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section
     def pages_text() -> Iterator[Section]:
         found = False
         skipped = ctx.skipped
+        scans = _Scans(path, ctx)
         for number in range(1, pages + 1):
             # One damaged page must not cost the other 499: skip it and say so.
             try:
@@ -58,12 +69,73 @@ def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section
                 skipped.append(f"page {number} ({short(exc)})")
                 continue
             cleaned = clean(text)
-            if cleaned.text.strip():
+            section = Section(cleaned.text, f"page {number}", cleaned.timestamps)
+            if needs_ocr(cleaned.text):
+                section = scans.page(number, section)
+            if section.text.strip():
                 found = True
-                yield Section(cleaned.text, f"page {number}", cleaned.timestamps)
+                yield section
+        scans.close()
+        if not found and scans.problem:
+            raise LoadError(f"scanned PDF: {scans.problem}")
         if skipped and not found:
             raise LoadError(f"corrupt PDF (no readable page; {skipped[0]})")
         if not found:
-            raise LoadError("PDF has no extractable text (scanned images need OCR first)")
+            raise LoadError("PDF has no extractable text, not even by OCR (blank pages?)")
 
     return (str(title).strip() or None) if title else None, pages_text()
+
+
+def needs_ocr(text: str) -> bool:
+    """No text layer worth the name: (almost) no letters, or mostly symbols."""
+    alnum = sum(c.isalnum() for c in text)
+    visible = len(text) - sum(c.isspace() for c in text)
+    return alnum < MIN_TEXT_CHARS or alnum < 0.5 * visible or text.count("(cid:") > 10
+
+
+class _Scans:
+    """Renders and OCRs the pages that need it; the PDF is opened for rendering only when
+    the first such page comes, and each page's bitmap is freed before the next."""
+
+    def __init__(self, path: Path, ctx: ReadContext) -> None:
+        self.path, self.ctx = path, ctx
+        self.problem = engine_problem(ctx.limits.ocr_languages)
+        self.pdf: Any = None
+
+    def page(self, number: int, layer: Section) -> Section:
+        """The OCR'd page, else the text layer it had (when OCR found less or failed)."""
+        if self.problem:
+            if not layer.text.strip():
+                self.ctx.skipped.append(f"page {number} (a scan: {self.problem})")
+            return layer
+        limits = self.ctx.limits
+        try:
+            image = self._render(number - 1)
+            ocr = ocr_section(
+                image, f"page {number}", limits.ocr_languages, limits.ocr_min_confidence
+            )
+        except (RuntimeError, OSError, ValueError) as exc:
+            self.ctx.skipped.append(f"page {number} ({ocr_error(exc)})")
+            return layer
+        better = ocr and sum(map(str.isalnum, ocr.text)) > sum(map(str.isalnum, layer.text))
+        return ocr if ocr and better else layer
+
+    def _render(self, index: int) -> Any:
+        import pypdfium2 as pdfium
+
+        if self.pdf is None:
+            self.pdf = pdfium.PdfDocument(str(self.path))
+        page = self.pdf[index]
+        try:
+            width, height = page.get_size()  # points: 1/72 inch
+            scale = OCR_DPI / 72
+            if width * height * scale * scale > MAX_PIXELS:  # a poster-sized page
+                scale = math.sqrt(MAX_PIXELS / max(width * height, 1))
+            return page.render(scale=scale).to_pil()  # holds its bitmap until dropped
+        finally:
+            page.close()
+
+    def close(self) -> None:
+        if self.pdf is not None:
+            self.pdf.close()
+            self.pdf = None
