@@ -124,7 +124,7 @@ def test_slides_are_sections_with_title_body_tables_and_notes(tmp_path):
         ("junk.pptx", b"PK\x03\x04 nothing more", "corrupt PPTX"),
         ("locked.pptx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "password-protected"),
         ("junk.ods", b"PK\x03\x04 nothing more", "corrupt ODS"),
-        ("long.csv", b"a,b\n" + b"x" * 1_100_000 + b"\n", "a line of over 1,000,000"),
+        ("long.csv", b"a,b\n" + b"x" * (50 << 20) + b"\n", "a line of over 1,000,000"),
         ("binary.csv", bytes(range(256)) * 8, "binary data"),
     ],
 )

@@ -14,6 +14,7 @@ named in `skipped` instead). `load` reads everything at once (tests, small tools
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from ingest.loaders.base import (
@@ -31,6 +32,7 @@ from ingest.loaders.base import check_file as _check_file
 from ingest.loaders.docx import read_docx
 from ingest.loaders.html import read_html
 from ingest.loaders.images import read_image
+from ingest.loaders.mail import read_eml, read_mbox, read_msg
 from ingest.loaders.opendocument import read_opendocument
 from ingest.loaders.pdf import read_pdf
 from ingest.loaders.sheets import read_csv, read_xlsx
@@ -66,7 +68,11 @@ READERS: dict[str, Reader] = {
     ".pptx": read_pptx,
     **dict.fromkeys((".odt", ".ods", ".odp"), read_opendocument),
     **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff"), read_image),
+    ".msg": read_msg,  # refused with its reason, not as an unknown type
 }
+# Mail reads its attachments with the readers above (and nested mail with its own).
+READERS[".eml"] = partial(read_eml, readers=lambda suffix: READERS.get(suffix))
+READERS[".mbox"] = partial(read_mbox, readers=lambda suffix: READERS.get(suffix))
 SUPPORTED = frozenset(READERS)
 
 
