@@ -10,7 +10,7 @@ from typing import Any
 
 from ingest.loaders.base import LoadError, ReadContext, Section, head, os_reason, short
 from ingest.loaders.base import title_from_text as _title
-from ingest.loaders.zipguard import check_zip
+from ingest.loaders.zipguard import DAMAGE, check_zip
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # encrypted Office files and old binary .doc/.xls/.ppt
 
@@ -49,8 +49,6 @@ def _lines(document: Any) -> tuple[list[str], str | None]:
 
 
 def read_docx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]:
-    import zipfile
-
     import docx
     from docx.opc.exceptions import OpcError
 
@@ -61,7 +59,7 @@ def read_docx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
         document = docx.Document(str(path))
         core_title = (document.core_properties.title or "").strip()
         lines, first_heading = _lines(document)
-    except (zipfile.BadZipFile, OpcError, KeyError, ValueError) as exc:
+    except (OpcError, *DAMAGE) as exc:
         raise LoadError(f"corrupt DOCX ({short(exc)})") from exc
     except OSError as exc:
         raise LoadError(os_reason(exc)) from exc

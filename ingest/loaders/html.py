@@ -106,7 +106,7 @@ def html_text(markup: str, max_depth: int) -> tuple[str, str | None]:
         parser.close()
     except _TooDeep as exc:
         raise LoadError(f"HTML nested over {max_depth} elements deep (broken or hostile)") from exc
-    except etree.ParserError as exc:  # nothing it could parse at all
+    except (etree.ParserError, etree.XMLSyntaxError) as exc:  # nothing it could parse at all
         raise LoadError("no visible text") from exc
     text = re.sub(r"[ \t\r\f\v\xa0]+", " ", "".join(target.out))
     text = re.sub(r" *\n[ \n]*\n *", "\n\n", text).strip()

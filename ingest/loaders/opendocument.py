@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.loaders.base import LoadError, ReadContext, Section, os_reason, short
 from ingest.loaders.rows import Row, column_letters, row_sections, trim
-from ingest.loaders.zipguard import check_zip
+from ingest.loaders.zipguard import DAMAGE, check_zip
 
 _NS = {
     "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
@@ -43,7 +43,7 @@ def _text(el: Any) -> str:
     parts = [el.text or ""]
     for child in el:
         if child.tag == S:
-            parts.append(" " * min(int(child.get(_q("text:c"), "1") or 1), 100))
+            parts.append(" " * min(_repeat(child, "text:c"), 100))
         elif child.tag == TAB:
             parts.append("\t")
         elif child.tag == BREAK:
@@ -61,7 +61,7 @@ def _events(path: Path, kind: str) -> Iterator[tuple[str, Any]]:
         with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
             parser = etree.iterparse(stream, events=("start", "end"), resolve_entities=False)
             yield from parser
-    except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, ValueError) as exc:
+    except DAMAGE as exc:
         raise LoadError(f"corrupt {kind} ({short(exc)})") from exc
     except OSError as exc:
         raise LoadError(os_reason(exc)) from exc
@@ -152,27 +152,34 @@ def read_opendocument(path: Path, ctx: ReadContext) -> tuple[str | None, Iterato
     check_zip(path, ctx.limits, kind)
 
     def sections() -> Iterator[Section]:
-        found = False
-        if kind == "ODT":
-            text = "\n".join(_odt(path)).strip()
-            found = bool(text)
-            if found:
-                yield Section(text)
-        elif kind == "ODS":
-            for sheet, rows in groupby(_ods_rows(path), key=lambda item: item[0]):
-                quoted = sheet if sheet.replace("_", "").isalnum() else f"'{sheet}'"
-
-                def anchor(a: int, b: int, cols: int, q: str = quoted) -> str:
-                    return f"{q}!A{a}:{column_letters(max(cols, 1))}{b}"
-
-                for section in row_sections((r for _, r in rows), anchor, ctx.limits.chunk_chars):
-                    found = True
-                    yield section
-        else:
-            for section in _odp(path):
-                found = True
-                yield section
-        if not found:
-            raise LoadError("no text")
+        try:
+            yield from _sections(path, kind, ctx)
+        except DAMAGE as exc:
+            raise LoadError(f"corrupt {kind} ({short(exc)})") from exc
 
     return None, sections()
+
+
+def _sections(path: Path, kind: str, ctx: ReadContext) -> Iterator[Section]:
+    found = False
+    if kind == "ODT":
+        text = "\n".join(_odt(path)).strip()
+        found = bool(text)
+        if found:
+            yield Section(text)
+    elif kind == "ODS":
+        for sheet, rows in groupby(_ods_rows(path), key=lambda item: item[0]):
+            quoted = sheet if sheet.replace("_", "").isalnum() else f"'{sheet}'"
+
+            def anchor(a: int, b: int, cols: int, q: str = quoted) -> str:
+                return f"{q}!A{a}:{column_letters(max(cols, 1))}{b}"
+
+            for section in row_sections((r for _, r in rows), anchor, ctx.limits.chunk_chars):
+                found = True
+                yield section
+    else:
+        for section in _odp(path):
+            found = True
+            yield section
+    if not found:
+        raise LoadError("no text")

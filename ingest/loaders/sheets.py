@@ -6,7 +6,6 @@ CSV "rows 12-40"), each row written with its header."""
 from __future__ import annotations
 
 import csv
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from ingest.loaders.base import LoadError, ReadContext, Section, head, os_reason
 from ingest.loaders.docx import OLE_MAGIC
 from ingest.loaders.rows import RangeAnchor, Row, cell_text, column_letters, row_sections, trim
 from ingest.loaders.text import detect_encoding
-from ingest.loaders.zipguard import check_zip
+from ingest.loaders.zipguard import DAMAGE, check_zip
 
 _SNIFF_CHARS = 8192  # the csv Sniffer's regexes are slow on long samples
 
@@ -39,7 +38,7 @@ def read_xlsx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         title = (book.properties.title or "").strip() or None
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError) as exc:
+    except DAMAGE as exc:
         raise LoadError(f"corrupt XLSX ({short(exc)})") from exc
     except OSError as exc:
         raise LoadError(os_reason(exc)) from exc
@@ -52,7 +51,7 @@ def read_xlsx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
                 for section in row_sections(rows, _anchor(sheet.title), ctx.limits.chunk_chars):
                     found = True
                     yield section
-        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError) as exc:
+        except DAMAGE as exc:
             raise LoadError(f"corrupt XLSX ({short(exc)})") from exc
         finally:
             book.close()

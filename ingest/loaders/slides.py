@@ -4,14 +4,13 @@ speaker notes. Slides are read one at a time as the caller iterates."""
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ingest.loaders.base import LoadError, ReadContext, Section, head, os_reason, short
 from ingest.loaders.docx import OLE_MAGIC
-from ingest.loaders.zipguard import check_zip
+from ingest.loaders.zipguard import DAMAGE, check_zip
 
 MAX_GROUP_DEPTH = 32  # shapes grouped inside groups: deeper is not a real deck
 
@@ -49,7 +48,7 @@ def read_pptx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
     from pptx import Presentation
     from pptx.exc import PackageNotFoundError
 
-    damaged = (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, AttributeError)
+    damaged = (PackageNotFoundError, *DAMAGE)
     if head(path, 8).startswith(OLE_MAGIC):
         raise LoadError("password-protected PPTX, or an old binary .ppt renamed (save as .pptx)")
     check_zip(path, ctx.limits, "PPTX")
