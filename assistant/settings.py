@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
     upload_types: list[str] = Field(
-        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx"],
+        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx", ".xlsx"]
+        + [".xlsm", ".csv", ".tsv", ".pptx", ".odt", ".ods", ".odp", ".eml", ".mbox"]
+        + [".png", ".jpg", ".jpeg", ".tif", ".tiff"],
         description="file suffixes the web UI accepts for upload",
     )
 

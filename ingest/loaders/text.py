@@ -95,12 +95,11 @@ def _legacy(sample: bytes) -> str:
     Greek, CJK code pages: most letters beyond ASCII) charset-normalizer's guess."""
     from charset_normalizer import from_bytes
 
-    try:
-        letters = [c for c in sample.decode("cp1252") if c.isalpha()]
-        if sum(not c.isascii() for c in letters) <= 0.3 * len(letters):
-            return "cp1252"
-    except UnicodeDecodeError:
-        pass
+    text = sample.decode("cp1252", errors="replace")  # 5 byte values are undefined in 1252
+    letters = [c for c in text if c.isalpha()]
+    western = sum(not c.isascii() for c in letters) <= 0.3 * len(letters)
+    if western and text.count("\ufffd") <= 0.01 * len(text):
+        return "cp1252"
     best = from_bytes(sample).best()
     return codecs.lookup(best.encoding).name if best else "cp1252"
 
