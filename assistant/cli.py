@@ -6,6 +6,7 @@ file that could not be ingested, a backend that is down), 2 wrong usage.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import sys
@@ -181,8 +182,19 @@ def ask(question: str, as_json: bool, collection: str | None, top_k: int | None)
     " a collection built with another embedder is re-embedded from scratch.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep the collection matching the paths: re-sync (with --prune) as files are added,"
+    " changed, renamed or removed, until Ctrl-C.",
+)
 def ingest(
-    paths: tuple[Path, ...], collection: str | None, prune: bool, rebuild: bool, as_json: bool
+    paths: tuple[Path, ...],
+    collection: str | None,
+    prune: bool,
+    rebuild: bool,
+    as_json: bool,
+    watch: bool,
 ) -> None:
     """Make a collection match files and folders: new files added, changed ones replaced
     (each all-or-nothing), unchanged ones skipped by content hash, and with --prune deleted
@@ -194,6 +206,9 @@ def ingest(
     from ingest.progress import Progress
 
     parts = Components(_settings())
+    if watch:
+        _watch(parts, paths, collection)
+        return
     if rebuild:
         name = collection or parts.settings.collection
         stats = parts.store.collection_stats()
@@ -218,6 +233,22 @@ def ingest(
         click.echo(f"{summary}; {report.chunks} chunks in {report.seconds:.1f}s")
     if report.failed:
         sys.exit(EXIT_FAILED)
+
+
+def _watch(parts: Components, paths: Sequence[Path], collection: str | None) -> None:
+    """`ingest --watch`: one line per file that changed, per pass (see ingest/watch.py)."""
+    from ingest.watch import watch_paths
+
+    def sync(prune: bool) -> Any:
+        report = index_files(parts, paths, collection=collection, prune=prune)
+        for r in report.results:
+            if r.status != "unchanged":
+                click.echo(f"{r.status:9} {r.path}" + (f": {r.reason}" if r.reason else ""))
+        return report
+
+    click.echo(f"watching {', '.join(map(str, paths))} (Ctrl-C stops)", err=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends watching, not an error
+        watch_paths(paths, sync, say=lambda line: click.echo(line, err=True))
 
 
 @cli.group(invoke_without_command=True)

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from assistant.store import DocumentWriter, Store
-from ingest.chunking import document_version, iter_chunks
+from assistant.store import Chunk, DocumentWriter, Store
+from ingest.chunking import chunk_id, document_version, iter_chunks
 from ingest.loaders import (
     Limits,
     LoadError,
@@ -214,6 +214,11 @@ def ingest_paths(
                 emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
                 continue
             status[source] = "updated" if source in known else "added"
+            if twin and twin != source and _move(store, writer, twin, source, version):
+                notes[source] = f"renamed from {twin}: nothing re-embedded"
+                known[source] = version
+                known_hashes[version] = source
+                continue
             error = _write_file(
                 item, digest, version, writer, limits, (chunk_size, chunk_overlap), notes
             )
@@ -241,6 +246,21 @@ def ingest_paths(
                 emit(FileResult(source, "removed"))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _move(store: Store, writer: DocumentWriter, old: str, new: str, version: str) -> bool:
+    """A file whose content is indexed under a path that no longer exists was renamed or
+    moved: write the old document's chunks under the new path with their vectors (nothing
+    is parsed or embedded). The old document goes with `--prune` or the watcher."""
+    rows = store.document_chunks(old, writer.collection)
+    if not rows:
+        return False
+    writer.begin(new, version, str(rows[0][0].metadata.get("title", "")))
+    for index, (chunk, vector) in enumerate(rows):
+        meta = {**chunk.metadata, "source": new, "chunk_index": index}
+        writer.add(Chunk(chunk_id(new, version, index), chunk.text, meta), embedding=vector)
+    writer.end(new)
+    return True
 
 
 def _write_file(

@@ -308,6 +308,27 @@ class Store:
                 if _owned(meta, active):
                     yield Chunk(id=id_, text=text or "", metadata=dict(meta or {}))
 
+    def document_chunks(
+        self, source: str, collection: str | None = None
+    ) -> list[tuple[Chunk, list[float]]]:
+        """The active version's chunks of one document with their vectors, in chunk order
+        (a renamed file is re-written from them without embedding anything again)."""
+        name = collection or self.default_collection
+        doc_hash = self._active(name).get(source)
+        if doc_hash is None:
+            return []
+        where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}
+        got = self._collection(name).get(
+            where=where, include=["documents", "metadatas", "embeddings"]
+        )
+        rows = [
+            (Chunk(id_, text or "", dict(meta or {})), [float(x) for x in vector])
+            for id_, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        ]
+        return sorted(rows, key=lambda row: int(row[0].metadata.get("chunk_index", 0)))
+
     def search(
         self, embedding: Sequence[float], k: int, collection: str | None = None
     ) -> list[Hit]:

@@ -84,6 +84,7 @@ class DocumentWriter:
         self._col = store._collection(collection, create=True)
         self._active = store._manifest.active(collection)
         self._buffer: list[tuple[_Pending, Chunk]] = []
+        self._known: dict[str, Sequence[float]] = {}  # chunk id -> a vector reused as is
         self._docs: dict[str, _Pending] = {}
 
     def __enter__(self) -> DocumentWriter:
@@ -116,11 +117,15 @@ class DocumentWriter:
             raise ValueError(f"{source} is already being written")
         self._docs[source] = _Pending(source, doc_hash, title, self._active.get(source))
 
-    def add(self, chunk: Chunk) -> None:
+    def add(self, chunk: Chunk, embedding: Sequence[float] | None = None) -> None:
+        """`embedding`: the chunk's vector when it is known already (a renamed file's
+        chunks keep theirs), so it is not embedded again."""
         doc = self._docs[str(chunk.metadata["source"])]
         doc.chunks += 1
         doc.unflushed += 1
         self._buffer.append((doc, chunk))
+        if embedding is not None:
+            self._known[chunk.id] = embedding
         if len(self._buffer) >= self._batch:
             self._flush_buffer()
 
@@ -156,7 +161,11 @@ class DocumentWriter:
             crash_point("intent")
         chunks = [c for _, c in self._buffer]
         texts = [c.text for c in chunks]
-        embeddings = self._store.embedder.embed(texts)
+        fresh_texts = [c.text for c in chunks if c.id not in self._known]
+        computed = iter(self._store.embedder.embed(fresh_texts) if fresh_texts else [])
+        embeddings = [
+            self._known.pop(c.id) if c.id in self._known else next(computed) for c in chunks
+        ]
         with self._store._lock:
             self._col.upsert(
                 ids=[c.id for c in chunks],
