@@ -10,6 +10,7 @@ back. The systemd timer and Kubernetes job in deploy/ remain the scheduled alter
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -64,6 +65,7 @@ def watch_paths(
     or is replaced, until `stop` is set or Ctrl-C."""
     import watchfiles
 
+    logging.getLogger("watchfiles").setLevel(logging.ERROR)  # its Ctrl-C notice is noise
     stop = stop or threading.Event()
     roots = [Path(os.path.abspath(p)) for p in paths]
     state = _state(roots)
