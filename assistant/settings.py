@@ -123,6 +123,27 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         200.0, gt=0, description="larger files are skipped with the reason 'too large'"
     )
+    max_unzipped_mb: float = Field(
+        200.0,
+        gt=0,
+        description="DOCX, XLSX, PPTX and OpenDocument files that would inflate to more than"
+        " this are refused before parsing (zip bombs)",
+    )
+    max_zip_ratio: float = Field(
+        100.0, gt=1, description="... and those whose parts inflate more than this many times"
+    )
+    ocr_languages: str = Field(
+        "eng",
+        description="Tesseract languages for scanned pages and images, e.g. 'eng+deu'"
+        " (each needs Debian's tesseract-ocr-LANG package)",
+    )
+    ocr_min_confidence: float = Field(
+        60.0,
+        ge=0,
+        le=100,
+        description="an OCR'd page whose mean word confidence (0-100) is below this is"
+        " indexed but flagged 'low OCR confidence' in its citation",
+    )
     embed_batch: int = Field(
         128, ge=1, le=4096, description="chunks embedded and written per batch when ingesting"
     )
@@ -145,7 +166,9 @@ class Settings(BaseSettings):
         " more is answered 429. Only users who own a collection (or admins) may upload",
     )
     upload_types: list[str] = Field(
-        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx"],
+        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx", ".xlsx"]
+        + [".xlsm", ".csv", ".tsv", ".pptx", ".odt", ".ods", ".odp", ".eml", ".mbox"]
+        + [".png", ".jpg", ".jpeg", ".tif", ".tiff"],
         description="file suffixes the web UI accepts for upload",
     )
 

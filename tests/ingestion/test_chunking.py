@@ -59,7 +59,7 @@ def test_ids_and_metadata_are_deterministic():
 
 
 def test_a_text_file_read_in_parts_keeps_line_numbers_and_heading_paths(tmp_path, monkeypatch):
-    monkeypatch.setattr(loaders, "TEXT_PART_CHARS", 300)  # many parts from a small file
+    monkeypatch.setattr(loaders.text, "TEXT_PART_CHARS", 300)  # many parts from a small file
     lines = ["# Handbook", "", "## Travel", ""]
     lines += [f"Travel rule {n} says trains beat planes under 500 km." for n in range(40)]
     lines += ["", "## Leave", ""]
@@ -78,7 +78,7 @@ def test_a_text_file_read_in_parts_keeps_line_numbers_and_heading_paths(tmp_path
 
 
 def test_plain_text_read_in_parts_anchors_the_real_line_numbers(tmp_path, monkeypatch):
-    monkeypatch.setattr(loaders, "TEXT_PART_CHARS", 250)
+    monkeypatch.setattr(loaders.text, "TEXT_PART_CHARS", 250)
     path = tmp_path / "log.txt"
     path.write_text("".join(f"entry {n:03d}: the backup ran fine\n\n" for n in range(100)))
     lines = path.read_text().splitlines()
@@ -96,8 +96,27 @@ def test_a_large_text_file_is_read_lazily_one_part_at_a_time(tmp_path):
             f.write(f"Paragraph {n} is about nothing in particular at all.\n\n")
     sections = iter(loaders.open_document(path).sections)
     first = next(sections)
-    assert len(first.text) <= 2 * loaders.TEXT_PART_CHARS
+    assert len(first.text) <= 2 * loaders.text.TEXT_PART_CHARS
     assert "Paragraph 19999" not in first.text
     rest = list(sections)
     assert "Paragraph 19999" in rest[-1].text
     assert sum(s.text.count("\n") for s in [first, *rest]) == 40_000
+
+
+def test_a_long_heading_line_of_hashes_chunks_in_linear_time(tmp_path):
+    """The heading pattern once rescanned the line's tail at every character."""
+    import time
+
+    path = tmp_path / "hashes.md"
+    path.write_text("# a" + " #" * 400_000 + "b\n\nText after it.\n")
+    started = time.perf_counter()
+    chunks = chunk_document(loaders.load(path), chunk_size=700, chunk_overlap=0, collection="c")
+    assert time.perf_counter() - started < 30
+    assert chunks[-1].metadata["anchor"].startswith("a #")
+
+
+def test_heading_names_drop_their_closing_hashes(tmp_path):
+    path = tmp_path / "closed.md"
+    path.write_text("# Leave ##\n\n## Sick days #\n\nTwo weeks.\n")
+    [chunk] = chunk_document(loaders.load(path), chunk_size=700, chunk_overlap=0, collection="c")
+    assert chunk.metadata["anchor"] == "Leave"

@@ -1,8 +1,15 @@
 """The markup cleaner: wiki links become their labels, timestamps become citation markers."""
 
+import html
+import re
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.paths import SEEDS
 
-from ingest.cleaning import clean
+from ingest.cleaning import _RULE, clean
 
 TIMESTAMPED = SEEDS / "000_ff4f05a3c6834f76.txt"
 
@@ -56,3 +63,68 @@ def test_seed_timestamps_are_all_kept_in_order_of_appearance():
     # The label of a wiki link survives, its target does not.
     assert "embrace open-source AI" in cleaned.text
     assert "open_source_versus_closed_source_in_ai_development" not in cleaned.text
+
+
+# --- linear time (issue 12.3): the old single regex was quadratic on these -------------
+SLOW_LINES = {
+    "2 MB of spaces": " " * 2_000_000,
+    "2 MB of unclosed timestamp openings": '<a class="yt-timestamp" data-t="1"' * 60_000,
+    "2 MB of spaces before a '<' that never closes": " <" * 1_000_000,
+    "2 MB of unclosed wiki links": "[[a" * 700_000,
+}
+
+
+@pytest.mark.parametrize("name", SLOW_LINES)
+def test_hostile_lines_clean_in_linear_time(name):
+    """Milliseconds now; the old regex needed about half an hour for the spaces. The bound
+    only proves it is not quadratic on a busy CI machine."""
+    started = time.perf_counter()
+    text = clean(SLOW_LINES[name]).text
+    assert time.perf_counter() - started < 5
+    assert len(text) > 0
+
+
+_OLD_TOKEN = re.compile(  # the regex cleaning used before it was made linear: the oracle
+    r"""[ \t]*<a\s+class="yt-timestamp"\s+data-t="(?P<ts>[0-9:]+)"[^>]*>.*?</a>
+    | \[\[(?P<target>[^\]|]+?)(?:\s*\|\s*(?P<label>[^\]]+?))?\s*\]\]
+    | [ \t]*<[^>\n]+>
+    | \*\*""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def _old_tokens(text: str) -> tuple[str, list[tuple[int, str]]]:
+    out, stamps, position = "", [], 0
+    for m in _OLD_TOKEN.finditer(text):
+        out += html.unescape(text[position : m.start()])
+        position = m.end()
+        if m.group("ts"):
+            stamps.append((len(out), m.group("ts")))
+        elif m.group("target"):
+            out += (m.group("label") or m.group("target")).strip()
+    return out + html.unescape(text[position:]), stamps
+
+
+MARKUP = st.sampled_from(
+    ['<a class="yt-timestamp" data-t="00:01">', "</a>", "<", ">", "[[", "]]", "]", "|", "**"]
+    + [" ", "\t", "\n", "x", "&amp;", "<br/>", "a b", "[", "*", 'data-t="1"', "é"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(MARKUP, max_size=30).map("".join))
+def test_linear_cleaning_gives_what_the_old_regex_gave(text):
+    cleaned = clean(text, front_matter=False)
+    body = _RULE.sub("", text)
+    assert (cleaned.text, [(m.offset, m.label) for m in cleaned.timestamps]) == _old_tokens(body)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(MARKUP | st.text(min_size=1, max_size=5), min_size=1, max_size=12).map("".join))
+def test_random_markup_repeated_to_300_kb_cleans_in_linear_time(unit):
+    """Any pattern, repeated into one 300 KB text: about 0.5 s linear; a quadratic step (the
+    old regex took 3 s for 40 KB of spaces) would take minutes."""
+    text = unit * (300_000 // len(unit) + 1)
+    started = time.perf_counter()
+    clean(text)
+    assert time.perf_counter() - started < 30

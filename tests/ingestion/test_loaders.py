@@ -52,12 +52,12 @@ def _docx_bytes() -> bytes:
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("image.png", b"\x89PNG\r\n", "unsupported file type '.png'"),
+        ("setup.exe", b"MZ\x90\x00", "unsupported file type '.exe'"),
         ("empty.txt", b"", "empty file"),
         ("blank.md", b"  \n\n ", "empty file"),
         ("zero.pdf", b"", "empty file"),
         ("junk.txt", b"\x00\x01\x02binary", "binary data, not text"),
-        ("undecodable.txt", b"abc \x81\x8d\x8f\x90\x9d", "not UTF-8 and not decodable"),
+        ("random.txt", bytes(range(256)) * 8, "binary data, not text"),
         ("junk.pdf", bytes(range(256)) * 8, "corrupt PDF"),
         ("truncated.pdf", text_pdf(["hello world"])[:60], "corrupt PDF"),
         ("locked.pdf", encrypted_pdf("secret plans"), "encrypted PDF"),
