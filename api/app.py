@@ -19,6 +19,7 @@ from api import login, openai_compat, routes
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
 from assistant.answering import Assistant
+from assistant.audit import Trail, acting_as
 from assistant.auth import LOCAL, Principal
 from assistant.history import History
 from assistant.store import Store
@@ -39,6 +40,7 @@ def create_app(
     uploads: Uploads | None = None,
     upload_max_bytes: int = 50 * 2**20,
     secure_cookie: bool = False,
+    trail: Trail | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -87,6 +89,10 @@ def create_app(
         theme=THEME,
         css=CSS,
     )
+    if trail is not None:  # inside the gate: it knows who is asking
+        from api.audit import AuditMiddleware
+
+        app.add_middleware(AuditMiddleware, gate=gate, trail=trail)
     # Added last = runs first: the gate, then the body limit, then any route.
     app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
     app.add_middleware(GateMiddleware, gate=gate, login_page=login.login_page)
@@ -106,4 +112,5 @@ def _user_of(gate: Gate, request: Any) -> Principal:
     found = gate.directory.principal(name) if name else None
     if found is None:
         raise PermissionError("not signed in")  # the gate makes this unreachable
+    acting_as(found.name, getattr(getattr(request, "client", None), "host", "") or "")
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from assistant.answering import Assistant
 from assistant.chatlog import ChatLog
@@ -12,6 +13,10 @@ from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
 from assistant.store.server import ChromaServer
+
+if TYPE_CHECKING:  # SQLAlchemy is loaded only by what needs the users database
+    from assistant.audit import Trail
+    from assistant.auth import Database, Directory
 
 
 class Components:
@@ -47,9 +52,44 @@ class Components:
     @cached_property
     def assistant(self) -> Assistant:
         s = self.settings
+        on_answer = ChatLog(s.chat_log_dir).record if s.chat_log else None
+        if self.trail is not None:
+            from assistant.audit.answers import AuditedAssistant
+
+            return AuditedAssistant(
+                self.retriever,
+                self.model,
+                max_answer_tokens=s.max_answer_tokens,
+                on_answer=on_answer,
+                trail=self.trail,
+            )
         return Assistant(
-            self.retriever,
-            self.model,
-            max_answer_tokens=s.max_answer_tokens,
-            on_answer=ChatLog(s.chat_log_dir).record if s.chat_log else None,
+            self.retriever, self.model, max_answer_tokens=s.max_answer_tokens, on_answer=on_answer
         )
+
+    # --- users, groups, tokens and the audit trail (one SQL database) ----------------------
+    @cached_property
+    def database(self) -> Database:
+        from assistant.auth import Database
+
+        return Database(self.settings.database)
+
+    @cached_property
+    def trail(self) -> Trail | None:
+        """The audit trail, when `audit` is on."""
+        if not self.settings.audit:
+            return None
+        from assistant.audit import Trail
+
+        return Trail(self.database, keep_texts=self.settings.audit_texts)
+
+    @cached_property
+    def directory(self) -> Directory:
+        """Users and groups; with the audit trail on, every change to them is recorded."""
+        from assistant.auth import Directory
+
+        if self.trail is None:
+            return Directory(self.database)
+        from assistant.audit.directory import AuditedDirectory
+
+        return AuditedDirectory(self.database, self.trail)

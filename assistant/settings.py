@@ -161,6 +161,25 @@ class Settings(BaseSettings):
         ["127.0.0.1", "::1"], description="addresses whose trusted_user_header is believed"
     )
 
+    # --- audit trail (off by default) -------------------------------------------------------
+    audit: bool = Field(
+        False,
+        description="record sign-ins, questions (who, collections, sources, model), documents"
+        " opened, uploaded and deleted, and every admin change in the hash-chained audit"
+        " trail of the users database (`assistant audit`)",
+    )
+    audit_texts: bool = Field(
+        False,
+        description="also record each question's and answer's text on the audit trail"
+        " (off: only who asked, where, and which sources came back)",
+    )
+    audit_retention_days: float = Field(
+        0.0,
+        ge=0,
+        description="audit records older than this are deleted when the server starts and"
+        " by `assistant audit purge`; 0 = keep forever",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -79,4 +79,5 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         uploads=uploads,
         upload_max_bytes=uploads.max_bytes,
         secure_cookie=s.secure_cookies,
+        trail=parts.trail,
     )
