@@ -31,7 +31,7 @@ ACTIONS = {
     ("DELETE", DOCUMENTS): "document.delete",
 }
 Finish = Callable[[int, bytes], Awaitable[None]]
-LOGIN_OUTCOMES = {303: "ok", 302: "ok", 401: "failed", 429: "throttled"}
+LOGIN_OUTCOMES = {303: "ok", 302: "ok", 401: "failed", 429: "throttled", 503: "unavailable"}
 
 
 class AuditMiddleware:

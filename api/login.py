@@ -4,6 +4,7 @@ works before anything else on the server is reachable."""
 from __future__ import annotations
 
 import html
+import logging
 import math
 
 from fastapi import APIRouter, Request
@@ -11,6 +12,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.gate import COOKIE, Gate
+from assistant.auth.ldap import DirectoryUnavailable
+from assistant.errors import one_line
+
+log = logging.getLogger(__name__)
+DIRECTORY_DOWN = (
+    "The organisation's directory cannot be reached, so directory accounts cannot sign in"
+    " right now. Try again later, or ask an administrator (local accounts still work)."
+)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · On-prem Assistant</title>
@@ -60,7 +69,11 @@ def router(gate: Gate, *, secure_cookie: bool = False) -> APIRouter:
             message = f"Too many failed sign-ins: try again in {math.ceil(wait)} seconds."
             headers = {"retry-after": str(math.ceil(wait))}
             return HTMLResponse(login_page(message), status_code=429, headers=headers)
-        principal = await run_in_threadpool(gate.directory.authenticate, name, password)
+        try:
+            principal = await run_in_threadpool(gate.directory.authenticate, name, password)
+        except DirectoryUnavailable as exc:  # not a wrong password: say so (details logged)
+            log.warning("sign-in of %r: %s", name, one_line(exc))
+            return HTMLResponse(login_page(DIRECTORY_DOWN), status_code=503)
         if principal is None:
             gate.limiter.failed(name, ip)
             return HTMLResponse(login_page("Wrong user name or password."), status_code=401)

@@ -17,6 +17,7 @@ from assistant.store.server import ChromaServer
 if TYPE_CHECKING:  # SQLAlchemy is loaded only by what needs the users database
     from assistant.audit import Trail
     from assistant.auth import Database, Directory
+    from assistant.auth.ldap import LdapSignIn
 
 
 class Components:
@@ -85,11 +86,36 @@ class Components:
 
     @cached_property
     def directory(self) -> Directory:
-        """Users and groups; with the audit trail on, every change to them is recorded."""
-        from assistant.auth import Directory
+        """Users and groups, with directory sign-in when configured; with the audit trail
+        on, every change to them is recorded."""
+        from assistant.auth.accounts import Accounts
 
-        if self.trail is None:
-            return Directory(self.database)
-        from assistant.audit.directory import AuditedDirectory
+        s = self.settings
+        return Accounts(self.database, self.trail, ldap=self.ldap, group_map=s.directory_group_map)
 
-        return AuditedDirectory(self.database, self.trail)
+    @cached_property
+    def ldap(self) -> LdapSignIn | None:
+        """Sign-in against LDAP / Active Directory, when `ldap_url` is set."""
+        s = self.settings
+        if not s.ldap_url:
+            return None
+        from assistant.auth.ldap import LdapConfig, LdapSignIn
+
+        return LdapSignIn(
+            LdapConfig(
+                url=s.ldap_url,
+                user_dn=s.ldap_user_dn,
+                bind_dn=s.ldap_bind_dn,
+                bind_password=s.ldap_bind_password.get_secret_value()
+                if s.ldap_bind_password
+                else "",
+                base_dn=s.ldap_base_dn,
+                user_filter=s.ldap_user_filter,
+                group_filter=s.ldap_group_filter,
+                group_base_dn=s.ldap_group_base_dn,
+                disabled_filter=s.ldap_disabled_filter,
+                starttls=s.ldap_starttls,
+                ca_file=str(s.ldap_ca_file or ""),
+                timeout=s.ldap_timeout,
+            )
+        )

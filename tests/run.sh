@@ -12,6 +12,10 @@ fi
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+# tests/test_ldap.py runs Debian's OpenLDAP server (slapd, on loopback) and its ldapmodify.
+if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null
+fi
 # First install compiles llama-cpp-python (~10 minutes on 2 cores); pip caches the wheel.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'

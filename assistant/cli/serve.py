@@ -27,7 +27,7 @@ def serve(host: str | None, port: int | None) -> None:
     directory = parts.directory
     if parts.trail is not None and s.audit_retention_days:
         parts.trail.purge(s.audit_retention_days)
-    login = directory.has_users()
+    login = directory.has_users() or directory.external  # directory accounts sign in too
     if not login and not is_loopback(s.host):
         raise AssistantError(
             f"refusing to serve on {s.host} without login: anyone on the network could read"
