@@ -21,6 +21,7 @@ from api.gate import BodyLimit, Gate, GateMiddleware
 from assistant.answering import Assistant
 from assistant.audit import Trail, acting_as
 from assistant.auth import LOCAL, Principal
+from assistant.auth.oidc import OidcSignIn
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
@@ -41,6 +42,8 @@ def create_app(
     upload_max_bytes: int = 50 * 2**20,
     secure_cookie: bool = False,
     trail: Trail | None = None,
+    oidc: OidcSignIn | None = None,
+    oidc_redirect_url: str = "",
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -63,6 +66,12 @@ def create_app(
         )
 
     app.state.context = Context(assistant, store, history, uploads)
+    login_page = login.login_page
+    if oidc is not None:  # first: its /login page carries the provider's button
+        from api import oidc as oidc_routes
+
+        app.include_router(oidc_routes.router(gate, oidc, oidc_redirect_url, secure_cookie))
+        login_page = lambda message: oidc_routes.with_sso(login.login_page(message))  # noqa: E731
     app.include_router(login.router(gate, secure_cookie=secure_cookie))
     app.include_router(routes.router)
     app.include_router(openai_compat.router)
@@ -95,7 +104,7 @@ def create_app(
         app.add_middleware(AuditMiddleware, gate=gate, trail=trail)
     # Added last = runs first: the gate, then the body limit, then any route.
     app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
-    app.add_middleware(GateMiddleware, gate=gate, login_page=login.login_page)
+    app.add_middleware(GateMiddleware, gate=gate, login_page=login_page)
     return app
 
 

@@ -26,7 +26,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = "assistant_session"
-PUBLIC_PATHS = frozenset({"/login", "/logout"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/oidc/login", "/oidc/callback"})
 
 
 @dataclass

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # SQLAlchemy is loaded only by what needs the users database
     from assistant.audit import Trail
     from assistant.auth import Database, Directory
     from assistant.auth.ldap import LdapSignIn
+    from assistant.auth.oidc import OidcSignIn
 
 
 class Components:
@@ -91,7 +92,34 @@ class Components:
         from assistant.auth.accounts import Accounts
 
         s = self.settings
-        return Accounts(self.database, self.trail, ldap=self.ldap, group_map=s.directory_group_map)
+        return Accounts(
+            self.database,
+            self.trail,
+            ldap=self.ldap,
+            oidc=self.oidc,
+            group_map=s.directory_group_map,
+        )
+
+    @cached_property
+    def oidc(self) -> OidcSignIn | None:
+        """Sign-in with an OpenID Connect provider, when `oidc_issuer` is set."""
+        s = self.settings
+        if not s.oidc_issuer:
+            return None
+        from assistant.auth.oidc import OidcConfig, OidcSignIn
+
+        secret = s.oidc_client_secret.get_secret_value() if s.oidc_client_secret else ""
+        return OidcSignIn(
+            OidcConfig(
+                issuer=s.oidc_issuer,
+                client_id=s.oidc_client_id,
+                client_secret=secret,
+                scopes=s.oidc_scopes,
+                username_claim=s.oidc_username_claim,
+                groups_claim=s.oidc_groups_claim,
+                ca_file=str(s.oidc_ca_file or ""),
+            )
+        )
 
     @cached_property
     def ldap(self) -> LdapSignIn | None:

@@ -207,6 +207,32 @@ class Settings(BaseSettings):
         " directory sign-in; unmapped directory groups are ignored",
     )
 
+    # --- directory sign-in: OpenID Connect (off while oidc_issuer is empty) ----------------
+    oidc_issuer: str = Field(
+        "",
+        description="OpenID provider's issuer URL, e.g. https://sso.corp.example/realms/staff"
+        " (discovery at ISSUER/.well-known/openid-configuration); empty = off",
+    )
+    oidc_client_id: str = Field("", description="this assistant's client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="the client's secret (confidential client; never printed)"
+    )
+    oidc_redirect_url: str = Field(
+        "",
+        description="this server's callback as people reach it, e.g."
+        " https://assistant.corp.example/oidc/callback; empty = from the request",
+    )
+    oidc_scopes: str = Field("openid profile email", description="scopes asked for")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="claim that names the user here"
+    )
+    oidc_groups_claim: str = Field(
+        "groups", description="claim holding the user's groups, mapped by directory_group_map"
+    )
+    oidc_ca_file: Path | None = Field(
+        None, description="CA certificate(s) of the provider's TLS (PEM); empty = system's"
+    )
+
     # --- audit trail (off by default) -------------------------------------------------------
     audit: bool = Field(
         False,

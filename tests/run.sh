@@ -16,6 +16,11 @@ fi
 if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null
 fi
+# tests/test_oidc.py runs npm's oidc-provider on the machine's Node, installed here while
+# the registry is reachable (the tests run without network).
+if command -v npm >/dev/null && [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 # First install compiles llama-cpp-python (~10 minutes on 2 cores); pip caches the wheel.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'

@@ -21,10 +21,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from assistant.audit.directory import AuditedDirectory
 from assistant.auth.access import Principal
 from assistant.auth.db import Base, Database, User
+from assistant.errors import AssistantError
 
 if TYPE_CHECKING:
     from assistant.audit import Trail
     from assistant.auth.ldap import LdapSignIn
+    from assistant.auth.oidc import OidcSignIn, OidcUser
 
 EXTERNAL = "!"  # a password hash starting with this is no password: the directory decides
 
@@ -54,17 +56,19 @@ class Accounts(AuditedDirectory):
         trail: Trail | None = None,
         *,
         ldap: LdapSignIn | None = None,
+        oidc: OidcSignIn | None = None,
         group_map: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(db, trail)
         UserState.__table__.create(db.engine, checkfirst=True)
         self.ldap = ldap
+        self.oidc = oidc
         self.group_map = dict(group_map or {})
 
     @property
     def external(self) -> bool:
         """Does anyone sign in through a directory (so login is on without local users)?"""
-        return self.ldap is not None
+        return self.ldap is not None or self.oidc is not None
 
     # --- sign-in -----------------------------------------------------------------------
     def authenticate(self, name: str, password: str) -> Principal | None:
@@ -76,6 +80,15 @@ class Accounts(AuditedDirectory):
         if found is None:
             return None
         return self.provision(name, "ldap", mapped_groups(found.groups, self.group_map))
+
+    def sign_in_oidc(self, user: OidcUser) -> Principal | None:
+        """The account of a user the OpenID provider vouched for (None: disabled here).
+        A local account of the same name is never taken over."""
+        if self._is_local(user.name):
+            raise AssistantError(
+                f"a local account is named '{user.name}': it signs in with its password only"
+            )
+        return self.provision(user.name, "oidc", mapped_groups(user.groups, self.group_map))
 
     def _is_local(self, name: str) -> bool:
         with self.db.session() as s:

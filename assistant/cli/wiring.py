@@ -80,4 +80,6 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         upload_max_bytes=uploads.max_bytes,
         secure_cookie=s.secure_cookies,
         trail=parts.trail,
+        oidc=parts.oidc,
+        oidc_redirect_url=s.oidc_redirect_url,
     )
