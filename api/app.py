@@ -5,12 +5,13 @@ OpenAPI docs at /docs (signed in, like everything else)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
 import gradio as gr
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -44,6 +45,7 @@ def create_app(
     trail: Trail | None = None,
     oidc: OidcSignIn | None = None,
     oidc_redirect_url: str = "",
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -74,6 +76,8 @@ def create_app(
         login_page = lambda message: oidc_routes.with_sso(login.login_page(message))  # noqa: E731
     app.include_router(login.router(gate, secure_cookie=secure_cookie))
     app.include_router(routes.router)
+    for extra in routers:  # e.g. the admin page; before the UI, which takes every other path
+        app.include_router(extra)
     app.include_router(openai_compat.router)
 
     def user_of(request: gr.Request) -> Principal:

@@ -15,7 +15,7 @@ import click
 from assistant.factory import Components
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
 
     from assistant.auth import Directory
     from ingest.indexer import IngestReport
@@ -71,6 +71,7 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         trusted_proxies=tuple(s.trusted_proxies),
     )
     uploads = Uploads.from_settings(s, partial(index_files, parts))
+    routers = [admin_router(parts, directory)] if login else []
     return create_app(
         parts.assistant,
         parts.store,
@@ -82,4 +83,17 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         trail=parts.trail,
         oidc=parts.oidc,
         oidc_redirect_url=s.oidc_redirect_url,
+        routers=routers,
     )
+
+
+def admin_router(parts: Components, directory: Directory) -> APIRouter:
+    """The admin page over the served directory, with the directory checks `doctor` runs."""
+    from api.admin import Admin, router
+    from assistant.auth.accounts import Accounts
+
+    accounts = directory if isinstance(directory, Accounts) else parts.directory
+    checks = [(f"LDAP {parts.settings.ldap_url}", parts.ldap.check)] if parts.ldap else []
+    if parts.oidc:
+        checks.append((f"OpenID {parts.settings.oidc_issuer}", parts.oidc.check))
+    return router(Admin(accounts, parts.trail, parts.settings.audit_retention_days, checks))
