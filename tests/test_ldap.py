@@ -219,3 +219,63 @@ def test_sign_in_page_with_the_directory_up_and_down(slapd: Slapd, tmp_path: Pat
         assert r.status_code == 303
     outcomes = [(x["actor"], x["outcome"]) for x in parts.trail.query(action="login")]
     assert outcomes == [("root", "ok"), ("bob", "unavailable"), ("alice", "ok")]
+
+
+def _doctor(**settings: object) -> list:
+    from conftest import make_settings
+
+    from assistant.identity_health import identity_checks
+
+    return list(identity_checks(make_settings(Path("/nonexistent"), **settings)))
+
+
+def test_doctor_checks_the_directory_and_names_the_fix(slapd: Slapd):
+    base = dict(ldap_bind_dn=SVC_DN, ldap_bind_password=SVC_PW, ldap_base_dn=BASE)
+    [ok] = _doctor(ldap_url=slapd.url, ldap_starttls=True, ldap_ca_file=slapd.ca_file, **base)
+    assert ok.ok and "StartTLS" in ok.detail and "service account bind ok" in ok.detail
+    [bad] = _doctor(ldap_url=slapd.url, **{**base, "ldap_bind_password": "wrong-secret"})
+    assert not bad.ok and "ASSISTANT_LDAP_BIND_PASSWORD" in bad.fix
+    [untrusted] = _doctor(ldap_url=slapd.ldaps_url, **base)
+    assert not untrusted.ok and "ASSISTANT_LDAP_CA_FILE" in untrusted.fix
+    [down] = _doctor(ldap_url=f"ldap://127.0.0.1:{free_port()}", ldap_timeout=1, **base)
+    assert not down.ok and "start the directory server" in down.fix
+    [clear] = _doctor(ldap_url="ldap://dc1.corp.example", **base)  # refused before connecting
+    assert not clear.ok and "in clear" in clear.detail and "ldaps://" in clear.fix
+    [unset] = _doctor(ldap_url=slapd.url)
+    assert not unset.ok and "ASSISTANT_LDAP_USER_DN" in unset.fix
+
+
+def test_doctor_checks_the_audit_chain(tmp_path: Path):
+    import sqlite3
+
+    from conftest import make_settings
+
+    from assistant.factory import Components
+    from assistant.identity_health import identity_checks
+
+    settings = make_settings(tmp_path, audit=True)
+    Components(settings).directory.add_group("staff")  # one record on the trail
+    [ok] = identity_checks(settings)
+    assert ok.ok and "1 records, chain intact" in ok.detail
+    with sqlite3.connect(tmp_path / "assistant.sqlite3") as conn:
+        conn.execute("UPDATE audit_records SET actor = 'mallory'")
+    [broken] = identity_checks(settings)
+    assert not broken.ok and "record 1 was edited" in broken.detail and "investigate" in broken.fix
+
+
+@pytest.mark.slow
+def test_doctor_command_reports_the_directory(slapd: Slapd, tmp_path: Path):
+    import json
+
+    from test_cli import run
+
+    result = run(
+        ["doctor", "--json"],
+        tmp_path,
+        ASSISTANT_LDAP_URL=f"ldap://127.0.0.1:{free_port()}",
+        ASSISTANT_LDAP_USER_DN=f"uid={{user}},ou=people,{BASE}",
+        ASSISTANT_LDAP_TIMEOUT="1",
+    )
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert result.returncode == 1 and not checks["directory (LDAP)"]["ok"]
+    assert "start the directory server" in checks["directory (LDAP)"]["fix"]

@@ -236,3 +236,20 @@ def test_browser_signs_in_through_the_provider(world: World):
 def _loopback_only(route, request) -> None:  # type: ignore[no-untyped-def]
     host = urlsplit(request.url).hostname
     route.continue_() if host in ("127.0.0.1", "localhost") else route.abort()
+
+
+def test_doctor_checks_the_provider(world: World, tmp_path):
+    from assistant.identity_health import identity_checks
+
+    def check(**kw: object):
+        settings = make_settings(tmp_path, **{"oidc_client_id": CLIENT_ID, **kw})
+        [found] = identity_checks(settings)
+        return found
+
+    ok = check(oidc_issuer=world.provider.issuer)
+    assert ok.ok and "signing key" in ok.detail
+    wrong = check(oidc_issuer=world.provider.issuer + "/realms/nope")
+    assert not wrong.ok and "ASSISTANT_OIDC_ISSUER" in wrong.fix
+    clear = check(oidc_issuer="http://sso.corp.example")
+    assert not clear.ok and "https://" in clear.fix
+    assert not check(oidc_issuer=world.provider.issuer, oidc_client_id="").ok
