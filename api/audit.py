@@ -6,13 +6,14 @@ route needs to know of it:
 - it records sign-in (success, wrong password, throttled) and sign-out with the address,
   watching `/login` and `/logout` from outside (the form's user name and the response's
   status), so the login code stays as it is;
-- it records each document downloaded, uploaded or deleted through the API, with the
-  response's status as the outcome (a 404 is a refused or missing document).
+- it records each document downloaded through the API, and each refused upload or
+  deletion, with the response's status as the outcome (a 404 is a refused or missing
+  document); uploads and deletions that happen are recorded by `Uploads.on_event`, for
+  the API and the page alike.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,7 +31,7 @@ ACTIONS = {
     ("POST", DOCUMENTS): "document.upload",
     ("DELETE", DOCUMENTS): "document.delete",
 }
-Finish = Callable[[int, bytes], Awaitable[None]]
+Finish = Callable[[int], Awaitable[None]]
 LOGIN_OUTCOMES = {303: "ok", 302: "ok", 401: "failed", 429: "throttled", 503: "unavailable"}
 
 
@@ -61,7 +62,7 @@ class AuditMiddleware:
         form = parse_qs(body.decode("utf-8", "replace")) if len(body) <= FORM_LIMIT else {}
         name = (form.get("username") or [""])[0][:128]
 
-        async def finish(status: int, _body: bytes) -> None:
+        async def finish(status: int) -> None:
             outcome = LOGIN_OUTCOMES.get(status, f"status {status}")
             await run_in_threadpool(
                 self.trail.record, "login", name, outcome=outcome, actor=name, address=address
@@ -74,7 +75,7 @@ class AuditMiddleware:
         directory = self.gate.directory
         who = await run_in_threadpool(directory.by_session, token) if token and directory else None
 
-        async def finish(_status: int, _body: bytes) -> None:
+        async def finish(_status: int) -> None:
             if who is not None:
                 await run_in_threadpool(
                     self.trail.record, "logout", who.name, actor=who.name, address=address
@@ -88,16 +89,16 @@ class AuditMiddleware:
         source = (query.get("source") or [""])[0]
         target = f"{collection}/{source}" if source else collection
 
-        async def finish(status: int, body: bytes) -> None:
+        async def finish(status: int) -> None:
             detail: dict[str, Any] = {"collection": collection, "status": status}
             if source:
                 detail["source"] = source
-            if action == "document.upload" and status == 200:
-                detail["files"] = _upload_files(body)
             outcome = "ok" if status < 300 else ("denied" if status in (403, 404) else "failed")
+            if outcome == "ok" and action != "document.download":
+                return  # a done upload or deletion is recorded where it happens (uploads.py)
             await run_in_threadpool(self.trail.record, action, target, outcome=outcome, **detail)
 
-        await _run(self.app, scope, receive, send, finish, keep_body=action == "document.upload")
+        await _run(self.app, scope, receive, send, finish)
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
@@ -121,41 +122,21 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _run(
-    app: ASGIApp,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    finish: Finish,
-    keep_body: bool = False,
-) -> None:
-    """Run the app; `finish(status, body)` is awaited before the response goes out, so the
-    record exists by the time the client has the answer. With `keep_body` (an upload's
-    small JSON report) the response is held until its body is complete; otherwise only
-    the status is waited for, and a download streams as before."""
-    held: list[MutableMapping[str, Any]] = []
+async def _run(app: ASGIApp, scope: Scope, receive: Receive, send: Send, finish: Finish) -> None:
+    """Run the app; `finish(status)` is awaited before the response starts going out, so
+    the record exists by the time the client has the answer."""
     status, done = 500, False
 
     async def watching(message: MutableMapping[str, Any]) -> None:
         nonlocal status, done
-        if message["type"] == "http.response.start":
-            status = int(message["status"])
-            if not keep_body:
-                done = True
-                await finish(status, b"")
-        if done or message["type"] not in ("http.response.start", "http.response.body"):
-            await send(message)
-            return
-        held.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            done = True
-            await finish(status, b"".join(m.get("body", b"") for m in held[1:]))
-            for m in held:
-                await send(m)
+        if message["type"] == "http.response.start" and not done:
+            status, done = int(message["status"]), True
+            await finish(status)
+        await send(message)
 
     await app(scope, receive, watching)
-    if not done:  # the app ended without a whole response (a disconnect)
-        await finish(status, b"")
+    if not done:  # the app ended without a response (a disconnect)
+        await finish(status)
 
 
 def _cookie(scope: Scope) -> str:
@@ -164,11 +145,3 @@ def _cookie(scope: Scope) -> str:
         if key == COOKIE:
             return value
     return ""
-
-
-def _upload_files(body: bytes) -> list[dict[str, Any]]:
-    try:
-        items = json.loads(body)
-        return [{k: i.get(k) for k in ("file", "status", "chunks")} for i in items]
-    except (ValueError, TypeError, AttributeError):
-        return []

@@ -202,3 +202,40 @@ def test_cli_purge_needs_a_retention(tmp_path: Path):
 def test_recording_is_off_by_default(tmp_path: Path):
     run(["users", "add", "root", "--admin"], tmp_path, input="root-pass-1\n")
     assert run(["audit", "--json"], tmp_path).stdout.strip() == "[]"
+
+
+def test_uploads_and_deletions_name_who_made_them(tmp_path: Path):
+    """As the web page runs them: the upload's worker thread still knows the uploader."""
+    from dataclasses import replace
+    from functools import partial
+
+    from conftest import make_settings
+
+    from assistant.cli.wiring import index_files
+    from assistant.factory import Components
+    from assistant.uploads import Uploads, delete_documents, run, screen
+
+    parts = Components(make_settings(tmp_path / "data", audit=True))
+    uploads = Uploads.from_settings(parts.settings, partial(index_files, parts))
+    uploads = replace(uploads, on_event=parts.trail.record)
+    memo = tmp_path / "memo.md"
+    memo.write_text("# Memo\n\nThe canteen opens at nine.\n")
+
+    def as_erin() -> None:
+        acting_as("erin", "10.1.2.3")
+        for _ in run(screen([memo], uploads), "notes", uploads):
+            pass
+        source = parts.store.documents("notes")[0].source
+        delete_documents(parts.store, uploads, [source, "/not/there.md"], "notes")
+
+    t = threading.Thread(target=as_erin)
+    t.start()
+    t.join()
+    deleted, uploaded = parts.trail.query(action="document")
+    assert (uploaded["actor"], uploaded["address"], uploaded["target"]) == (
+        "erin",
+        "10.1.2.3",
+        "notes",
+    )
+    assert uploaded["detail"]["files"][0]["status"] == "added"
+    assert deleted["actor"] == "erin" and deleted["detail"]["sources"][1] == "/not/there.md"

@@ -100,11 +100,17 @@ def test_downloads_and_deletions_are_recorded_refusals_too(server: Server, tmp_p
         )
         assert up.status_code == 200, up.text
         uploaded = _newest(server, "document.upload")
-        assert uploaded["detail"]["files"][0]["file"] == "memo.md"
+        assert (uploaded["actor"], uploaded["target"]) == ("bob", "hr-files")
+        assert uploaded["detail"]["files"] == [{"file": "memo.md", "status": "added", "chunks": 1}]
         gone = c.delete("/api/documents", params=query)
         assert gone.status_code == 200
     deleted = _newest(server, "document.delete")
-    assert (deleted["actor"], deleted["target"]) == ("bob", f"hr-files/{server.hr_source}")
+    assert (deleted["actor"], deleted["target"]) == ("bob", "hr-files")
+    assert deleted["detail"]["sources"] == [server.hr_source]
+    with server.client("alice") as c:  # a refused deletion is on the trail too
+        assert c.delete("/api/documents", params=query).status_code == 404
+    refused = _newest(server, "document.delete")
+    assert (refused["actor"], refused["outcome"]) == ("alice", "denied")
     assert server.parts.trail.verify().ok
 
 

@@ -62,6 +62,7 @@ class OidcSignIn:
     def __init__(self, config: OidcConfig) -> None:
         self.config = config
         self._meta: dict[str, Any] | None = None
+        self._keyset: Any = None
         self._pending: dict[str, Pending] = {}
         self._lock = threading.Lock()
 
@@ -156,16 +157,17 @@ class OidcSignIn:
     def check_id_token(self, id_token: str, nonce: str) -> dict[str, Any]:
         from joserfc import jwt
         from joserfc.errors import JoseError
-        from joserfc.jwk import KeySet
         from joserfc.jwt import JWTClaimsRegistry
 
         if not id_token:
             raise OidcError("the provider sent no ID token")
         c = self.config
         try:
-            with self._http() as http:
-                keys = KeySet.import_key_set(http.get(self.metadata()["jwks_uri"]).json())
-            token = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
+            try:
+                token = jwt.decode(id_token, self._keys(), algorithms=ALGORITHMS)
+            except JoseError:  # perhaps the provider rotated its keys: fetch them once more
+                self._keyset = None
+                token = jwt.decode(id_token, self._keys(), algorithms=ALGORITHMS)
             JWTClaimsRegistry(
                 leeway=60,
                 iss={"essential": True, "value": self.metadata()["issuer"]},
@@ -180,6 +182,16 @@ class OidcSignIn:
         if isinstance(aud, list) and len(aud) > 1 and token.claims.get("azp") != c.client_id:
             raise OidcError("the ID token was issued to another client (azp)")
         return dict(token.claims)
+
+    def _keys(self) -> Any:
+        """The provider's signing keys (cached; refreshed when a token needs a new one)."""
+        from joserfc.jwk import KeySet
+
+        if self._keyset is None:
+            with self._http() as http:
+                jwks = http.get(self.metadata()["jwks_uri"]).raise_for_status().json()
+            self._keyset = KeySet.import_key_set(jwks)
+        return self._keyset
 
     def _userinfo(self, access_token: str) -> dict[str, Any]:
         """Claims from the userinfo endpoint (groups often live only there)."""

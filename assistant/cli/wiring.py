@@ -6,6 +6,7 @@ the tests use it too, so they exercise exactly what ships."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,8 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         trusted_proxies=tuple(s.trusted_proxies),
     )
     uploads = Uploads.from_settings(s, partial(index_files, parts))
+    if parts.trail is not None:  # uploads and deletions, from the page and the API alike
+        uploads = replace(uploads, on_event=parts.trail.record)
     routers = [admin_router(parts, directory)] if login else []
     return create_app(
         parts.assistant,
