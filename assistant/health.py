@@ -211,7 +211,7 @@ class Doctor:
         """The directory sign-in and the audit trail, when configured (identity_health.py)."""
         from assistant.identity_health import identity_checks
 
-        yield from identity_checks(self.s)
+        yield from (Check(*c) for c in identity_checks(self.s))
 
     # --- chat model ----------------------------------------------------------------------
     def chat_model(self) -> Iterator[Check]:

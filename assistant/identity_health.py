@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from assistant.errors import AssistantError, one_line
 from assistant.settings import Settings
 
-if TYPE_CHECKING:
-    from assistant.health import Check
+
+class Check(NamedTuple):
+    """One line of `doctor` (health.py makes its own `Check` of it: no import cycle)."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
 
 
 def _local(url: str) -> bool:
@@ -37,7 +43,6 @@ def identity_checks(s: Settings) -> Iterator[Check]:
 
 def _ldap(s: Settings) -> Check:
     from assistant.factory import Components
-    from assistant.health import Check
 
     name = "directory (LDAP)"
     if not (s.ldap_user_dn or s.ldap_bind_dn):
@@ -66,7 +71,6 @@ def _ldap(s: Settings) -> Check:
 
 def _oidc(s: Settings) -> Check:
     from assistant.factory import Components
-    from assistant.health import Check
 
     name = "directory (OpenID)"
     if not s.oidc_client_id:
@@ -91,7 +95,6 @@ def _oidc(s: Settings) -> Check:
 
 def _audit(s: Settings) -> Check:
     from assistant.factory import Components
-    from assistant.health import Check
 
     trail = Components(s).trail
     assert trail is not None
