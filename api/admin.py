@@ -45,92 +45,106 @@ def _groups(text: str) -> list[str]:
     return [g.strip() for g in text.split(",") if g.strip()]
 
 
-# action -> (what it does, returning a message; the confirmation question, if destructive)
-Run = Callable[[Admin, dict[str, str]], str]
+# Each action changes the directory and returns what it did, in words.
+Run = Callable[["Admin", dict[str, str]], str]
+
+
+def create_user(a: Admin, f: dict[str, str]) -> str:
+    groups = _groups(f.get("groups", ""))
+    a.accounts.add_user(f["name"], f["password"], admin=f.get("admin") == "1", groups=groups)
+    return f"created user '{f['name']}'"
+
+
+def delete_user(a: Admin, f: dict[str, str]) -> str:
+    a.accounts.remove_user(f["name"])
+    return f"deleted user '{f['name']}'"
+
+
+def disable_user(a: Admin, f: dict[str, str]) -> str:
+    off = f["disabled"] == "1"
+    a.accounts.set_disabled(f["name"], off)
+    return f"'{f['name']}' is {'disabled' if off else 'enabled'}"
+
+
+def reset_password(a: Admin, f: dict[str, str]) -> str:
+    a.accounts.set_password(f["name"], f["password"])
+    return f"password of '{f['name']}' reset"
+
+
+def make_admin(a: Admin, f: dict[str, str]) -> str:
+    on = f["admin"] == "1"
+    a.accounts.set_admin(f["name"], on)
+    return f"'{f['name']}' is {'now' if on else 'no longer'} an admin"
+
+
+def create_group(a: Admin, f: dict[str, str]) -> str:
+    a.accounts.add_group(f["name"])
+    return f"created group '{f['name']}'"
+
+
+def delete_group(a: Admin, f: dict[str, str]) -> str:
+    a.accounts.remove_group(f["name"])
+    return f"deleted group '{f['name']}'"
+
+
+def member(a: Admin, f: dict[str, str]) -> str:
+    leave = f.get("remove") == "1"
+    (a.accounts.remove_member if leave else a.accounts.add_member)(f["group"], f["user"])
+    return f"'{f['user']}' {'left' if leave else 'joined'} '{f['group']}'"
+
+
+def grant(a: Admin, f: dict[str, str]) -> str:
+    role = f.get("role", "read")
+    a.accounts.grant(f["group"], f["collection"], role)
+    return f"'{f['group']}' may {role} '{f['collection']}'"
+
+
+def revoke(a: Admin, f: dict[str, str]) -> str:
+    if a.accounts.revoke(f["group"], f["collection"]):
+        return f"'{f['group']}' no longer reads '{f['collection']}'"
+    return f"'{f['group']}' had no access to '{f['collection']}'"
+
+
+def revoke_token(a: Admin, f: dict[str, str]) -> str:
+    if a.accounts.revoke_token(f["user"], f["name"]):
+        return f"revoked token '{f['name']}' of '{f['user']}'"
+    return f"'{f['user']}' has no token '{f['name']}'"
+
+
+def check_directory(a: Admin, f: dict[str, str]) -> str:
+    return "; ".join(_check(what, run) for what, run in a.checks) or "no directory configured"
+
+
+def verify_audit(a: Admin, f: dict[str, str]) -> str:
+    if a.trail is None:
+        return "the audit trail is off"
+    v = a.trail.verify()
+    return (
+        f"chain intact: {v.records} records, head {v.head[:16]}" if v.ok else f"BROKEN: {v.problem}"
+    )
+
+
+# action -> (what it does; the confirmation question when it destroys, else "")
 ACTIONS: dict[str, tuple[Run, str]] = {
-    "users/create": (
-        lambda a, f: (
-            a.accounts.add_user(
-                f["name"],
-                f["password"],
-                admin=f.get("admin") == "1",
-                groups=_groups(f.get("groups", "")),
-            )
-            or f"created user '{f['name']}'"
-        ),
-        "",
-    ),
-    "users/delete": (
-        lambda a, f: a.accounts.remove_user(f["name"]) or f"deleted user '{f['name']}'",
-        "Delete user '{name}' with their tokens, sessions and history?",
-    ),
+    "users/create": (create_user, ""),
+    "users/delete": (delete_user, "Delete user '{name}' with their tokens, sessions and history?"),
     "users/disable": (
-        lambda a, f: (
-            a.accounts.set_disabled(f["name"], f["disabled"] == "1")
-            or f"'{f['name']}' is {'disabled' if f['disabled'] == '1' else 'enabled'}"
-        ),
+        disable_user,
         "Disable '{name}'? They are signed out and their tokens stop working.",
     ),
-    "users/password": (
-        lambda a, f: (
-            a.accounts.set_password(f["name"], f["password"]) or f"password of '{f['name']}' reset"
-        ),
-        "Reset the password of '{name}'? Their sessions end.",
-    ),
-    "users/admin": (
-        lambda a, f: (
-            a.accounts.set_admin(f["name"], f["admin"] == "1")
-            or f"'{f['name']}' is {'now' if f['admin'] == '1' else 'no longer'} an admin"
-        ),
-        "",
-    ),
-    "groups/create": (
-        lambda a, f: a.accounts.add_group(f["name"]) or f"created group '{f['name']}'",
-        "",
-    ),
-    "groups/delete": (
-        lambda a, f: a.accounts.remove_group(f["name"]) or f"deleted group '{f['name']}'",
-        "Delete group '{name}'? Its members lose its collections.",
-    ),
-    "groups/member": (
-        lambda a, f: (
-            (a.accounts.remove_member if f.get("remove") == "1" else a.accounts.add_member)(
-                f["group"], f["user"]
-            )
-            or f"'{f['user']}' {'left' if f.get('remove') == '1' else 'joined'} '{f['group']}'"
-        ),
-        "",
-    ),
-    "grants/set": (
-        lambda a, f: (
-            a.accounts.grant(f["group"], f["collection"], f.get("role", "read"))
-            or f"'{f['group']}' may {f.get('role', 'read')} '{f['collection']}'"
-        ),
-        "",
-    ),
-    "grants/revoke": (
-        lambda a, f: (
-            f"'{f['group']}' no longer reads '{f['collection']}'"
-            if a.accounts.revoke(f["group"], f["collection"])
-            else f"'{f['group']}' had no access to '{f['collection']}'"
-        ),
-        "Take the access of '{group}' to '{collection}' away?",
-    ),
+    "users/password": (reset_password, "Reset the password of '{name}'? Their sessions end."),
+    "users/admin": (make_admin, ""),
+    "groups/create": (create_group, ""),
+    "groups/delete": (delete_group, "Delete group '{name}'? Its members lose its collections."),
+    "groups/member": (member, ""),
+    "grants/set": (grant, ""),
+    "grants/revoke": (revoke, "Take the access of '{group}' to '{collection}' away?"),
     "tokens/revoke": (
-        lambda a, f: (
-            f"revoked token '{f['name']}' of '{f['user']}'"
-            if a.accounts.revoke_token(f["user"], f["name"])
-            else f"'{f['user']}' has no token '{f['name']}'"
-        ),
+        revoke_token,
         "Revoke token '{name}' of '{user}'? Programs using it stop working.",
     ),
-    "directory/check": (
-        lambda a, f: (
-            "; ".join(_check(what, run) for what, run in a.checks) or "no directory configured"
-        ),
-        "",
-    ),
-    "audit/verify": (lambda a, f: _verify(a), ""),
+    "directory/check": (check_directory, ""),
+    "audit/verify": (verify_audit, ""),
 }
 
 
@@ -139,15 +153,6 @@ def _check(what: str, run: Callable[[], str]) -> str:
         return f"{what}: {run()}"
     except AssistantError as exc:
         return f"{what}: FAILED, {one_line(exc)}"
-
-
-def _verify(a: Admin) -> str:
-    if a.trail is None:
-        return "the audit trail is off"
-    v = a.trail.verify()
-    return (
-        f"chain intact: {v.records} records, head {v.head[:16]}" if v.ok else f"BROKEN: {v.problem}"
-    )
 
 
 def view(a: Admin, message: str = "", error: str = "") -> admin_page.View:

@@ -16,7 +16,8 @@ from assistant.store.server import ChromaServer
 
 if TYPE_CHECKING:  # SQLAlchemy is loaded only by what needs the users database
     from assistant.audit import Trail
-    from assistant.auth import Database, Directory
+    from assistant.auth import Database
+    from assistant.auth.accounts import Accounts
     from assistant.auth.ldap import LdapSignIn
     from assistant.auth.oidc import OidcSignIn
 
@@ -86,7 +87,7 @@ class Components:
         return Trail(self.database, keep_texts=self.settings.audit_texts)
 
     @cached_property
-    def directory(self) -> Directory:
+    def directory(self) -> Accounts:
         """Users and groups, with directory sign-in when configured; with the audit trail
         on, every change to them is recorded."""
         from assistant.auth.accounts import Accounts

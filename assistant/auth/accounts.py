@@ -60,7 +60,7 @@ class Accounts(AuditedDirectory):
         group_map: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(db, trail)
-        UserState.__table__.create(db.engine, checkfirst=True)
+        Base.metadata.tables[UserState.__tablename__].create(db.engine, checkfirst=True)
         self.ldap = ldap
         self.oidc = oidc
         self.group_map = dict(group_map or {})
