@@ -239,3 +239,17 @@ def test_uploads_and_deletions_name_who_made_them(tmp_path: Path):
     )
     assert uploaded["detail"]["files"][0]["status"] == "added"
     assert deleted["actor"] == "erin" and deleted["detail"]["sources"][1] == "/not/there.md"
+
+
+def test_a_trail_that_cannot_be_written_refuses_with_one_line(trail: Trail, db_path: Path):
+    _fill(trail, 1)
+    conn = sqlite3.connect(db_path, timeout=0)
+    conn.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+    try:
+        with pytest.raises(AssistantError, match="the audit trail cannot be written: database"):
+            trail.record("ask", "documents", actor="alice")
+    finally:
+        conn.rollback()
+        conn.close()
+    trail.record("ask", "documents", actor="alice")  # and works again afterwards
+    assert trail.verify().ok and trail.verify().records == 2

@@ -33,11 +33,12 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from assistant.audit.actor import current_actor
 from assistant.auth.db import Base, Database, utcnow
+from assistant.errors import AssistantError
 
 GENESIS = "0" * 64
 RETRIES = 20
@@ -115,7 +116,9 @@ class Trail:
         address: str | None = None,
         **detail: Any,
     ) -> None:
-        """Append one record; who acted defaults to the current actor (see actor.py)."""
+        """Append one record; who acted defaults to the current actor (see actor.py). A
+        trail that cannot be written raises AssistantError: the action it would record
+        fails with that one line rather than happen unrecorded."""
         who = current_actor()
         row = dict(
             actor=(actor if actor is not None else who.name)[:128],
@@ -132,7 +135,10 @@ class Trail:
                     return
                 except IntegrityError:  # another process appended first: chain onto it
                     self._head = None
-            raise RuntimeError("audit trail: could not append after repeated collisions")
+                except OperationalError as exc:  # nothing happens unrecorded: refuse instead
+                    reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+                    raise AssistantError(f"the audit trail cannot be written: {reason}") from exc
+            raise AssistantError("the audit trail cannot be written: too many writers at once")
 
     def _append(self, row: dict[str, Any]) -> None:
         with self.session.begin() as s:
