@@ -41,6 +41,8 @@ PUBLIC = frozenset(
         ("HEAD", "/healthz"),
         ("GET", "/readyz"),
         ("HEAD", "/readyz"),
+        ("GET", "/oidc/login"),  # OpenID Connect sign-in: its start and the provider's
+        ("GET", "/oidc/callback"),  # redirect back (state and nonce checked there)
     }
 )
 PUBLIC_MAX_BODY = 4096  # a login form is a few hundred bytes; never an upload's size

@@ -4,6 +4,7 @@ works before anything else on the server is reachable."""
 from __future__ import annotations
 
 import html
+import logging
 import math
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.gate import Gate, parse_cookies
 from api.passwords import Busy
+from assistant.auth.ldap import DirectoryUnavailable
+from assistant.errors import one_line
+
+log = logging.getLogger(__name__)
+DIRECTORY_DOWN = (
+    "The organisation's directory cannot be reached, so directory accounts cannot sign in"
+    " right now. Try again later, or ask an administrator (local accounts still work)."
+)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · On-prem Assistant</title>
@@ -83,6 +92,10 @@ def router(gate: Gate) -> APIRouter:
             gate.limiter.refund(name, ip)
             message = "The server is busy checking other sign-ins: try again in a second."
             return _page(message, 503, **{"retry-after": "1"})
+        except DirectoryUnavailable as exc:  # not a wrong password: say so (details logged)
+            gate.limiter.refund(name, ip)
+            log.warning("sign-in of %r: %s", name, one_line(exc))
+            return _page(DIRECTORY_DOWN, 503)
         if principal is None:
             return _page("Wrong user name or password.", 401)
         gate.limiter.succeeded(name, ip)

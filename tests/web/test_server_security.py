@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from starlette.routing import Mount
 from support.server import (
     PASSWORDS,
     PAYROLL_QUESTION,
     SECRET,
     Server,
+    app_routes,
     build_world,
     serving,
 )
@@ -47,23 +47,8 @@ def ask(client: httpx.Client, question: str, **body: object) -> tuple[int, str, 
     return r.status_code, r.text, lines
 
 
-def _routes(routes: list, prefix: str = "") -> Iterator[tuple[str, frozenset[str]]]:
-    """Every (path, methods) of the app, into included routers and mounted apps (Gradio)."""
-    for route in routes:
-        if hasattr(route, "original_router"):  # FastAPI's included router
-            yield from _routes(route.original_router.routes, prefix)
-        elif isinstance(route, Mount):
-            inner = route.routes or getattr(route.app, "routes", None)
-            if inner:
-                yield from _routes(inner, prefix + route.path)
-            else:  # static files
-                yield prefix + route.path + "/{path}", frozenset({"GET"})
-        elif hasattr(route, "path"):
-            yield prefix + route.path, frozenset(getattr(route, "methods", None) or {"GET"})
-
-
 def test_every_route_refuses_without_login(server: Server):
-    found = sorted(set(_routes(server.app.routes)), key=str)
+    found = sorted(set(app_routes(server.app.routes)), key=str)
     paths = {p for p, _ in found}
     # Gradio's own API, queue, upload and file routes are among them
     for needed in (
