@@ -47,7 +47,11 @@ TOP_KEYS = ("name", "thresholds", "cases")
 
 
 class SuiteError(AssistantError):
-    """A suite file that cannot be used; the message starts with `FILE:LINE:`."""
+    """A suite file that cannot be used; the message starts with `FILE:LINE:`, and is one
+    line whatever the file holds (a key with a newline in it is shown as `\\n`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 @dataclass(frozen=True)
