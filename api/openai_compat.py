@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ class ChatRequest(BaseModel):
 
 
 def _error(
-    status: int, message: str, kind: str, headers: dict[str, str] | None = None
+    status: int, message: str, kind: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     body = {"error": {"message": message, "type": kind, "code": None}}
     return JSONResponse(body, status, headers=headers)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from assistant.answering import Answer
 from assistant.auth.access import Principal
-from assistant.auth.db import Conversation, Database, Turn, utcnow
+from assistant.auth.db import Conversation, Database, Turn, rows_deleted, utcnow
 
 TITLE_CHARS = 80
 
@@ -108,4 +108,4 @@ class History:
                     Conversation.id == conversation, Conversation.user_name == user.name
                 )
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))

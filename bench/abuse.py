@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import ASSISTANT, ROOT, free_port  # noqa: E402
+from load import ASSISTANT, ROOT, free_port
 
 MAX_REQUESTS = 5000  # per flood, whatever its speed
 OFF_TOPIC = [  # retrieved, gated, refused: no model answer to wait for

@@ -27,6 +27,7 @@ def index_files(
     """`ingest_paths` with the chunking, limits and batch size from settings: the one way
     the CLI, first-start seeding and the web upload box index files."""
     from ingest.indexer import ingest_paths
+    from ingest.loaders import Limits
 
     s = parts.settings
     return ingest_paths(
@@ -35,6 +36,7 @@ def index_files(
         chunk_size=s.chunk_size,
         chunk_overlap=s.chunk_overlap,
         max_file_bytes=int(s.max_file_mb * 2**20),
+        limits=Limits.from_settings(s),
         batch=s.embed_batch,
         collection=collection,
         **options,

@@ -101,7 +101,8 @@ class _Reader:
         self.loader = loader
 
     def fail(self, node: yaml.Node, reason: str) -> SuiteError:
-        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {reason}")
+        # one line whatever the file holds (a key may contain a newline)
+        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {' '.join(reason.split())}")
 
     def value(self, node: yaml.Node) -> Any:
         return self.loader.construct_object(node, deep=True)
@@ -216,7 +217,7 @@ def parse_suite(text: str, path: Path) -> Suite:
         raise SuiteError(f"{path}: not valid YAML: nested too deeply") from exc
     except yaml.MarkedYAMLError as exc:
         mark, context = exc.problem_mark or exc.context_mark, ""
-        if exc.context and exc.context_mark and exc.context_mark.line != mark.line:
+        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
             context = f" ({exc.context} from line {exc.context_mark.line + 1})"
         reason = f"not valid YAML: {exc.problem or exc.context}{context}"
         raise SuiteError(
