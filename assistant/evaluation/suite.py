@@ -47,7 +47,11 @@ TOP_KEYS = ("name", "thresholds", "cases")
 
 
 class SuiteError(AssistantError):
-    """A suite file that cannot be used; the message starts with `FILE:LINE:`."""
+    """A suite file that cannot be used; the message starts with `FILE:LINE:`, and is one
+    line whatever the file holds (a key with a newline in it is shown as `\\n`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,7 @@ class _Reader:
         self.loader = loader
 
     def fail(self, node: yaml.Node, reason: str) -> SuiteError:
-        # one line whatever the file holds (a key may contain a newline)
-        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {' '.join(reason.split())}")
+        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {reason}")
 
     def value(self, node: yaml.Node) -> Any:
         return self.loader.construct_object(node, deep=True)
