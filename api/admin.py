@@ -6,8 +6,9 @@ directory, so it is audited like the CLI's; destructive ones are confirmed first
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -155,6 +156,20 @@ def _check(what: str, run: Callable[[], str]) -> str:
         return f"{what}: FAILED, {one_line(exc)}"
 
 
+def token_rows(tokens: Iterable[Any]) -> list[tuple[str, str, str, str, str]]:
+    """(user, name, created, expires, last used) as text, from whatever the directory
+    lists: (user, name, created) tuples, or records that also know expiry and last use."""
+    rows = []
+    for t in tokens:
+        if isinstance(t, tuple):
+            rows.append((str(t[0]), str(t[1]), str(t[2]), "", ""))
+            continue
+        when = [getattr(t, k, None) for k in ("created", "expires", "last_used")]
+        text = [w.isoformat(timespec="seconds") if isinstance(w, datetime) else "" for w in when]
+        rows.append((str(t.user), str(t.name), text[0], text[1], text[2]))
+    return rows
+
+
 def view(a: Admin, message: str = "", error: str = "") -> admin_page.View:
     d = a.accounts
     status = [(what, "configured") for what, _ in a.checks] or [("directory", "local users only")]
@@ -165,7 +180,15 @@ def view(a: Admin, message: str = "", error: str = "") -> admin_page.View:
         note = f"on; kept {keep}; the newest 30:"
         records = a.trail.query(limit=30)
     return admin_page.View(
-        d.users(), d.states(), d.groups(), d.tokens(), status, records, note, message, error
+        d.users(),
+        d.states(),
+        d.groups(),
+        token_rows(d.tokens()),
+        status,
+        records,
+        note,
+        message,
+        error,
     )
 
 

@@ -23,7 +23,7 @@ class View:
     users: list[Any]  # assistant.auth.directory.UserInfo
     states: Mapping[str, tuple[str, bool]]  # name -> (source, disabled)
     groups: list[tuple[str, list[str], list[tuple[str, str]]]]
-    tokens: list[tuple[str, str, str]]
+    tokens: list[tuple[str, str, str, str, str]]  # user, name, created, expires, last used
     directory_status: list[tuple[str, str]]  # (what, state)
     audit: list[dict[str, Any]] = field(default_factory=list)
     audit_note: str = "off"
@@ -110,13 +110,15 @@ def _groups(v: View) -> str:
 def _tokens(v: View) -> str:
     rows = "".join(
         f"<tr><td>{escape(u)}</td><td>{escape(n)}</td><td>{escape(c)}</td>"
+        f"<td>{escape(e or 'never')}</td><td>{escape(last or '-')}</td>"
         f"<td>{form('tokens/revoke', {'user': u, 'name': n}, 'Revoke')}</td></tr>"
-        for u, n, c in v.tokens
+        for u, n, c, e, last in v.tokens
     )
     create = '<input name="user" placeholder="user"><input name="name" placeholder="token name">'
     return (
-        "<h2>API tokens</h2><table><tr><th>user</th><th>name</th><th>created</th><th></th></tr>"
-        f"{rows}</table>{form('tokens/create', {}, 'Create token', create)}"
+        "<h2>API tokens</h2><table><tr><th>user</th><th>name</th><th>created</th>"
+        f"<th>expires</th><th>last used</th><th></th></tr>{rows}</table>"
+        f"{form('tokens/create', {}, 'Create token', create)}"
     )
 
 

@@ -46,9 +46,9 @@ class AuditedDirectory(Directory):
             groups=groups,
         )
 
-    def set_password(self, name: str, password: str, *a: Any, **kw: Any) -> None:
-        sup = super().set_password
-        self._audited("user.password", name, lambda: sup(name, password, *a, **kw))
+    def set_password(self, name: str, password: str, *a: Any, **kw: Any) -> Any:
+        sup = super().set_password  # (its result, e.g. tokens revoked, passes through)
+        return self._audited("user.password", name, lambda: sup(name, password, *a, **kw))
 
     def remove_user(self, name: str) -> None:
         sup = super().remove_user
