@@ -20,10 +20,10 @@ from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
 from assistant.answering import Assistant
 from assistant.auth import LOCAL, Principal
-from assistant.auth.history import History
+from assistant.history import History
 from assistant.store import Store
+from assistant.uploads import Uploads
 from ui.app import CSS, THEME, build_app
-from ui.uploads import Uploads
 
 MULTIPART_SLACK = 2**20  # form boundaries and headers around an upload of the largest size
 # Swagger UI's files, served from here: FastAPI's default /docs loads them from a CDN.
@@ -60,19 +60,19 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
         )
 
-    ctx = Context(assistant, store, history, uploads)
+    app.state.context = Context(assistant, store, history, uploads)
     app.include_router(login.router(gate, secure_cookie=secure_cookie))
-    app.include_router(routes.router(ctx))
-    app.include_router(openai_compat.router(ctx))
+    app.include_router(routes.router)
+    app.include_router(openai_compat.router)
 
-    def who(request: gr.Request) -> Principal:
-        return _who(gate, request)
+    def user_of(request: gr.Request) -> Principal:
+        return _user_of(gate, request)
 
     blocks = build_app(
         assistant,
         store,
         uploads=uploads,
-        who=who if gate.enabled else None,
+        user_of=user_of if gate.enabled else None,
         history=history if gate.enabled else None,
     )
     app = gr.mount_gradio_app(
@@ -98,7 +98,7 @@ def _username(request: Request) -> str | None:
     return found.name if isinstance(found, Principal) else None
 
 
-def _who(gate: Gate, request: Any) -> Principal:
+def _user_of(gate: Gate, request: Any) -> Principal:
     """The user behind a Gradio event, looked up afresh (permissions may have changed)."""
     if gate.directory is None:
         return LOCAL

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from assistant.answering import Assistant
 from assistant.auth import Principal
-from assistant.auth.history import History
+from assistant.history import History
 from assistant.store import Store
-from ui.uploads import Uploads  # no Gradio in it: screening and copying uploads
+from assistant.uploads import Uploads
 
 
 @dataclass
@@ -21,9 +22,19 @@ class Context:
     uploads: Uploads | None
 
 
+def context(request: Request) -> Context:
+    """The parts `api.app.create_app` put on the app, for routes to take by `Depends`."""
+    found: Context = request.app.state.context
+    return found
+
+
 def principal(request: Request) -> Principal:
     """Set by `GateMiddleware` for every request it let through."""
     found = request.scope.get("state", {}).get("principal")
     if not isinstance(found, Principal):
         raise HTTPException(401, "sign in or send a token")
     return found
+
+
+Ctx = Annotated[Context, Depends(context)]
+Who = Annotated[Principal, Depends(principal)]

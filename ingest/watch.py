@@ -42,7 +42,7 @@ def _sync(roots: Sequence[Path], sync: Sync, say: Callable[[str], None]) -> Inge
 def _state(roots: Sequence[Path]) -> tuple[tuple[int, int] | None, ...]:
     """Which roots exist, and as which inode: a folder replaced by another (moved back
     into place) must be watched anew."""
-    out = []
+    out: list[tuple[int, int] | None] = []
     for root in roots:
         try:
             st = root.stat()

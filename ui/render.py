@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from assistant.answering import Answer, Source
+from assistant.errors import one_line
 from assistant.store import DocumentInfo
-from ui.uploads import Progress
+from assistant.uploads import UploadStatus
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what would open an HTML tag or comment
 _MD_IMAGE = re.compile(r"!\[")  # ![alt](url) would make the browser fetch url
@@ -158,7 +159,7 @@ STATUS_LABELS = {"queued": "indexing…"}
 STATUS_ORDER = ("added", "updated", "unchanged", "removed", "failed", "queued")
 
 
-def upload_html(progress: Progress | None, *, error: str | None = None) -> str:
+def upload_html(progress: UploadStatus | None, *, error: str | None = None) -> str:
     """An upload run: one status line, then every file with its status, chunks and reason.
 
     While the run goes on, files still being indexed show as 'indexing…' and the line
@@ -206,9 +207,7 @@ def note_html(message: str, *, warning: bool = False) -> str:
     return f'<p class="note{" is-warning" if warning else ""}">{_esc(message)}</p>'
 
 
-def error_line(exc: BaseException) -> str:
-    """One line for the page, whatever the exception text holds."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+error_line = one_line  # one line for the page, whatever the exception text holds
 
 
 def error_html(message: str) -> str:

@@ -15,7 +15,7 @@ import httpx
 import ollama
 
 from assistant.errors import BackendUnavailable
-from assistant.llm import Message
+from assistant.llm.base import Message
 from assistant.llm.estimate import estimate_tokens
 from assistant.settings import Settings
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from assistant.errors import BackendUnavailable
-from assistant.llm import Message
+from assistant.llm.base import Message
 from assistant.llm.estimate import TEMPLATE_TOKENS_PER_MESSAGE, estimate_tokens
 from assistant.settings import Settings
 

@@ -52,6 +52,7 @@ def read_docx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
     import docx
     from docx.opc.exceptions import OpcError
 
+    damaged: tuple[type[Exception], ...] = (OpcError, *DAMAGE)
     if head(path, 8).startswith(OLE_MAGIC):
         raise LoadError("encrypted DOCX, or an old binary .doc renamed (save it as .docx)")
     check_zip(path, ctx.limits, "DOCX")
@@ -59,7 +60,7 @@ def read_docx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
         document = docx.Document(str(path))
         core_title = (document.core_properties.title or "").strip()
         lines, first_heading = _lines(document)
-    except (OpcError, *DAMAGE) as exc:
+    except damaged as exc:
         raise LoadError(f"corrupt DOCX ({short(exc)})") from exc
     except OSError as exc:
         raise LoadError(os_reason(exc)) from exc

@@ -8,6 +8,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ingest.loaders.base import LoadError, ReadContext, Section, os_reason, short
 from ingest.loaders.ocr import ocr_error, ocr_section, require_engine
@@ -17,7 +18,7 @@ MAX_PAGES = 2000
 _LIMIT = f"{MAX_PIXELS // 10**6} million pixel limit"
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+def _open(path: Path) -> Any:
     from PIL import Image, UnidentifiedImageError
 
     try:

@@ -58,13 +58,19 @@ def _parts(msg: Message) -> Iterator[Message]:
             raise LoadError(f"email nested over {MAX_MIME_DEPTH} MIME levels deep (hostile)")
         if part.is_multipart():
             children = part.get_payload()
-            stack.extend((child, depth + 1) for child in reversed(children or []))
+            if isinstance(children, list):
+                stack += [(c, depth + 1) for c in reversed(children) if isinstance(c, Message)]
         else:
             yield part
 
 
+def _payload(part: Message) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
 def _decoded(part: Message) -> str:
-    payload = part.get_payload(decode=True) or b""
+    payload = _payload(part)
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="replace")
@@ -106,7 +112,7 @@ def _attachment(
     if reader is None:
         ctx.skipped.append(f"attachment {safe} (unsupported type)")
         return
-    data = part.get_payload(decode=True) or b""
+    data = _payload(part)
     if len(data) > ctx.limits.max_bytes or not data:
         ctx.skipped.append(f"attachment {safe} ({'too large' if data else 'empty'})")
         return
