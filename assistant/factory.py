@@ -50,5 +50,6 @@ class Components:
             self.retriever,
             self.model,
             max_answer_tokens=s.max_answer_tokens,
+            max_question_chars=s.max_question_chars,
             on_answer=ChatLog(s.chat_log_dir).record if s.chat_log else None,
         )

@@ -30,6 +30,9 @@ class ConversationInfo:
     turns: int
 
 
+HIDDEN_ANSWER = "(hidden: this answer drew on a collection you may no longer read)"
+
+
 class History:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -81,15 +84,16 @@ class History:
                 return None
             turns = []
             for t in conv.turns:
-                sources = [
-                    src
-                    for src in json.loads(t.sources_json)
-                    if user.can_read(str(src.get("collection", "")))
-                ]
+                stored = json.loads(t.sources_json)
+                sources = [s for s in stored if user.can_read(str(s.get("collection", "")))]
+                # The answer was written from its sources: if one is no longer readable,
+                # the text may quote it, so it goes too (the question is the user's own).
+                hidden = len(sources) < len(stored)
                 turns.append(
                     {
                         "question": t.question,
-                        "answer": t.answer,
+                        "answer": HIDDEN_ANSWER if hidden else t.answer,
+                        "hidden": hidden,
                         "refused": t.refused,
                         "sources": sources,
                         "time": t.created_at.isoformat(timespec="seconds"),

@@ -148,6 +148,23 @@ class Settings(BaseSettings):
         128, ge=1, le=4096, description="chunks embedded and written per batch when ingesting"
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
+    upload_parse_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="an uploaded file is parsed in a child process first: longer than this"
+        " and it is refused (one hostile file cannot freeze the server)",
+    )
+    upload_parse_memory_mb: int = Field(
+        1024,
+        ge=16,
+        description="memory (address space) that child may use; more and the file is refused",
+    )
+    upload_quota_mb: float = Field(
+        500.0,
+        gt=0,
+        description="megabytes one user may upload within an hour (web page and API);"
+        " more is answered 429. Only users who own a collection (or admins) may upload",
+    )
     upload_types: list[str] = Field(
         [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx", ".xlsx"]
         + [".xlsm", ".csv", ".tsv", ".pptx", ".odt", ".ods", ".odp", ".eml", ".mbox"]
@@ -157,6 +174,21 @@ class Settings(BaseSettings):
 
     # --- retrieval and answering ----------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="sources given to the model")
+    max_questions_in_flight: int = Field(
+        16,
+        ge=1,
+        description="questions being answered or waiting for the model at once (/api, /v1;"
+        " the web chat's queue too); one more is answered 503 with its place and Retry-After",
+    )
+    max_questions_per_user: int = Field(
+        2, ge=1, description="questions one user may have in flight at once; more get 429"
+    )
+    max_question_chars: int = Field(
+        4000,
+        ge=10,
+        description="longest question accepted, everywhere (web chat and its API, /api,"
+        " /v1, CLI); a longer one is refused before it is searched or logged",
+    )
     min_similarity: float = Field(
         0.25, ge=-1.0, le=1.0, description="cosine below which a chunk counts as unrelated"
     )
@@ -176,6 +208,12 @@ class Settings(BaseSettings):
     # --- web UI -------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
     port: int = Field(7860, ge=1, le=65535, description="port the web UI and API listen on")
+    allowed_hosts: list[str] = Field(
+        [],
+        description="names people reach the server by (the Host header), e.g."
+        " assistant.internal or *.example.org, besides IP addresses, localhost and this"
+        " machine's name; any other name is refused (DNS rebinding). '*' = any",
+    )
 
     # --- users and access -----------------------------------------------------------------
     database_url: str | None = Field(
@@ -188,6 +226,13 @@ class Settings(BaseSettings):
         5, ge=1, description="failed logins per user name (4x per address) before a pause"
     )
     login_window_s: float = Field(300.0, gt=0, description="seconds failed logins are counted")
+    login_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="password checks (Argon2id, ~64 MiB each) run at once; a sign-in beyond"
+        " that is answered 503 with Retry-After",
+    )
     trusted_user_header: str = Field(
         "",
         description="header (e.g. X-Remote-User) naming the user a reverse proxy signed in;"

@@ -200,11 +200,12 @@ def stage(items: Sequence[Item], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     for item in accepted:
         dest = folder / item.name
-        partial = folder / f".{item.name}.{secrets.token_hex(4)}.part"
+        # Not named after the file: a 255-byte name plus a suffix would be too long.
+        partial = folder / f".upload-{secrets.token_hex(8)}.part"
         try:
             shutil.copyfile(item.upload, partial)
             if dest.exists():
-                item.backup = folder / f".{item.name}.{secrets.token_hex(4)}.previous"
+                item.backup = folder / f".upload-{secrets.token_hex(8)}.previous"
                 os.replace(dest, item.backup)
             os.replace(partial, dest)
         except OSError as exc:
@@ -295,6 +296,8 @@ def run(
 
     def work() -> None:
         error = None
+        folder_lock = _folder_lock(uploads.folder / collection)
+        folder_lock.acquire()  # staging, ingesting and settling of one folder: one run at once
         try:
             with changed:
                 stage(items, uploads.folder / collection)
@@ -316,6 +319,7 @@ def run(
                 settle(items, error=error, temp=temp)
                 progress.error, progress.done = error, True
                 changed.notify_all()
+            folder_lock.release()
 
     threading.Thread(target=work, name=f"upload-{collection}", daemon=True).start()
     while True:
@@ -327,6 +331,18 @@ def run(
         yield snapshot
         if snapshot.done:
             return
+
+
+_FOLDER_LOCKS: dict[str, threading.Lock] = {}
+_FOLDER_LOCKS_GUARD = threading.Lock()
+
+
+def _folder_lock(folder: Path) -> threading.Lock:
+    """One lock per upload folder (= collection): two uploads of one name must not stage
+    over each other while the first is being ingested, or the copy on disk and the
+    stored version could differ. The second waits for the first instead."""
+    with _FOLDER_LOCKS_GUARD:
+        return _FOLDER_LOCKS.setdefault(os.path.realpath(folder), threading.Lock())
 
 
 def _apply(by_path: dict[str, Item], result: FileOutcome) -> None:

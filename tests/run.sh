@@ -31,7 +31,7 @@ fi
 wheelhouse=.cache/wheelhouse
 stamp="$wheelhouse/.done-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+  .venv/bin/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["postgres"]))' \
     | .venv/bin/pip wheel -q -w "$wheelhouse" -r /dev/stdin 'setuptools>=77'
   touch "$stamp"
 fi

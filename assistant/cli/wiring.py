@@ -60,19 +60,15 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     login gate, with uploads indexed by `index_files`."""
     from api.app import create_app
     from api.gate import Gate
-    from assistant.auth.ratelimit import LoginLimiter
+    from assistant.admission import Admission
+    from assistant.cli.sandbox import ingest_uploads
     from assistant.history import History
     from assistant.uploads import Uploads
 
     s = parts.settings
-    gate = Gate(
-        directory if login else None,
-        LoginLimiter(s.login_max_failures, s.login_window_s),
-        session_hours=s.session_hours,
-        trusted_header=s.trusted_user_header.lower(),
-        trusted_proxies=tuple(s.trusted_proxies),
-    )
-    uploads = Uploads.from_settings(s, partial(index_files, parts))
+    gate = Gate.from_settings(s, directory if login else None)
+    # Each upload is parsed in a child process with limits first (sandbox.py).
+    uploads = Uploads.from_settings(s, partial(ingest_uploads, parts, index_files))
     return create_app(
         parts.assistant,
         parts.store,
@@ -80,5 +76,8 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         history=History(directory.db),
         uploads=uploads,
         upload_max_bytes=uploads.max_bytes,
-        secure_cookie=s.secure_cookies,
+        bind_host=s.host,
+        allowed_hosts=s.allowed_hosts,
+        admission=Admission(s.max_questions_in_flight, s.max_questions_per_user),
+        upload_quota_bytes=int(s.upload_quota_mb * 2**20),
     )

@@ -190,7 +190,7 @@ class Store:
         known: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         """Step 2: embed and write chunks of intended versions (invisible until `commit`).
-        `known`: vectors by chunk id that are reused, not embedded again (a renamed file)."""
+        `known`: vectors by chunk id that need no embedding (a renamed file's chunks)."""
         known = known or {}
         texts = [c.text for c in chunks]
         fresh = [c.text for c in chunks if c.id not in known]

@@ -52,7 +52,7 @@ def read_docx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
     import docx
     from docx.opc.exceptions import OpcError
 
-    damaged: tuple[type[Exception], ...] = (OpcError, *DAMAGE)
+    damaged: tuple[type[BaseException], ...] = (OpcError, *DAMAGE)
     if head(path, 8).startswith(OLE_MAGIC):
         raise LoadError("encrypted DOCX, or an old binary .doc renamed (save it as .docx)")
     check_zip(path, ctx.limits, "DOCX")

@@ -8,7 +8,6 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ingest.loaders.base import LoadError, ReadContext, Section, os_reason, short
 from ingest.loaders.ocr import ocr_error, ocr_section, require_engine
@@ -18,7 +17,7 @@ MAX_PAGES = 2000
 _LIMIT = f"{MAX_PIXELS // 10**6} million pixel limit"
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path):
     from PIL import Image, UnidentifiedImageError
 
     try:

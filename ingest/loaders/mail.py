@@ -58,19 +58,24 @@ def _parts(msg: Message) -> Iterator[Message]:
             raise LoadError(f"email nested over {MAX_MIME_DEPTH} MIME levels deep (hostile)")
         if part.is_multipart():
             children = part.get_payload()
-            if isinstance(children, list):
-                stack += [(c, depth + 1) for c in reversed(children) if isinstance(c, Message)]
+            parts = (
+                [c for c in children if isinstance(c, Message)]
+                if isinstance(children, list)
+                else []
+            )
+            stack.extend((child, depth + 1) for child in reversed(parts))
         else:
             yield part
 
 
-def _payload(part: Message) -> bytes:
-    data = part.get_payload(decode=True)
-    return data if isinstance(data, bytes) else b""
+def _payload_bytes(part: Message) -> bytes:
+    """A leaf part's body, transfer-decoded (a multipart part has none)."""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def _decoded(part: Message) -> str:
-    payload = _payload(part)
+    payload = _payload_bytes(part)
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="replace")
@@ -112,7 +117,7 @@ def _attachment(
     if reader is None:
         ctx.skipped.append(f"attachment {safe} (unsupported type)")
         return
-    data = _payload(part)
+    data = _payload_bytes(part)
     if len(data) > ctx.limits.max_bytes or not data:
         ctx.skipped.append(f"attachment {safe} ({'too large' if data else 'empty'})")
         return

@@ -27,10 +27,12 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)  # its recoverable-damage war
 
 def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]:
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
     no_header = b"%PDF-" not in head(path)
-    damaged = (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError)
+    # PyPdfError: every error pypdf raises for a damaged file (its LimitReachedError, for
+    # a self-referencing object, is not a PdfReadError)
+    damaged = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError)
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:

@@ -48,7 +48,7 @@ def read_pptx(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Sectio
     from pptx import Presentation
     from pptx.exc import PackageNotFoundError
 
-    damaged: tuple[type[Exception], ...] = (PackageNotFoundError, *DAMAGE)
+    damaged: tuple[type[BaseException], ...] = (PackageNotFoundError, *DAMAGE)
     if head(path, 8).startswith(OLE_MAGIC):
         raise LoadError("password-protected PPTX, or an old binary .ppt renamed (save as .pptx)")
     check_zip(path, ctx.limits, "PPTX")

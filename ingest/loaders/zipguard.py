@@ -14,8 +14,10 @@ from ingest.loaders.base import Limits, LoadError, human_bytes, os_reason, short
 
 # What parsers of a damaged zip-based file raise: a bad zip, a broken deflate stream, XML
 # that does not parse (lxml's and ElementTree's errors are SyntaxErrors), a missing part.
-DAMAGE: tuple[type[Exception], ...] = (zipfile.BadZipFile, zlib.error, EOFError, SyntaxError)
-DAMAGE += (KeyError, ValueError, TypeError, IndexError, AttributeError)
+DAMAGE: tuple[type[Exception], ...] = (
+    *(zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, KeyError, ValueError),
+    *(TypeError, IndexError, AttributeError),  # what the libraries raise on broken parts
+)
 MAX_MEMBERS = 100_000  # an office file has dozens of parts; a million is an attack
 _RATIO_FROM = 1 << 20  # below 1 MB inflated, any ratio is harmless
 

@@ -124,3 +124,31 @@ def test_answers_given_in_the_web_ui_are_logged_too(seeded, tmp_path):
     [entry] = ChatLog(parts.settings.chat_log_dir).newest_first()
     assert entry.question == "Who leads FAIR at Meta?" and entry.answer == final.text
     assert [s["source"] for s in entry.sources] == [s.source for s in final.sources]
+
+
+def test_entries_name_the_asker_and_only_the_owner_may_read_the_log(tmp_path):
+    import os
+    import stat
+    from datetime import datetime
+
+    old_umask = os.umask(0o022)  # Docker's: files would be 0644, readable by everyone
+    try:
+        folder = tmp_path / "chatlog"
+        folder.mkdir(mode=0o755)
+        today = datetime.now().astimezone().date().isoformat()
+        (folder / f"{today}.jsonl").write_text("")  # made by an older version: 0644
+        log = ChatLog(folder)
+        log.record(_answer("alice's question?", "a.md"), "documents", "alice")
+        log.record(_answer("bob's question?", "a.md"), "hr-files", "bob")
+        files = list(folder.glob("*.jsonl"))
+        assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+        new = ChatLog(tmp_path / "fresh")
+        new.record(_answer("carol's question?"), "documents", "carol")
+        assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700
+        assert [f.stat().st_mode & 0o077 for f in (tmp_path / "fresh").iterdir()] == [0]
+    finally:
+        os.umask(old_umask)
+    assert [(e.user, e.question) for e in log.newest_first()] == [
+        ("bob", "bob's question?"),
+        ("alice", "alice's question?"),
+    ]

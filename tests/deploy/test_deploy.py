@@ -83,6 +83,9 @@ def test_image_installs_only_from_the_bundle_runs_unprivileged_and_quiet():
     assert "COPY wheels /wheels" in text
     assert re.search(r"^USER 10001:10001$", text, re.M)
     assert re.search(r"^HEALTHCHECK .*\n\s+CMD \[", text, re.M)
+    # the one path that answers without login once a user exists (GET / is a 401)
+    assert re.search(r"^\s+CMD \[.*/healthz'", text, re.M)
+    assert "onprem-assistant[postgres]==" in text  # replicas keep users in PostgreSQL
     env = dict(re.findall(r"^\s+(?:ENV )?([A-Z_]+)=(\S+?)(?: \\)?$", text, re.M))
     for name in ("ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE"):
         assert env.get(name) == OFFLINE_ENV[name], name
@@ -145,6 +148,7 @@ def test_compose_wires_the_assistant_to_ollama_and_chroma_on_an_internal_network
     for name in ("ollama", "chroma", "assistant"):
         assert services[name]["healthcheck"]["test"][0] == "CMD", name
         assert services[name]["volumes"], name
+    assert "/readyz" in " ".join(services["assistant"]["healthcheck"]["test"])
     assert spec["networks"]["backend"]["internal"] is True
     assert services["assistant"]["build"]["network"] == "none"
     gpu = services["ollama"]["deploy"]["resources"]["reservations"]["devices"][0]
@@ -179,8 +183,10 @@ def test_kubernetes_layout_replicas_gpu_nodes_one_writer():
     assistant = objs[("Deployment", "assistant")]["spec"]
     assert assistant["replicas"] >= 2
     pod = assistant["template"]["spec"]["containers"][0]
-    assert pod["readinessProbe"]["exec"]["command"] == ["assistant", "doctor"]
-    assert pod["livenessProbe"]["httpGet"]["port"] == "http"
+    # probes on the routes open without login (GET / answers 401 once a user exists)
+    assert pod["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    for probe in ("startupProbe", "livenessProbe"):
+        assert pod[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
     for name in ("ollama", "vllm"):
         spec = objs[("StatefulSet", name)]["spec"]["template"]["spec"]
         assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
@@ -191,10 +197,30 @@ def test_kubernetes_layout_replicas_gpu_nodes_one_writer():
     job = objs[("Job", "ingest")]["spec"]
     assert job["parallelism"] == 1 and job["completions"] == 1
     config = objs[("ConfigMap", "assistant-config")]["data"]
-    for variable in ("ASSISTANT_OLLAMA_HOST", "ASSISTANT_CHROMA_URL"):
-        url = urlsplit(config[variable])
+    secrets = objs[("Secret", "assistant-secrets")]["stringData"]
+    for variable in ("ASSISTANT_OLLAMA_HOST", "ASSISTANT_CHROMA_URL", "ASSISTANT_DATABASE_URL"):
+        url = urlsplit(config.get(variable) or secrets[variable])
         ports = [p["port"] for p in objs[("Service", url.hostname)]["spec"]["ports"]]
         assert url.port in ports, variable
+
+
+def test_kubernetes_replicas_share_users_uploads_and_see_each_persons_address():
+    objs = k8s_objects()
+    secrets = objs[("Secret", "assistant-secrets")]["stringData"]
+    assert secrets["ASSISTANT_DATABASE_URL"].startswith("postgresql+psycopg://")  # not SQLite
+    config = objs[("ConfigMap", "assistant-config")]["data"]
+    settings = Settings(
+        trusted_proxies=json.loads(config["ASSISTANT_TRUSTED_PROXIES"]),
+        allowed_hosts=json.loads(config["ASSISTANT_ALLOWED_HOSTS"]),
+    )
+    assert settings.trusted_proxies != ["127.0.0.1", "::1"] and settings.allowed_hosts
+    assert config["ASSISTANT_SECURE_COOKIES"] == "true"
+    spec = objs[("Deployment", "assistant")]["spec"]["template"]["spec"]
+    mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+    assert mounts["uploads"] == config["ASSISTANT_DATA_DIR"] + "/uploads"
+    claim = next(v for v in spec["volumes"] if v["name"] == "uploads")["persistentVolumeClaim"]
+    pvc = objs[("PersistentVolumeClaim", claim["claimName"])]["spec"]
+    assert pvc["accessModes"] == ["ReadWriteMany"]
 
 
 # --- systemd ------------------------------------------------------------------------------

@@ -45,7 +45,9 @@ def test_horizontal_rules_are_dropped_but_their_lines_kept():
 
 
 def test_no_markup_survives_in_any_seed_document():
-    for path in sorted(SEEDS.glob("*.txt")):
+    paths = sorted(SEEDS.glob("*.txt"))
+    assert len(paths) == 5, f"expected the 5 seed documents in {SEEDS}, found {len(paths)}"
+    for path in paths:
         text = clean(path.read_text(encoding="utf-8")).text
         for leftover in ("[[", "]]", "<a ", "</a>", "<br", "data-t=", "**"):
             assert leftover not in text, f"{path.name} still contains {leftover!r}"

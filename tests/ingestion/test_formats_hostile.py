@@ -5,8 +5,8 @@ and what was stored before is kept."""
 from pathlib import Path
 
 import pytest
-from support.documents import nested_mime, png_header, save_xlsx, tiff_of
-from support.scans import image_bytes, scanned_page
+from support.mail import nested_mime
+from support.scans import image_bytes, png_header, scanned_page, tiff_of
 
 from ingest.indexer import ingest_paths
 
@@ -25,6 +25,8 @@ pytestmark = pytest.mark.apt  # Debian's tesseract-ocr (tests/run.sh installs it
 
 
 def test_hostile_files_fail_one_line_each_and_good_ones_are_indexed(fresh, tmp_path):
+    from support.office import save_xlsx
+
     folder = tmp_path / "inbox"
     folder.mkdir()
     (folder / "kept.md").write_text("# Kept\n\nIndexed before the hostile files came.\n")

@@ -6,7 +6,7 @@ import re
 from email.message import EmailMessage
 
 import pytest
-from support.documents import nested_mime
+from support.mail import nested_mime
 
 from ingest.chunking import chunk_document
 from ingest.loaders import LoadError, load

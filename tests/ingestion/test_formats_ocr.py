@@ -5,9 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
-from support.documents import png_header, tiff_of
 from support.pdfs import text_pdf
-from support.scans import image_bytes, scanned_page, scanned_pdf
+from support.scans import image_bytes, png_header, scanned_page, scanned_pdf, tiff_of
 
 from ingest.indexer import ingest_paths
 from ingest.loaders import Limits, LoadError, load

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.documents import pptx_deck, save_odf, save_xlsx
+from support.office import pptx_deck, save_odf, save_xlsx
 
 from ingest.chunking import chunk_document
 from ingest.loaders import LoadError, load

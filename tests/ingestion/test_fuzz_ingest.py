@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.documents import pptx_deck, save_odf, save_xlsx
+from support.office import pptx_deck, save_odf, save_xlsx
 from support.pdfs import text_pdf
 
 from ingest.chunking import chunk_document

@@ -1,11 +1,6 @@
-"""Office files, mail and hostile images made in tests by the libraries that write them
-(or by hand, where the point is a header that lies): no binary fixtures on disk."""
+"""Office and OpenDocument files made by the tests (XLSX, PPTX, ODF)."""
 
-from __future__ import annotations
-
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 
@@ -53,6 +48,8 @@ ODF_NS = (
     ' xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"'
     ' xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0"'
 )
+
+
 MIMETYPES = {
     ".odt": ("text", "application/vnd.oasis.opendocument.text"),
     ".ods": ("spreadsheet", "application/vnd.oasis.opendocument.spreadsheet"),
@@ -72,38 +69,3 @@ def save_odf(path: Path, body: str) -> Path:
         z.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
         z.writestr("content.xml", content)
     return path
-
-
-def nested_mime(levels: int) -> bytes:
-    head = "".join(
-        f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(levels)
-    )
-    tail = "".join(f"\n--b{i}--\n" for i in reversed(range(levels)))
-    return f"From: x@example.com\nSubject: deep\nMIME-Version: 1.0\n{head}\nhello{tail}".encode()
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A PNG that declares its size and holds almost nothing: the bomb is in the header."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
-def tiff_of(pages: int) -> bytes:
-    """A TIFF of `pages` 1x1 grey pages, all sharing one strip byte (written by hand:
-    Pillow takes minutes for 10,000 frames)."""
-    ifd_size = 2 + 8 * 12 + 4
-    strip = 8 + pages * ifd_size
-    tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1)]
-    tags += [(273, 4, 1, strip), (278, 3, 1, 1), (279, 4, 1, 1)]  # strip offset, rows, bytes
-    entries = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *t) for t in tags)
-    out = [b"II*\x00" + struct.pack("<I", 8)]
-    for i in range(pages):
-        following = 0 if i == pages - 1 else 8 + (i + 1) * ifd_size
-        out.append(entries + struct.pack("<I", following))
-    return b"".join(out) + b"\xff"
