@@ -8,6 +8,14 @@ from assistant.cli.doctor import ocr_check
 from ingest.loaders import ocr
 
 
+@pytest.fixture(autouse=True)
+def _uncached():
+    """`engine_problem` remembers its answer per process: each test asks afresh."""
+    ocr.engine_problem.cache_clear()
+    yield
+    ocr.engine_problem.cache_clear()
+
+
 def test_a_missing_engine_is_reported_with_its_package_but_does_not_fail(monkeypatch):
     monkeypatch.setattr(ocr.shutil, "which", lambda _name: None)
     check = ocr_check("eng")
