@@ -52,4 +52,6 @@ class Components:
             self.model,
             max_answer_tokens=s.max_answer_tokens,
             on_answer=ChatLog(s.chat_log_dir).record if s.chat_log else None,
+            followup=s.followup_strategy,
+            history_tokens=s.history_budget,
         )

@@ -12,11 +12,12 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from assistant.answering import Answer
 from assistant.auth.access import Principal
 from assistant.auth.db import Conversation, Database, Turn, utcnow
+from assistant.conversation import Turn as Memory
 
 TITLE_CHARS = 80
 
@@ -51,6 +52,7 @@ class History:
                     answer=answer.text,
                     sources_json=json.dumps(sources, ensure_ascii=False),
                     refused=answer.refused,
+                    standalone_query=answer.standalone_query or None,
                 )
             )
             return conv.id
@@ -93,9 +95,34 @@ class History:
                         "refused": t.refused,
                         "sources": sources,
                         "time": t.created_at.isoformat(timespec="seconds"),
+                        "standalone_query": t.standalone_query,
                     }
                 )
-            return {"id": conv.id, "title": conv.title, "turns": turns}
+            return {
+                "id": conv.id,
+                "title": conv.title,
+                "created_at": conv.created_at.isoformat(timespec="seconds"),
+                "updated_at": conv.updated_at.isoformat(timespec="seconds"),
+                "turns": turns,
+            }
+
+    def memory(self, user: Principal, conversation: str) -> list[Memory] | None:
+        """The conversation's turns as a follow-up's history (sources the user can no
+        longer read left out), or None if it is not this user's."""
+        found = self.get(user, conversation)
+        return None if found is None else [Memory.from_dict(t) for t in found["turns"]]
+
+    def rename(self, user: Principal, conversation: str, title: str) -> bool:
+        title = " ".join(title.split())[:TITLE_CHARS]
+        if not title:
+            return False
+        with self.db.session.begin() as s:
+            done = s.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation, Conversation.user_name == user.name)
+                .values(title=title)
+            )
+            return bool(done.rowcount)
 
     def delete(self, user: Principal, conversation: str) -> bool:
         with self.db.session.begin() as s:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
+from assistant.auth.schema import add_missing_columns
 from assistant.errors import AssistantError
 
 
@@ -118,6 +119,8 @@ class Turn(Base):
     sources_json: Mapped[str] = mapped_column(Text, default="[]")
     refused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What a follow-up was searched as (added later: created on open, NULL in old rows).
+    standalone_query: Mapped[str | None] = mapped_column(Text, nullable=True)
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
 
 
@@ -136,6 +139,7 @@ class Database:
             Path(self.engine.url.database or ".").parent.mkdir(parents=True, exist_ok=True)
         try:
             Base.metadata.create_all(self.engine)
+            add_missing_columns(self.engine, Base.metadata)
         except OperationalError as exc:
             raise AssistantError(
                 f"database '{_redact(url)}' cannot be opened: {str(exc.orig).splitlines()[0]}"
