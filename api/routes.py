@@ -18,11 +18,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.context import Context, Ctx, Who
+from assistant import transcript
 from assistant.answering import Answer, AnswerStream
 from assistant.auth import Principal
-from assistant.conversation import Turn
 from assistant.auth.access import AccessDenied, ReadOnly, askable, check_read, check_write, scope
-from assistant import transcript
+from assistant.conversation import Turn
 from assistant.errors import AssistantError, one_line
 from assistant.llm.fifo import Queued, with_places
 from assistant.uploads import Uploads, collection_problem, delete_documents, name_problem, run
@@ -40,12 +40,15 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=4000)
     collection: str | None = Field(None, description="one collection; empty = all you may read")
     conversation: str | None = Field(
-        None, description="continue this conversation of yours (its earlier turns are the"
-        " question's history); the `done` line names the one the answer was added to"
+        None,
+        description="continue this conversation of yours (its earlier turns are the"
+        " question's history); the `done` line names the one the answer was added to",
     )
     turns: list[EarlierTurn] | None = Field(
-        None, max_length=50, description="earlier turns, oldest first, when there is no"
-        " stored conversation (ignored with `conversation`)"
+        None,
+        max_length=50,
+        description="earlier turns, oldest first, when there is no"
+        " stored conversation (ignored with `conversation`)",
     )
     k: int | None = Field(None, ge=1, le=50)
 
@@ -258,9 +261,7 @@ def rename(ctx: Ctx, who: Who, conversation: str, body: Rename) -> dict[str, boo
 
 
 @router.get("/history/{conversation}/export")
-def export(
-    ctx: Ctx, who: Who, conversation: str, format: Literal["md", "json"] = "md"
-) -> Response:
+def export(ctx: Ctx, who: Who, conversation: str, format: Literal["md", "json"] = "md") -> Response:
     """One of your conversations as a Markdown or JSON file."""
     found = ctx.history.get(who, conversation) if ctx.history else None
     if found is None:

@@ -7,10 +7,13 @@
   merged by weighted reciprocal-rank fusion; chunks from the files the previous answers
   came from get a small extra weight. Works with the packaged 135M model.
 
-Either way the relevance gate still decides what is off-topic. With `fusion` the gate
-looks at the follow-up's own words: a follow-up that retrieves nothing alone is refused,
-even when the turn before was on topic (an earlier question must not smuggle an
-unrelated one past the gate). With `rewrite` it looks at the rewritten question.
+Either way the relevance gate still decides what is off-topic. With `fusion`, only a
+follow-up that refers back (it, that, they, there, ...; or too few words of its own to
+stand alone: "Why?", "And the 70B?") is searched with the conversation; one with words of
+its own and no reference ("What is the capital of Australia?") is judged on its own words,
+so an off-topic question is refused whatever was asked before it. A follow-up that refers
+back but is off-topic anyway ("Is it going to rain?") is searched with the conversation,
+and declining is then the model's job. With `rewrite` the gate judges the rewrite.
 """
 
 from __future__ import annotations
@@ -21,13 +24,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.conversation import Turn
-from assistant.retrieval import RRF_K, Retrieval
+from assistant.retrieval import RRF_K, Retrieval, tokenize
 from assistant.store import Hit
 
 STRATEGIES = ("rewrite", "fusion", "off")
 FUSION_TURNS = 2  # earlier questions searched together with the follow-up
 DECAY = 0.5  # weight of each earlier question relative to the one after it
 SOURCE_PRIOR = 0.5  # share of a turn's weight given to chunks of files it answered from
+ALONE = 1.0  # weight of the follow-up searched on its own words
+MIN_OWN_WORDS = 2  # fewer content words than this cannot stand alone
+REFERRING = frozenset(
+    [
+        "it", "its", "it's", "itself", "that", "this", "these", "those", "they", "them",
+        "their", "theirs", "he", "him", "his", "she", "her", "hers", "there", "then", "one",
+        "ones", "same", "former", "latter", "such",
+    ]
+)  # fmt: skip
 
 Search = Callable[[str], Retrieval]
 
@@ -39,6 +51,15 @@ class FollowUp:
     strategy: str  # "rewrite", "fusion", or "" when the question was searched alone
 
 
+def refers_back(question: str) -> bool:
+    """Does the question lean on the conversation: a word that points back, or too few
+    words of its own to be searched alone?"""
+    words = [w.replace("'s", "") for w in question.lower().replace("\u2019", "'").split()]
+    if REFERRING & {w.strip('?,.!;:"()') for w in words}:
+        return True
+    return len([t for t in tokenize(question) if t not in REFERRING]) < MIN_OWN_WORDS
+
+
 def contextual_queries(turns: Sequence[Turn], question: str) -> list[tuple[str, float]]:
     """The follow-up with each recent earlier question, and each one's weight."""
     recent = [t for t in turns if t.question.strip()][-FUSION_TURNS:]
@@ -48,16 +69,11 @@ def contextual_queries(turns: Sequence[Turn], question: str) -> list[tuple[str, 
     return out
 
 
-def fuse(
-    alone: list[Hit],
-    contextual: Sequence[tuple[list[Hit], float]],
-    turns: Sequence[Turn],
-    k: int,
-) -> list[Hit]:
+def fuse(rankings: Sequence[tuple[list[Hit], float]], turns: Sequence[Turn], k: int) -> list[Hit]:
     """Weighted reciprocal-rank fusion of the rankings, best k first."""
     scores: dict[str, float] = defaultdict(float)
     by_id: dict[str, Hit] = {}
-    for hits, weight in [(alone, 1.0), *contextual]:
+    for hits, weight in rankings:
         for rank, hit in enumerate(hits):
             scores[hit.chunk.id] += weight / (RRF_K + rank + 1)
             by_id.setdefault(hit.chunk.id, hit)
@@ -72,12 +88,14 @@ def fuse(
 
 
 def fused_search(search: Search, turns: Sequence[Turn], question: str, k: int) -> FollowUp:
+    """The follow-up searched alone and with the earlier questions, fused; a follow-up
+    that stands on its own words is searched (and gated) on them alone."""
     started = time.perf_counter()
     alone = search(question)
     queries = contextual_queries(turns, question)
-    if not alone.hits or not queries:  # off-topic on its own words: the gate's refusal
-        return FollowUp(alone, question, "fusion" if queries else "")
-    contextual = [(search(q).hits, w) for q, w in queries]
-    hits = fuse(alone.hits, contextual, turns, k)
+    if not queries or not refers_back(question):
+        return FollowUp(alone, question, "")
+    rankings = [(alone.hits, ALONE), *((search(q).hits, w) for q, w in queries)]
+    hits = fuse(rankings, turns, k)
     found = Retrieval(hits=hits, seconds=time.perf_counter() - started)
     return FollowUp(found, queries[0][0], "fusion")

@@ -35,7 +35,8 @@ def rewrite_messages(turns: Sequence[Turn], question: str) -> list[Message]:
     lines = []
     for t in turns:
         lines.append(f"User: {t.question.strip()}")
-        lines.append(f"Assistant: {clip(t.answer, REWRITE_ANSWER_CHARS) or '(no answer)'}")
+        if answer := clip(t.answer, REWRITE_ANSWER_CHARS):
+            lines.append(f"Assistant: {answer}")
     user = (
         "Conversation:\n"
         + "\n".join(lines)

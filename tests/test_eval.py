@@ -89,9 +89,16 @@ def test_a_valid_suite_loads_with_defaults(tmp_path):
     assert suite.name == "suite"
     assert suite.thresholds.minimum == {
         "hit_rate": 1.0,
+        "hit_at_2": None,
         "mrr": 0.5,
         "answer_rate": 1.0,
         "refusal_accuracy": 1.0,
+        # follow-ups: the same defaults as single questions (the suite set mrr only)
+        "followup_hit_rate": 1.0,
+        "followup_hit_at_2": None,
+        "followup_mrr": None,
+        "followup_answer_rate": 1.0,
+        "followup_refusal_accuracy": 1.0,
     }
 
 
@@ -115,7 +122,10 @@ def test_shipped_suite_covers_every_seed_and_quotes_the_sentence_behind_each_ans
     lines = SHIPPED.read_text().splitlines()
     for case in answerable:
         above = []
-        for line in reversed(lines[: case.line - 1]):
+        start = case.line  # a conversation's turn: the comment is above the conversation
+        if case.conversation:
+            start = lines.index(f"  - id: {case.conversation}") + 1
+        for line in reversed(lines[: start - 1]):
             if not line.strip().startswith("#"):
                 break
             above.insert(0, line.strip().lstrip("#").strip())

@@ -202,7 +202,9 @@ def chat_tab(
     send.click(**chat_event)
     gr.api(handlers.ask, api_name="ask", concurrency_id="model")
     tab = ChatTab(collection, docs, chatbot, conversation, memory)
-    new.click(lambda: ([], None, []), None, [chatbot, conversation, memory], api_visibility="private")
+    new.click(
+        lambda: ([], None, []), None, [chatbot, conversation, memory], api_visibility="private"
+    )
     update = panel_updater(store, default, user_of)
     refresh.click(update, collection, tab.outputs, api_visibility="private")
     collection.input(handlers.panel, collection, docs, api_visibility="private")

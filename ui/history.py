@@ -88,7 +88,11 @@ class HistoryHandlers:
     def delete(self, conversation: str | None, request: gr.Request) -> tuple[Any, str, str]:
         if not conversation or not self.history.delete(self.user_of(request), conversation):
             return gr.skip(), "", render.note_html("Nothing deleted.")
-        return gr.update(choices=self.choices(request), value=None), "", render.note_html("Deleted.")
+        return (
+            gr.update(choices=self.choices(request), value=None),
+            "",
+            render.note_html("Deleted."),
+        )
 
     def rename(self, conversation: str | None, title: str, request: gr.Request) -> tuple[Any, str]:
         if not conversation or not self.history.rename(self.user_of(request), conversation, title):

@@ -87,7 +87,8 @@ def answer_meta(answer: Answer) -> str:
         parts.append(f"{answer.turns_used} earlier turn(s) in the prompt")
     meta = f'<div class="answer-meta">{_esc(" · ".join(parts))}</div>'
     if answer.followup and answer.standalone_query != answer.question:
-        meta += f'<div class="answer-meta searched-as">searched as: {_esc(answer.standalone_query)}</div>'
+        query = _esc(answer.standalone_query)
+        meta += f'<div class="answer-meta searched-as">searched as: {query}</div>'
     return meta
 
 

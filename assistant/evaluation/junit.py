@@ -39,7 +39,11 @@ def _case_element(case: dict[str, Any], classname: str, gated: set[str]) -> ET.E
         failure.text = _clean("\n".join(detail[c] for c in enforced))
     out = [
         f"question: {case['question']}",
-        *([f"follow-up, searched as: {case['standalone_query']}"] if case.get("turn", 0) >= 2 else []),
+        *(
+            [f"follow-up, searched as: {case['standalone_query']}"]
+            if case.get("turn", 0) >= 2
+            else []
+        ),
         f"answer: {case['answer']}",
         f"retrieved: {', '.join(case['retrieved']) or '(none)'}",
         f"expected sources: {', '.join(case['expected_sources']) or '(none)'}",
@@ -67,7 +71,7 @@ def junit_xml(data: dict[str, Any]) -> str:
         kind = f"eval.{name}.conversation" if case.get("turn") else f"eval.{name}"
         cases.append(_case_element(case, kind, gated))
     if control := data["summary"].get("control"):
-        for key in ("hit_rate", "mrr", "refusal_accuracy"):
+        for key in ("hit_rate", "hit_at_2", "mrr", "refusal_accuracy"):
             ET.SubElement(properties, "property", name=f"control.{key}", value=str(control[key]))
 
     gates = ET.SubElement(root, "testsuite", name=f"{name}.thresholds")

@@ -97,7 +97,11 @@ def markdown_report(data: dict[str, Any]) -> str:
                 f"### {_md(label(case, 120))}",
                 "",
                 f"- question: {_md(case['question'])}",
-                *([f"- searched as: {_md(case['standalone_query'])}"] if case.get("turn", 0) >= 2 else []),
+                *(
+                    [f"- searched as: {_md(case['standalone_query'])}"]
+                    if case.get("turn", 0) >= 2
+                    else []
+                ),
                 f"- failed: {missed}",
                 f"- expected sources: {', '.join(case['expected_sources']) or '–'};"
                 f" retrieved: {', '.join(case['retrieved']) or '–'}",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from assistant.evaluation.suite import FOLLOWUP, Case
+from assistant.evaluation.suite import BASE_METRICS, FOLLOWUP, Case
 
 REFUSAL = re.compile(
     r"\b(?:do|does|did)(?: not|n't) (?:cover|contain|mention|provide|include|say|specify)"
@@ -123,7 +123,7 @@ def summarize(results: list[CaseResult], control: list[CaseResult] | None = None
     single = _totals([r for r in results if not r.is_followup])
     followups = _totals([r for r in results if r.is_followup])
     out = {k: v for k, v in single.items() if k != "measured_by"}
-    out.update({FOLLOWUP + m: followups[m] for m in (*CHECK_METRIC.values(), "mrr")})
+    out.update({FOLLOWUP + m: followups[m] for m in BASE_METRICS})
     out["measured_by"] = {
         **single["measured_by"],
         **{FOLLOWUP + m: n for m, n in followups["measured_by"].items()},
@@ -132,7 +132,7 @@ def summarize(results: list[CaseResult], control: list[CaseResult] | None = None
     out["latency"] = _latency(results)
     if control:
         alone = _totals(control)
-        out["control"] = {m: alone[m] for m in ("hit_rate", "mrr", "refusal_accuracy")}
+        out["control"] = {m: alone[m] for m in ("hit_rate", "hit_at_2", "mrr", "refusal_accuracy")}
         out["control"]["cases"] = len(control)
     return out
 
@@ -143,11 +143,13 @@ def _totals(results: list[CaseResult]) -> dict[str, Any]:
     refusals = [r for r in results if "refusal" in r.checks]
     return {
         "hit_rate": _mean([float(r.checks["hit"]) for r in with_sources]),
+        "hit_at_2": _mean([float(bool(r.rank and r.rank <= 2)) for r in with_sources]),
         "mrr": _mean([r.reciprocal_rank for r in with_sources]),
         "answer_rate": _mean([float(r.checks["answer"]) for r in answered]),
         "refusal_accuracy": _mean([float(r.checks["refusal"]) for r in refusals]),
         "measured_by": {
             "hit_rate": len(with_sources),
+            "hit_at_2": len(with_sources),
             "mrr": len(with_sources),
             "answer_rate": len(answered),
             "refusal_accuracy": len(refusals),

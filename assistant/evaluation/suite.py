@@ -6,6 +6,7 @@ case 31 is reported as `suite.yaml:214: ...` instead of a stack trace. The forma
     name: seed corpus              # optional
     thresholds:                    # optional; a metric left out must be perfect (1.0)
       hit_rate: 0.9                # minimum share of cases whose expected source was retrieved
+      hit_at_2: null               # the same, among the first two sources only
       mrr: 0.7                     # minimum mean reciprocal rank of the expected sources
       answer_rate: null            # null: reported, never fails the run
       refusal_accuracy: 1.0        # minimum share of must_refuse cases refused
@@ -44,11 +45,12 @@ import yaml
 
 from assistant.errors import AssistantError
 
-BASE_METRICS = ("hit_rate", "mrr", "answer_rate", "refusal_accuracy")
+BASE_METRICS = ("hit_rate", "hit_at_2", "mrr", "answer_rate", "refusal_accuracy")
 FOLLOWUP = "followup_"  # the same metrics over follow-ups (turn 2 on of a conversation)
 METRICS = (*BASE_METRICS, *(FOLLOWUP + m for m in BASE_METRICS))
 _BASE_MINIMUM: dict[str, float | None] = {
     "hit_rate": 1.0,
+    "hit_at_2": None,  # hit@2: an expected file among the first two; report only by default
     "mrr": None,  # hit_rate already gates presence; rank alone is too strict a default
     "answer_rate": 1.0,
     "refusal_accuracy": 1.0,
@@ -216,13 +218,23 @@ def _conversation(r: _Reader, node: yaml.Node, number: int) -> list[Case]:
             continue
         case = _case(r, turn, f"{number}, turn {n}")
         if case.collection is not None or case.id != case.question:
-            raise r.fail(turn, f"case {number}, turn {n}: give id and collection on the conversation")
+            raise r.fail(
+                turn, f"case {number}, turn {n}: give id and collection on the conversation"
+            )
         cases.append(
-            replace(case, collection=collection, tags=(*tags, *case.tags), turn=n, before=tuple(questions))
+            replace(
+                case,
+                collection=collection,
+                tags=(*tags, *case.tags),
+                turn=n,
+                before=tuple(questions),
+            )
         )
         questions.append(case.question)
     if not cases:
-        raise r.fail(node, f"case {number} scores no turn: give one as '- question: ...' with checks")
+        raise r.fail(
+            node, f"case {number} scores no turn: give one as '- question: ...' with checks"
+        )
     name = r.text(fields["id"], "id") if "id" in fields else questions[0]
     return [replace(c, id=f"{name}#{c.turn}", conversation=name) for c in cases]
 
@@ -274,7 +286,9 @@ def parse_suite(text: str, path: Path) -> Suite:
         )
         for case in _conversation(r, node, number) if is_conversation else [_case(r, node, number)]:
             if case.id in seen:
-                raise r.fail(node, f"case {number} repeats the id of the case on line {seen[case.id]}")
+                raise r.fail(
+                    node, f"case {number} repeats the id of the case on line {seen[case.id]}"
+                )
             seen[case.id] = case.line
             cases.append(case)
     sha = hashlib.sha256(text.encode()).hexdigest()[:12]

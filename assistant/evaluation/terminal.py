@@ -54,6 +54,7 @@ def control_line(summary: dict[str, Any]) -> str:
     return (
         f"control, the same {control['cases']} follow-ups asked alone (retrieval and gate):"
         f" hit_rate {fmt(control['hit_rate'])} (with history {fmt(summary['followup_hit_rate'])}),"
+        f" hit_at_2 {fmt(control['hit_at_2'])} (with history {fmt(summary['followup_hit_at_2'])}),"
         f" mrr {fmt(control['mrr'])}, refusal_accuracy {fmt(control['refusal_accuracy'])}"
     )
 
