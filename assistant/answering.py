@@ -201,10 +201,10 @@ class Assistant:
         search: Search
         if collections is not None:
             names = list(collections)
-            search = lambda q: self.retriever.retrieve_many(q, names, k=k)  # noqa: E731
+            search = lambda q, n: self.retriever.retrieve_many(q, names, k=n)  # noqa: E731
             asked = ",".join(collections)
         else:
-            search = lambda q: self.retriever.retrieve(q, k=k, collection=collection)  # noqa: E731
+            search = lambda q, n: self.retriever.retrieve(q, k=n, collection=collection)  # noqa: E731
             asked = collection or self.retriever.store.default_collection
         found = self._search(search, question, history, k)
         retrieval = found.retrieval
@@ -230,12 +230,13 @@ class Assistant:
         self, search: Search, question: str, history: Sequence[Turn], k: int | None
     ) -> FollowUp:
         """Retrieve for the question, as a follow-up of `history` when there is one."""
+        k = k or self.retriever.top_k
         if not history or self.followup == "off":
-            return FollowUp(search(question), question, "")
+            return FollowUp(search(question, k), question, "")
         if self.followup == "rewrite":
             query = rewrite(self.model, history, question)
-            return FollowUp(search(query), query, "rewrite")
-        return fused_search(search, history, question, k or self.retriever.top_k)
+            return FollowUp(search(query, k), query, "rewrite")
+        return fused_search(search, history, question, k, max(k, self.retriever.top_k))
 
     def _fit(
         self, question: str, hits: list[Hit], history: Sequence[Turn] = ()

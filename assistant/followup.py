@@ -41,7 +41,7 @@ REFERRING = frozenset(
     ]
 )  # fmt: skip
 
-Search = Callable[[str], Retrieval]
+Search = Callable[[str, int], Retrieval]  # a query and how many hits
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,17 @@ def fuse(rankings: Sequence[tuple[list[Hit], float]], turns: Sequence[Turn], k: 
     return [by_id[i] for i in ordered[:k]]
 
 
-def fused_search(search: Search, turns: Sequence[Turn], question: str, k: int) -> FollowUp:
-    """The follow-up searched alone and with the earlier questions, fused; a follow-up
-    that stands on its own words is searched (and gated) on them alone."""
+def fused_search(
+    search: Search, turns: Sequence[Turn], question: str, k: int, depth: int
+) -> FollowUp:
+    """The follow-up searched alone and with the earlier questions (`depth` hits each,
+    so the fused order does not depend on k), fused, best k; a follow-up that stands on
+    its own words is searched (and gated) on them alone, exactly as a first question."""
     started = time.perf_counter()
-    alone = search(question)
     queries = contextual_queries(turns, question)
     if not queries or not refers_back(question):
-        return FollowUp(alone, question, "")
-    rankings = [(alone.hits, ALONE), *((search(q).hits, w) for q, w in queries)]
+        return FollowUp(search(question, k), question, "")
+    rankings = [(search(q, depth).hits, w) for q, w in [(question, ALONE), *queries]]
     hits = fuse(rankings, turns, k)
     found = Retrieval(hits=hits, seconds=time.perf_counter() - started)
     return FollowUp(found, queries[0][0], "fusion")
