@@ -100,7 +100,10 @@ def test_memory_rename_and_export_are_per_user_and_hide_revoked_sources(tmp_path
 
 @pytest.mark.slow
 def test_history_commands_and_ask_in_a_conversation(tmp_path) -> None:
-    first = run(["ask", "--json", "--conversation", "new", "When did LLaMA 3 come out?"], tmp_path)
+    short = {"ASSISTANT_MAX_ANSWER_TOKENS": "32"}  # the words do not matter here
+    first = run(
+        ["ask", "--json", "--conversation", "new", "When did LLaMA 3 come out?"], tmp_path, **short
+    )
     assert first.returncode == 0, first.stderr
     conversation = json.loads(first.stdout)["conversation"]
     follow = run(
@@ -133,7 +136,7 @@ def test_history_commands_and_ask_in_a_conversation(tmp_path) -> None:
 def test_terminal_chat_keeps_the_thread_and_starts_afresh_on_new(tmp_path) -> None:
     typed = "When did LLaMA 3 come out?\nWhich sizes did it come in?\n/sources\n/new\n"
     typed += "Which sizes did it come in?\n/quit\n"
-    result = run(["chat"], tmp_path, input=typed)
+    result = run(["chat"], tmp_path, input=typed, ASSISTANT_MAX_ANSWER_TOKENS="32")
     assert result.returncode == 0, result.stderr
     # stdout: answer, its sources; the follow-up and its sources; /sources again (with
     # snippets); after /new, the same follow-up alone: refused, so no sources
