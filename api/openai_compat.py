@@ -83,7 +83,8 @@ def models(ctx: Ctx, who: Who) -> dict[str, Any]:
 
 @router.post("/chat/completions", response_model=None)
 def completions(body: ChatRequest, ctx: Ctx, who: Who) -> JSONResponse | StreamingResponse:
-    """Answer the last user message from the documents (streamed with `stream`)."""
+    """Answer the last user message from the documents, as a follow-up of the messages
+    before it (streamed with `stream`)."""
     history, question = _conversation(body.messages)
     question = question.strip()
     if not question:
