@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -127,7 +127,7 @@ async def respond(
     status: int,
     body: str,
     content_type: str = "application/json",
-    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     data = body.encode()
     await send(

@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.conversation import Turn
-from assistant.retrieval import RRF_K, Retrieval, tokenize
+from assistant.retrieval import RRF_K, Retrieval
 from assistant.store import Hit
+from assistant.store.keywords import tokenize
 
 STRATEGIES = ("rewrite", "fusion", "off")
 FUSION_TURNS = 2  # earlier questions searched together with the follow-up

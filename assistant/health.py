@@ -81,7 +81,7 @@ class Doctor:
                 checks.extend(step())
             except AssistantError as exc:  # its message already says what to do
                 checks.append(Check(name, False, str(exc), "as the message says"))
-            except Exception as exc:  # noqa: BLE001  (doctor reports, it never crashes)
+            except Exception as exc:  # doctor reports, it never crashes
                 detail = f"{type(exc).__name__}: {exc}"
                 checks.append(Check(name, False, detail, "unexpected: please report it"))
         return checks
@@ -130,8 +130,7 @@ class Doctor:
         from assistant.store.server import ChromaServer, ServerClient
 
         s = self.s
-        token = s.chroma_token.get_secret_value() if s.chroma_token else None
-        client = ServerClient(ChromaServer(s.chroma_url, token, s.chroma_auth_header))
+        client = ServerClient(ChromaServer.from_settings(s))
         client.heartbeat()  # unreachable or refused: BackendUnavailable, naming the fix
         self._chroma = _WithoutManifest(client, MANIFEST_COLLECTION)
         count = len(self._chroma.list_collections())
@@ -253,7 +252,7 @@ class Doctor:
         host = self.s.ollama_host
         try:
             names = _ollama_names(self.s)
-        except Exception as exc:  # noqa: BLE001  (client errors: connect, HTTP, protocol)
+        except Exception as exc:  # client errors: connect, HTTP, protocol
             error = ollama_error(exc, self.s, model)
             return Check(
                 name, False, str(error), "start `ollama serve` there, or set ASSISTANT_OLLAMA_HOST"

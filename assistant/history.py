@@ -7,6 +7,7 @@ was answered from it before.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from dataclasses import asdict, dataclass
@@ -16,7 +17,7 @@ from sqlalchemy import delete, select, update
 
 from assistant.answering import Answer
 from assistant.auth.access import Principal
-from assistant.auth.db import Conversation, Database, Turn, utcnow
+from assistant.auth.db import Conversation, Database, Turn, rows_deleted, utcnow
 from assistant.conversation import Turn as Memory
 
 TITLE_CHARS = 80
@@ -106,7 +107,7 @@ class History:
                 "turns": turns,
             }
 
-    def memory(self, user: Principal, conversation: str) -> list[Memory] | None:
+    def memory(self, user: Principal, conversation: str) -> builtins.list[Memory] | None:
         """The conversation's turns as a follow-up's history (sources the user can no
         longer read left out), or None if it is not this user's."""
         found = self.get(user, conversation)
@@ -122,7 +123,7 @@ class History:
                 .where(Conversation.id == conversation, Conversation.user_name == user.name)
                 .values(title=title)
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))
 
     def delete(self, user: Principal, conversation: str) -> bool:
         with self.db.session.begin() as s:
@@ -131,4 +132,4 @@ class History:
                     Conversation.id == conversation, Conversation.user_name == user.name
                 )
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))

@@ -44,8 +44,11 @@ def config_file() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
 
-    # Where everything the product writes lives: Chroma, chat logs, extracted models.
-    data_dir: Path = Field(default_factory=default_data_dir)
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="everything the product writes: the embedded Chroma store, the users"
+        " database, chat logs, uploaded files",
+    )
 
     # --- chat model -------------------------------------------------------------------
     backend: Literal["llamacpp", "ollama", "openai"] = Field(
@@ -59,7 +62,9 @@ class Settings(BaseSettings):
     context_window: int = Field(4096, ge=512, description="tokens the model sees at once")
     threads: int | None = Field(None, ge=1, description="llama.cpp CPU threads; empty = all")
     max_answer_tokens: int = Field(256, ge=16, description="longest answer, in tokens")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: float = Field(
+        0.0, ge=0.0, le=2.0, description="sampling temperature; 0: the same answer every time"
+    )
     seed: int = Field(42, description="sampling seed, so the same question gets the same answer")
 
     ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL")
@@ -98,11 +103,22 @@ class Settings(BaseSettings):
         "Authorization",
         description="Authorization: `Bearer TOKEN`; X-Chroma-Token: the bare token",
     )
+    chroma_connect_timeout: float = Field(
+        5.0, gt=0, description="seconds to open a connection to the Chroma server"
+    )
+    chroma_read_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="seconds to wait for the Chroma server to answer a request: a hung server"
+        " fails the question with an error instead of blocking it",
+    )
 
     # --- ingestion ----------------------------------------------------------------------
     chunk_size: int = Field(700, ge=100, description="characters per chunk")
     chunk_overlap: int = Field(100, ge=0, description="characters shared by neighbour chunks")
-    seed_dir: Path | None = Field(None, description="corpus indexed into an empty store")
+    seed_dir: Path | None = Field(
+        None, description="corpus indexed into an empty store; empty = the shipped seeds/"
+    )
     auto_seed: bool = Field(True, description="index seed_dir on first start when store is empty")
     max_file_mb: float = Field(
         200.0, gt=0, description="larger files are skipped with the reason 'too large'"
@@ -148,7 +164,7 @@ class Settings(BaseSettings):
 
     # --- web UI -------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
-    port: int = Field(7860, ge=1, le=65535)
+    port: int = Field(7860, ge=1, le=65535, description="port the web UI and API listen on")
 
     # --- users and access -----------------------------------------------------------------
     database_url: str | None = Field(
@@ -193,6 +209,14 @@ class Settings(BaseSettings):
             return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValueError as exc:  # pydantic's ValidationError
             raise AssistantError(f"invalid settings: {exc}".replace("\n", "; ")) from exc
+
+    @property
+    def keyword_database(self) -> str | None:
+        """Where a Chroma server's replicas share the keyword index: `database_url` when it
+        is PostgreSQL (else each replica ranks keywords in memory; the embedded store keeps
+        it in its manifest file)."""
+        url = self.database_url or ""
+        return url if self.chroma_url and url.startswith("postgresql") else None
 
     @property
     def chroma_dir(self) -> Path:

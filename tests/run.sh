@@ -8,16 +8,17 @@ cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-# tests/test_auth_postgres.py runs a throwaway cluster of Debian's PostgreSQL (Unix socket only).
+# tests/core/test_auth_postgres.py runs a throwaway cluster of Debian's PostgreSQL (Unix socket only).
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 # First install compiles llama-cpp-python (~10 minutes on 2 cores); pip caches the wheel.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
-.venv/bin/ruff check .
+# ruff, formatting, mypy, the generated docs, the layer rules (see the Justfile).
+.venv/bin/just lint
 
-# tests/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
+# tests/deploy/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
 # test builds an offline bundle from a wheelhouse of every dependency, filled here while
 # the registry is reachable (about a minute, then skipped until pyproject.toml changes).
 if ! command -v systemd-analyze >/dev/null; then

@@ -162,7 +162,7 @@ class ChatHandlers:
             yield [*history, {"role": "assistant", "content": content}], "", conversation, memory
 
     def ask(
-        self, question: str, collection: str | None = None, request: gr.Request = None
+        self, question: str, collection: str | None = None, request: gr.Request | None = None
     ) -> Iterator[dict[str, Any]]:
         """Answer a question from the indexed documents, streaming; `collection` defaults
         to the server's (with login on: every collection you may read). See the module

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -16,7 +17,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -147,7 +149,7 @@ class Database:
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
 
-def _sqlite_pragmas(conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(conn: DBAPIConnection, _record: object) -> None:
     cur = conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")  # cascades: deleting a user deletes its tokens
     cur.execute("PRAGMA journal_mode=WAL")  # the CLI may write while the server reads
@@ -162,3 +164,9 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparsable URL>"
+
+
+def rows_deleted(result: Result[Any]) -> int:
+    """How many rows a DELETE removed. `Session.execute` is typed as returning the general
+    `Result`; for a DML statement it is a `CursorResult`, which has the count."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from assistant.auth.db import (
     Group,
     LoginSession,
     User,
+    rows_deleted,
     utcnow,
 )
 from assistant.errors import AssistantError
@@ -61,7 +63,7 @@ class Directory:
             return bool(s.scalar(select(func.count()).select_from(User)))
 
     def add_user(
-        self, name: str, password: str, *, admin: bool = False, groups: list[str] = ()
+        self, name: str, password: str, *, admin: bool = False, groups: Sequence[str] = ()
     ) -> None:
         check_name("user", name)
         hashed = passwords.hash_password(password)
@@ -154,7 +156,7 @@ class Directory:
             done = s.execute(
                 delete(Grant).where(Grant.group_id == g.id, Grant.collection == collection)
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))
 
     def groups(self) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
         """Each group with its members and its (collection, role) grants."""
@@ -166,7 +168,8 @@ class Directory:
                 grants = s.execute(
                     select(Grant.collection, Grant.role).where(Grant.group_id == g.id)
                 ).all()
-                out.append((g.name, sorted(u.name for u in g.members), sorted(map(tuple, grants))))
+                pairs = sorted((c, r) for c, r in grants)
+                out.append((g.name, sorted(u.name for u in g.members), pairs))
             return out
 
     # --- API tokens --------------------------------------------------------------------
@@ -187,7 +190,7 @@ class Directory:
             done = s.execute(
                 delete(ApiToken).where(ApiToken.user_id == u.id, ApiToken.name == name)
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))
 
     def tokens(self, user: str | None = None) -> list[tuple[str, str, str]]:
         """(user, token name, created) for every token, or one user's."""

@@ -9,13 +9,15 @@ rewritten, so an older version still reads the same database.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import Column
 
 
-def missing_columns(engine: Engine, metadata: MetaData) -> list[tuple[str, Column]]:
+def missing_columns(engine: Engine, metadata: MetaData) -> list[tuple[str, Column[Any]]]:
     """(table, column) pairs the model has and the database lacks."""
     present = inspect(engine)
     out = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -143,9 +143,9 @@ def history_group(ctx: click.Context, user: str | None) -> None:
             click.echo(f"{c.id}  {c.updated_at}  {c.turns:>3} turns  {c.title}")
 
 
-def _found(ctx: click.Context, conversation: str) -> dict:
+def _found(ctx: click.Context, conversation: str) -> dict[str, Any]:
     history, who = ctx.obj
-    found = history.get(who, conversation)
+    found: dict[str, Any] | None = history.get(who, conversation)
     if found is None:
         raise AssistantError(f"no conversation '{conversation}' (see `assistant history`)")
     return found

@@ -257,7 +257,7 @@ def parse_suite(text: str, path: Path) -> Suite:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark, context = exc.problem_mark or exc.context_mark, ""
-        if exc.context and exc.context_mark and exc.context_mark.line != mark.line:
+        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
             context = f" ({exc.context} from line {exc.context_mark.line + 1})"
         reason = f"not valid YAML: {exc.problem or exc.context}{context}"
         raise SuiteError(

@@ -17,9 +17,9 @@ from assistant.evaluation.suite import METRICS
 
 
 def label(case: dict[str, Any], width: int = 64) -> str:
-    text = case["id"] if case["id"] != case["question"] else case["question"]
+    text = str(case["id"] if case["id"] != case["question"] else case["question"])
     if case.get("turn"):  # a conversation's turn: the question, marked as a follow-up
-        text = ("↳ " if case["turn"] >= 2 else "") + case["question"]
+        text = ("↳ " if case["turn"] >= 2 else "") + str(case["question"])
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

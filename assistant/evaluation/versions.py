@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import assistant
@@ -42,8 +42,14 @@ def _digest(parts: Iterable[str]) -> str:
 
 def prompt_version() -> str:
     """Hash of the prompt texts and of the code that assembles and fits the prompt."""
-    code = (answering.build_messages, answering.source_block, answering.Assistant._fit)
-    code += (conversation.turn_messages, conversation.clip, rewrite.rewrite_messages)
+    code: tuple[Callable[..., Any], ...] = (
+        answering.build_messages,
+        answering.source_block,
+        answering.Assistant._fit,
+        conversation.turn_messages,
+        conversation.clip,
+        rewrite.rewrite_messages,
+    )
     texts = (answering.SYSTEM_PROMPT, answering.NOT_COVERED, rewrite.REWRITE_SYSTEM)
     return _digest([*texts, *(inspect.getsource(f) for f in code)])
 
