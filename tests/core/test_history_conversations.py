@@ -53,7 +53,9 @@ def _check_upgrade(url: str) -> None:
     _old_database(url)
     db = Database(url)  # opening adds the column; a second open has nothing to do
     assert "standalone_query" in {c["name"] for c in inspect(db.engine).get_columns("turns")}
-    assert missing_columns(Database(url).engine, Base.metadata) == []
+    again = Database(url)
+    assert missing_columns(again.engine, Base.metadata) == []
+    again.engine.dispose()
     history, alice = History(db), Principal("alice", readable=frozenset({"documents"}))
     old = history.get(alice, "old1")
     assert old["turns"][0]["question"] == "Old question?"
@@ -61,15 +63,19 @@ def _check_upgrade(url: str) -> None:
     history.record(alice, _answer("And then?", query="Old question? And then?"), "old1")
     turns = history.get(alice, "old1")["turns"]
     assert [t["standalone_query"] for t in turns] == [None, "Old question? And then?"]
+    db.engine.dispose()
 
 
 def test_an_old_sqlite_database_gains_the_column_and_keeps_its_rows(tmp_path) -> None:
     _check_upgrade(f"sqlite:///{tmp_path / 'old.sqlite3'}")
 
 
+@pytest.mark.slow
 def test_an_old_postgresql_database_gains_the_column_and_keeps_its_rows(postgres_url) -> None:
-    with Database(postgres_url).engine.begin() as conn:  # a fresh schema for this test
+    fresh = Database(postgres_url)
+    with fresh.engine.begin() as conn:  # a fresh schema for this test
         Base.metadata.drop_all(conn)
+    fresh.engine.dispose()
     _check_upgrade(postgres_url)
 
 
