@@ -13,9 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.conversation import Turn, fit_turns, with_history
 from assistant.errors import AssistantError
+from assistant.followup import FollowUp, Search, fused_search
 from assistant.llm import ChatModel, Message
 from assistant.retrieval import Retriever
+from assistant.rewrite import rewrite
 from assistant.store import Hit
 
 SYSTEM_PROMPT = (
@@ -56,6 +59,12 @@ class Answer:
     omitted_sources: int = 0  # retrieved, but left out so the prompt fits the context
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0
+    # A follow-up: the query searched (a rewrite, or the question with earlier ones), how
+    # ("rewrite", "fusion"; "" when the question was searched as typed), and how many
+    # earlier turns the prompt held.
+    standalone_query: str = ""
+    followup: str = ""
+    turns_used: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,12 +173,16 @@ class Assistant:
         max_answer_tokens: int,
         max_question_chars: int = 4000,
         on_answer: OnAnswer | None = None,
+        followup: str = "fusion",
+        history_tokens: int = 0,
     ) -> None:
         self.retriever = retriever
         self.model = model
         self.max_answer_tokens = max_answer_tokens
         self.max_question_chars = max_question_chars
         self.on_answer = on_answer
+        self.followup = followup  # how a follow-up is searched: rewrite, fusion or off
+        self.history_tokens = history_tokens  # most prompt tokens earlier turns may take
 
     def ask(
         self,
@@ -178,11 +191,14 @@ class Assistant:
         collection: str | None = None,
         k: int | None = None,
         collections: Sequence[str] | None = None,
+        history: Sequence[Turn] = (),
         user: str = "",
     ) -> AnswerStream:
         """Answer from `collection` (default: the store's), or, when `collections` is
         given, from exactly those (merged; none at all means nothing is searched): the
-        caller decides which a user may read. `user` is who asks, for the chat log."""
+        caller decides which a user may read. `history`: the conversation's earlier
+        turns, oldest first; the question is then searched as a follow-up and the turns
+        go into the prompt as far as they fit. `user` is who asks, for the chat log."""
         started = time.perf_counter()
         if not question.strip():
             raise AssistantError("the question is empty")
@@ -191,30 +207,51 @@ class Assistant:
                 f"the question is {len(question):,} characters long; at most"
                 f" {self.max_question_chars:,} are accepted (max_question_chars)"
             )
+        search: Search
         if collections is not None:
-            retrieval = self.retriever.retrieve_many(question, list(collections), k=k)
+            names = list(collections)
+            search = lambda q, n: self.retriever.retrieve_many(q, names, k=n)  # noqa: E731
             asked = ",".join(collections)
         else:
-            retrieval = self.retriever.retrieve(question, k=k, collection=collection)
+            search = lambda q, n: self.retriever.retrieve(q, k=n, collection=collection)  # noqa: E731
             asked = collection or self.retriever.store.default_collection
+        found = self._search(search, question, history, k)
+        retrieval = found.retrieval
         answer = Answer(
             question=question, text="", sources=[], refused=False, model=self.model.name
         )
-        answer.timings["retrieval_s"] = retrieval.seconds
+        answer.standalone_query, answer.followup = found.query, found.strategy
+        answer.timings["retrieval_s"] = time.perf_counter() - started
         on_answer = self.on_answer
         done = (lambda a: on_answer(a, asked, user)) if on_answer else None
         if not retrieval.hits:
             answer.text, answer.refused = NOT_COVERED, True
             return AnswerStream(answer, None, [], 0, started, done)
 
-        messages, used = self._fit(question, retrieval.hits)
+        messages, used, turns = self._fit(question, retrieval.hits, history)
+        answer.turns_used = len(turns)
         answer.sources = [_to_source(n, hit) for n, hit in enumerate(used, start=1)]
         answer.omitted_sources = len(retrieval.hits) - len(used)
         answer.prompt_tokens = self.model.count_tokens(messages)
         return AnswerStream(answer, self.model, messages, self.max_answer_tokens, started, done)
 
-    def _fit(self, question: str, hits: list[Hit]) -> tuple[list[Message], list[Hit]]:
-        """Add sources best-first while the prompt plus the answer fit the context window."""
+    def _search(
+        self, search: Search, question: str, history: Sequence[Turn], k: int | None
+    ) -> FollowUp:
+        """Retrieve for the question, as a follow-up of `history` when there is one."""
+        k = k or self.retriever.top_k
+        if not history or self.followup == "off":
+            return FollowUp(search(question, k), question, "")
+        if self.followup == "rewrite":
+            query = rewrite(self.model, history, question)
+            return FollowUp(search(query, k), query, "rewrite")
+        return fused_search(search, history, question, k, max(k, self.retriever.top_k))
+
+    def _fit(
+        self, question: str, hits: list[Hit], history: Sequence[Turn] = ()
+    ) -> tuple[list[Message], list[Hit], list[Turn]]:
+        """Add sources best-first while the prompt plus the answer fit the context window;
+        then earlier turns, newest first, in what is left (at most `history_tokens`)."""
         budget = self.model.context_window - self.max_answer_tokens
         blocks: list[str] = []
         for hit in hits:
@@ -228,4 +265,7 @@ class Assistant:
                 f" {self.model.context_window} tokens: shorten the question or raise"
                 " ASSISTANT_CONTEXT_WINDOW"
             )
-        return build_messages(question, blocks), hits[: len(blocks)]
+        messages = build_messages(question, blocks)
+        room = min(self.history_tokens, budget - self.model.count_tokens(messages))
+        turns = fit_turns(messages, history, self.model.count_tokens, room)
+        return with_history(messages, turns), hits[: len(blocks)], turns

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.answering import Assistant
 from assistant.chatlog import ChatLog
@@ -54,25 +54,18 @@ class Components:
     @cached_property
     def assistant(self) -> Assistant:
         s = self.settings
-        on_answer = ChatLog(s.chat_log_dir).record if s.chat_log else None
+        options: dict[str, Any] = {
+            "max_answer_tokens": s.max_answer_tokens,
+            "max_question_chars": s.max_question_chars,
+            "on_answer": ChatLog(s.chat_log_dir).record if s.chat_log else None,
+            "followup": s.followup_strategy,
+            "history_tokens": s.history_budget,
+        }
         if self.trail is not None:
             from assistant.audit.answers import AuditedAssistant
 
-            return AuditedAssistant(
-                self.retriever,
-                self.model,
-                max_answer_tokens=s.max_answer_tokens,
-                max_question_chars=s.max_question_chars,
-                on_answer=on_answer,
-                trail=self.trail,
-            )
-        return Assistant(
-            self.retriever,
-            self.model,
-            max_answer_tokens=s.max_answer_tokens,
-            max_question_chars=s.max_question_chars,
-            on_answer=on_answer,
-        )
+            return AuditedAssistant(self.retriever, self.model, trail=self.trail, **options)
+        return Assistant(self.retriever, self.model, **options)
 
     # --- users, groups, tokens and the audit trail (one SQL database) ----------------------
     @cached_property

@@ -199,6 +199,18 @@ class Settings(BaseSettings):
         description="share of rare question words that also makes a chunk related",
     )
     hybrid: bool = Field(True, description="fuse BM25 keyword ranking with vector ranking")
+    followup: Literal["auto", "rewrite", "fusion", "off"] = Field(
+        "auto",
+        description="how a follow-up question is searched: rewrite = the chat model makes it"
+        " a standalone question; fusion = searched with the earlier questions, no model;"
+        " off = on its own words; auto = rewrite for ollama/openai, fusion for llamacpp",
+    )
+    history_tokens: int | None = Field(
+        None,
+        ge=0,
+        description="most prompt tokens a conversation's earlier turns may take (newest"
+        " first); empty = 100 for llamacpp, a quarter of context_window for ollama/openai",
+    )
     chat_log: bool = Field(
         True,
         description="log each question, answer and sources to data_dir/chatlog, so a bad"
@@ -380,6 +392,21 @@ class Settings(BaseSettings):
     @property
     def chat_log_dir(self) -> Path:
         return self.data_dir / "chatlog"
+
+    @property
+    def followup_strategy(self) -> str:
+        """`followup` with `auto` resolved: a server's model is assumed capable of a rewrite."""
+        if self.followup != "auto":
+            return self.followup
+        return "fusion" if self.backend == "llamacpp" else "rewrite"
+
+    @property
+    def history_budget(self) -> int:
+        """`history_tokens` with the default resolved: on the packaged CPU model every prompt
+        token costs prefill time, so a follow-up's first token stays within 1.15x."""
+        if self.history_tokens is not None:
+            return self.history_tokens
+        return 100 if self.backend == "llamacpp" else self.context_window // 4
 
     def seed_path(self) -> Path:
         """The seed corpus: the setting, else the shipped one (see `shipped_seed_dir`)."""

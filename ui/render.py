@@ -99,7 +99,13 @@ def answer_meta(answer: Answer) -> str:
         parts.append(f"total {t['total_s']:.1f} s")
     if answer.omitted_sources:
         parts.append(f"{answer.omitted_sources} more source(s) did not fit the context")
-    return f'<div class="answer-meta">{_esc(" · ".join(parts))}</div>'
+    if answer.turns_used:
+        parts.append(f"{answer.turns_used} earlier turn(s) in the prompt")
+    meta = f'<div class="answer-meta">{_esc(" · ".join(parts))}</div>'
+    if answer.followup and answer.standalone_query != answer.question:
+        query = _esc(answer.standalone_query)
+        meta += f'<div class="answer-meta searched-as">searched as: {query}</div>'
+    return meta
 
 
 def chat_message(

@@ -14,7 +14,18 @@ import sys
 
 import click
 
-from assistant.cli import ask, audit, config, docs, doctor, evaluate, models, serve, users
+from assistant.cli import (
+    ask,
+    audit,
+    config,
+    conversations,
+    docs,
+    doctor,
+    evaluate,
+    models,
+    serve,
+    users,
+)
 from assistant.errors import AssistantError
 
 EXIT_FAILED = 1
@@ -29,6 +40,8 @@ def cli() -> None:
 for command in (
     serve.serve,
     ask.ask,
+    conversations.chat,
+    conversations.history_group,
     docs.ingest,
     docs.docs,
     docs.collections,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from assistant.conversation import Turn
 from assistant.errors import AssistantError, BackendUnavailable, EmbedderMismatch
 from assistant.evaluation.metrics import CaseResult, basename, is_refusal, score, summarize
 from assistant.evaluation.suite import Case, Suite
@@ -37,9 +38,19 @@ class Run:
     started_at: str
     seconds: float = 0.0
     summary: dict[str, Any] = field(default_factory=dict)
+    control: list[CaseResult] = field(default_factory=list)  # follow-ups asked alone
 
 
-def run_case(parts: Components, case: Case, *, k: int, generate: bool) -> CaseResult:
+def run_case(
+    parts: Components,
+    case: Case,
+    *,
+    k: int,
+    generate: bool,
+    history: list[Turn] | None = None,
+) -> CaseResult:
+    """Ask one case; with `history` (a conversation's turns so far) as a follow-up, and
+    the answer appended to it as the next turn."""
     result = CaseResult(
         id=case.id,
         question=case.question,
@@ -47,11 +58,17 @@ def run_case(parts: Components, case: Case, *, k: int, generate: bool) -> CaseRe
         must_refuse=case.must_refuse,
         expected_sources=list(case.sources),
         retrieved=[],
+        conversation=case.conversation,
+        turn=case.turn,
     )
     try:
-        stream = parts.assistant.ask(case.question, collection=case.collection, k=k)
+        turns = tuple(history or ())
+        stream = parts.assistant.ask(case.question, collection=case.collection, k=k, history=turns)
         result.retrieved = [basename(s.source) for s in stream.sources]
         answer = stream.result() if generate else stream.answer
+        result.standalone_query, result.turns_used = answer.standalone_query, answer.turns_used
+        if history is not None:
+            history.append(_turn(answer))
         gate_refused = answer.refused
         result.generated = generate and not gate_refused
         result.answer = answer.text
@@ -64,6 +81,25 @@ def run_case(parts: Components, case: Case, *, k: int, generate: bool) -> CaseRe
         result.error = str(exc)
     score(case, result, generated_answer=generate)
     return result
+
+
+def _turn(answer: Any) -> Turn:
+    return Turn.from_dict(
+        {"question": answer.question, "answer": answer.text, "refused": answer.refused,
+         "sources": [{"source": s.source, "cited": s.cited} for s in answer.sources]}
+    )  # fmt: skip
+
+
+def _context_turn(parts: Components, case: Case, question: str, generate: bool) -> Turn:
+    """An unscored turn of a conversation, asked so the next ones have their history."""
+    stream = parts.assistant.ask(question, collection=case.collection)
+    return _turn(stream.result() if generate else stream.answer)
+
+
+def run_control(parts: Components, cases: Sequence[Case], *, k: int) -> list[CaseResult]:
+    """The follow-ups asked alone, retrieval and gate only: what history adds."""
+    alone = [replace(c, conversation=None, turn=0, before=()) for c in cases if c.is_followup]
+    return [run_case(parts, c, k=k, generate=False) for c in alone]
 
 
 def select_cases(suite: Suite, tags: Sequence[str] = ()) -> list[Case]:
@@ -95,11 +131,18 @@ def run_suite(
         started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
     )
     started = time.perf_counter()
+    conversations: dict[str, list[Turn]] = {}
     for position, case in enumerate(cases, start=1):
-        result = run_case(parts, case, k=k, generate=generate)
+        history = None
+        if case.conversation is not None:
+            history = conversations.setdefault(case.conversation, [])
+            for question in case.before[len(history) :]:  # unscored or deselected turns
+                history.append(_context_turn(parts, case, question, generate))
+        result = run_case(parts, case, k=k, generate=generate, history=history)
         run.results.append(result)
         if on_case:
             on_case(position, result)
     run.seconds = round(time.perf_counter() - started, 2)
-    run.summary = summarize(run.results)
+    run.control = run_control(parts, cases, k=k)
+    run.summary = summarize(run.results, run.control)
     return run

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import assistant
-from assistant import answering
+from assistant import answering, conversation, rewrite
 from assistant.evaluation.metrics import basename
 from assistant.factory import Components
 
@@ -27,6 +27,8 @@ SETTINGS_THAT_MATTER = (
     "min_similarity",
     "min_keyword_coverage",
     "hybrid",
+    "followup_strategy",
+    "history_budget",
 )
 
 
@@ -40,8 +42,15 @@ def _digest(parts: Iterable[str]) -> str:
 
 def prompt_version() -> str:
     """Hash of the prompt texts and of the code that assembles and fits the prompt."""
-    code = (answering.build_messages, answering.source_block, answering.Assistant._fit)
-    texts = (answering.SYSTEM_PROMPT, answering.NOT_COVERED)
+    code: tuple[Callable[..., Any], ...] = (
+        answering.build_messages,
+        answering.source_block,
+        answering.Assistant._fit,
+        conversation.turn_messages,
+        conversation.clip,
+        rewrite.rewrite_messages,
+    )
+    texts = (answering.SYSTEM_PROMPT, answering.NOT_COVERED, rewrite.REWRITE_SYSTEM)
     return _digest([*texts, *(inspect.getsource(f) for f in code)])
 
 
