@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from assistant.admission import Admission
 from assistant.answering import Assistant
 from assistant.auth import Principal
 from assistant.history import History
@@ -20,6 +21,7 @@ class Context:
     store: Store
     history: History | None
     uploads: Uploads | None
+    admission: Admission | None = None
 
 
 def context(request: Request) -> Context:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
+from api.admit import admit, leave, released
 from api.context import Context, Ctx, Who
 from assistant.answering import Answer, AnswerStream, Source
 from assistant.auth import Principal
@@ -42,8 +43,11 @@ class ChatRequest(BaseModel):
     temperature: float | None = None
 
 
-def _error(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status)
+def _error(
+    status: int, message: str, kind: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"message": message, "type": kind, "code": None}}
+    return JSONResponse(body, status, headers=headers)
 
 
 def _question(messages: list[ChatMessage]) -> str:
@@ -83,16 +87,29 @@ def completions(body: ChatRequest, ctx: Ctx, who: Who) -> JSONResponse | Streami
     if not question:
         return _error(400, "no user message with text", "invalid_request_error")
     try:
+        admit(ctx, who)
+    except HTTPException as exc:
+        message = exc.detail["error"] if isinstance(exc.detail, dict) else str(exc.detail)
+        kind = "rate_limit_error" if exc.status_code == 429 else "server_error"
+        return _error(exc.status_code, message, kind, exc.headers)
+    try:
         collection = None if body.model in ("", *ALL) else body.model
-        stream = ctx.assistant.ask(question, collections=scope(who, ctx.store, collection))
+        allowed = scope(who, ctx.store, collection)
+        stream = ctx.assistant.ask(question, collections=allowed, user=who.name)
     except AccessDenied:
+        leave(ctx, who)
         return _error(404, f"The model '{body.model}' does not exist", "invalid_request_error")
     except AssistantError as exc:
+        leave(ctx, who)
         return _error(400, one_line(exc), "invalid_request_error")
     reply = _Reply(ctx, who, body.model)
     if not body.stream:
-        return JSONResponse(reply.whole(stream.result()))
-    return StreamingResponse(reply.events(stream), media_type="text/event-stream")
+        try:
+            return JSONResponse(reply.whole(stream.result()))
+        finally:
+            leave(ctx, who)
+    events = released(ctx, who, reply.events(stream))
+    return StreamingResponse(events, media_type="text/event-stream")
 
 
 class _Reply:

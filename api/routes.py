@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.admit import admit, leave, released
 from api.context import Context, Ctx, Who
 from assistant.answering import Answer, AnswerStream
 from assistant.auth import Principal
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/api")
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=4000)
+    question: str = Field(min_length=1, description="at most max_question_chars long")
     collection: str | None = Field(None, description="one collection; empty = all you may read")
     conversation: str | None = Field(None, description="continue this history entry")
     k: int | None = Field(None, ge=1, le=50)
@@ -53,7 +54,7 @@ def start(
     """Begin an answer over the collections `who` may read (one, or all)."""
     try:
         collections = scope(who, ctx.store, collection)
-        return ctx.assistant.ask(question, collections=collections, k=k)
+        return ctx.assistant.ask(question, collections=collections, k=k, user=who.name)
     except AccessDenied as exc:
         raise HTTPException(404, str(exc)) from exc
     except AssistantError as exc:
@@ -110,10 +111,14 @@ def ask(body: AskRequest, ctx: Ctx, who: Who) -> StreamingResponse:
     generated, then `done` with the whole answer (or `error`)."""
     if body.conversation and (ctx.history is None or not ctx.history.get(who, body.conversation)):
         raise HTTPException(404, f"no conversation '{body.conversation}'")
-    stream = start(ctx, who, body.question, body.collection, body.k)
-    return StreamingResponse(
-        _answer_lines(ctx, who, stream, body.conversation), media_type="application/x-ndjson"
-    )
+    admit(ctx, who)
+    try:
+        stream = start(ctx, who, body.question, body.collection, body.k)
+    except BaseException:
+        leave(ctx, who)
+        raise
+    lines = released(ctx, who, _answer_lines(ctx, who, stream, body.conversation))
+    return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
 def _answer_lines(

@@ -75,13 +75,14 @@ class Doctor:
             ("embedder", self.embedder),
             ("collections", self.collections),
             ("chat model", self.chat_model),
+            ("identity", self.identity),
         ]
         for name, step in steps:
             try:
                 checks.extend(step())
             except AssistantError as exc:  # its message already says what to do
                 checks.append(Check(name, False, str(exc), "as the message says"))
-            except Exception as exc:  # noqa: BLE001  (doctor reports, it never crashes)
+            except Exception as exc:  # doctor reports, it never crashes
                 detail = f"{type(exc).__name__}: {exc}"
                 checks.append(Check(name, False, detail, "unexpected: please report it"))
         return checks
@@ -205,6 +206,12 @@ class Doctor:
             )
         return Check(name, True, f"{col.count()} chunks, embedder '{built_with}', dim {dim}")
 
+    def identity(self) -> Iterator[Check]:
+        """The directory sign-in and the audit trail, when configured (identity_health.py)."""
+        from assistant.identity_health import identity_checks
+
+        yield from (Check(*c) for c in identity_checks(self.s))
+
     # --- chat model ----------------------------------------------------------------------
     def chat_model(self) -> Iterator[Check]:
         backend = self.s.backend
@@ -252,7 +259,7 @@ class Doctor:
         host = self.s.ollama_host
         try:
             names = _ollama_names(self.s)
-        except Exception as exc:  # noqa: BLE001  (client errors: connect, HTTP, protocol)
+        except Exception as exc:  # client errors: connect, HTTP, protocol
             error = ollama_error(exc, self.s, model)
             return Check(
                 name, False, str(error), "start `ollama serve` there, or set ASSISTANT_OLLAMA_HOST"

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from assistant.answering import Answer
 from assistant.auth.access import Principal
-from assistant.auth.db import Conversation, Database, Turn, utcnow
+from assistant.auth.db import Conversation, Database, Turn, rows_deleted, utcnow
 
 TITLE_CHARS = 80
 
@@ -28,6 +28,9 @@ class ConversationInfo:
     created_at: str
     updated_at: str
     turns: int
+
+
+HIDDEN_ANSWER = "(hidden: this answer drew on a collection you may no longer read)"
 
 
 class History:
@@ -81,15 +84,16 @@ class History:
                 return None
             turns = []
             for t in conv.turns:
-                sources = [
-                    src
-                    for src in json.loads(t.sources_json)
-                    if user.can_read(str(src.get("collection", "")))
-                ]
+                stored = json.loads(t.sources_json)
+                sources = [s for s in stored if user.can_read(str(s.get("collection", "")))]
+                # The answer was written from its sources: if one is no longer readable,
+                # the text may quote it, so it goes too (the question is the user's own).
+                hidden = len(sources) < len(stored)
                 turns.append(
                     {
                         "question": t.question,
-                        "answer": t.answer,
+                        "answer": HIDDEN_ANSWER if hidden else t.answer,
+                        "hidden": hidden,
                         "refused": t.refused,
                         "sources": sources,
                         "time": t.created_at.isoformat(timespec="seconds"),
@@ -104,4 +108,4 @@ class History:
                     Conversation.id == conversation, Conversation.user_name == user.name
                 )
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))

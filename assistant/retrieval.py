@@ -75,9 +75,10 @@ class BM25Index:
         weights = {t: self._idf.get(t, self._unseen_idf) for t in terms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
-    def top(self, query: str, k: int) -> list[str]:
+    def top(self, query: str | Sequence[str], k: int) -> list[str]:
+        """The k best chunk ids for a question, or for its terms already tokenized."""
         scores = np.zeros(len(self.ids), dtype=np.float32)
-        for term in set(tokenize(query)):
+        for term in set(tokenize(query) if isinstance(query, str) else query):
             if term not in self._postings:
                 continue
             docs, tf = self._postings[term]
@@ -106,6 +107,11 @@ class _Keywords:
             return 0.0
         have = set(tokenize(text))
         return sum(w for t, w in self.weights.items() if t in have) / total
+
+
+def _terms(question: str) -> list[str]:
+    """A question's distinct search terms, sorted: tokenized once per question."""
+    return sorted(set(tokenize(question)))
 
 
 @dataclass(frozen=True)
@@ -139,16 +145,15 @@ class Retriever:
             self._bm25[collection] = cached
         return cached[1]
 
-    def _keywords(self, question: str, n: int, collection: str) -> _Keywords | None:
-        """The keyword ranking of the question, from the store's index or in memory."""
+    def _keywords(self, terms: list[str], n: int, collection: str) -> _Keywords | None:
+        """The keyword ranking of the question's terms, from the store's index or in memory."""
         if not self.hybrid:
             return None
-        terms = sorted(set(tokenize(question)))
         if self.store.keywords is not None:
             ids = self.store.keyword_search(terms, n, collection)  # first: may build it
             return _Keywords(ids, self.store.keyword_weights(terms, collection))
         bm25 = self._bm25_index(collection)
-        return _Keywords(bm25.top(question, n), bm25.weights(terms))
+        return _Keywords(bm25.top(terms, n), bm25.weights(terms))
 
     def retrieve(
         self, question: str, k: int | None = None, collection: str | None = None
@@ -157,7 +162,7 @@ class Retriever:
         k = k or self.top_k
         collection = collection or self.store.default_collection
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
-        hits = self._ranked(question, query, k, collection)
+        hits = self._ranked(_terms(question), query, k, collection)
         return Retrieval(hits=hits, seconds=time.perf_counter() - started)
 
     def retrieve_many(
@@ -171,19 +176,20 @@ class Retriever:
         if not collections:
             return Retrieval(hits=[], seconds=time.perf_counter() - started)
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
-        hits = [h for name in collections for h in self._ranked(question, query, k, name)]
+        terms = _terms(question)  # once per question, not per collection or candidate
+        hits = [h for name in collections for h in self._ranked(terms, query, k, name)]
         if len(collections) > 1:
             hits.sort(key=lambda h: -h.similarity)
         return Retrieval(hits=hits[:k], seconds=time.perf_counter() - started)
 
-    def _ranked(self, question: str, query: np.ndarray, k: int, collection: str) -> list[Hit]:
+    def _ranked(self, terms: list[str], query: np.ndarray, k: int, collection: str) -> list[Hit]:
         """Vector and BM25 rankings fused, past the relevance gate, each chunk tagged with
         its collection (sources name it; history and permissions rely on it)."""
         n = k * CANDIDATES_PER_RESULT
         vector_hits = self.store.search(query, n, collection)
         rankings = [[h.chunk.id for h in vector_hits]]
         by_id = {h.chunk.id: h for h in vector_hits}
-        keywords = self._keywords(question, n, collection)
+        keywords = self._keywords(terms, n, collection)
         if keywords is not None:
             rankings.append(keywords.ids)
             missing = [i for i in keywords.ids if i not in by_id]

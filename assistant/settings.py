@@ -44,8 +44,11 @@ def config_file() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
 
-    # Where everything the product writes lives: Chroma, chat logs, extracted models.
-    data_dir: Path = Field(default_factory=default_data_dir)
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="everything the product writes: the embedded Chroma store, the users"
+        " database, chat logs, uploaded files",
+    )
 
     # --- chat model -------------------------------------------------------------------
     backend: Literal["llamacpp", "ollama", "openai"] = Field(
@@ -59,7 +62,9 @@ class Settings(BaseSettings):
     context_window: int = Field(4096, ge=512, description="tokens the model sees at once")
     threads: int | None = Field(None, ge=1, description="llama.cpp CPU threads; empty = all")
     max_answer_tokens: int = Field(256, ge=16, description="longest answer, in tokens")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: float = Field(
+        0.0, ge=0.0, le=2.0, description="sampling temperature; 0: the same answer every time"
+    )
     seed: int = Field(42, description="sampling seed, so the same question gets the same answer")
 
     ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL")
@@ -111,22 +116,79 @@ class Settings(BaseSettings):
     # --- ingestion ----------------------------------------------------------------------
     chunk_size: int = Field(700, ge=100, description="characters per chunk")
     chunk_overlap: int = Field(100, ge=0, description="characters shared by neighbour chunks")
-    seed_dir: Path | None = Field(None, description="corpus indexed into an empty store")
+    seed_dir: Path | None = Field(
+        None, description="corpus indexed into an empty store; empty = the shipped seeds/"
+    )
     auto_seed: bool = Field(True, description="index seed_dir on first start when store is empty")
     max_file_mb: float = Field(
         200.0, gt=0, description="larger files are skipped with the reason 'too large'"
+    )
+    max_unzipped_mb: float = Field(
+        200.0,
+        gt=0,
+        description="DOCX, XLSX, PPTX and OpenDocument files that would inflate to more than"
+        " this are refused before parsing (zip bombs)",
+    )
+    max_zip_ratio: float = Field(
+        100.0, gt=1, description="... and those whose parts inflate more than this many times"
+    )
+    ocr_languages: str = Field(
+        "eng",
+        description="Tesseract languages for scanned pages and images, e.g. 'eng+deu'"
+        " (each needs Debian's tesseract-ocr-LANG package)",
+    )
+    ocr_min_confidence: float = Field(
+        60.0,
+        ge=0,
+        le=100,
+        description="an OCR'd page whose mean word confidence (0-100) is below this is"
+        " indexed but flagged 'low OCR confidence' in its citation",
     )
     embed_batch: int = Field(
         128, ge=1, le=4096, description="chunks embedded and written per batch when ingesting"
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
+    upload_parse_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="an uploaded file is parsed in a child process first: longer than this"
+        " and it is refused (one hostile file cannot freeze the server)",
+    )
+    upload_parse_memory_mb: int = Field(
+        1024,
+        ge=16,
+        description="memory (address space) that child may use; more and the file is refused",
+    )
+    upload_quota_mb: float = Field(
+        500.0,
+        gt=0,
+        description="megabytes one user may upload within an hour (web page and API);"
+        " more is answered 429. Only users who own a collection (or admins) may upload",
+    )
     upload_types: list[str] = Field(
-        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx"],
+        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx", ".xlsx"]
+        + [".xlsm", ".csv", ".tsv", ".pptx", ".odt", ".ods", ".odp", ".eml", ".mbox"]
+        + [".png", ".jpg", ".jpeg", ".tif", ".tiff"],
         description="file suffixes the web UI accepts for upload",
     )
 
     # --- retrieval and answering ----------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="sources given to the model")
+    max_questions_in_flight: int = Field(
+        16,
+        ge=1,
+        description="questions being answered or waiting for the model at once (/api, /v1;"
+        " the web chat's queue too); one more is answered 503 with its place and Retry-After",
+    )
+    max_questions_per_user: int = Field(
+        2, ge=1, description="questions one user may have in flight at once; more get 429"
+    )
+    max_question_chars: int = Field(
+        4000,
+        ge=10,
+        description="longest question accepted, everywhere (web chat and its API, /api,"
+        " /v1, CLI); a longer one is refused before it is searched or logged",
+    )
     min_similarity: float = Field(
         0.25, ge=-1.0, le=1.0, description="cosine below which a chunk counts as unrelated"
     )
@@ -145,7 +207,13 @@ class Settings(BaseSettings):
 
     # --- web UI -------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
-    port: int = Field(7860, ge=1, le=65535)
+    port: int = Field(7860, ge=1, le=65535, description="port the web UI and API listen on")
+    allowed_hosts: list[str] = Field(
+        [],
+        description="names people reach the server by (the Host header), e.g."
+        " assistant.internal or *.example.org, besides IP addresses, localhost and this"
+        " machine's name; any other name is refused (DNS rebinding). '*' = any",
+    )
 
     # --- users and access -----------------------------------------------------------------
     database_url: str | None = Field(
@@ -158,6 +226,13 @@ class Settings(BaseSettings):
         5, ge=1, description="failed logins per user name (4x per address) before a pause"
     )
     login_window_s: float = Field(300.0, gt=0, description="seconds failed logins are counted")
+    login_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="password checks (Argon2id, ~64 MiB each) run at once; a sign-in beyond"
+        " that is answered 503 with Retry-After",
+    )
     trusted_user_header: str = Field(
         "",
         description="header (e.g. X-Remote-User) naming the user a reverse proxy signed in;"
@@ -168,6 +243,97 @@ class Settings(BaseSettings):
     )
     trusted_proxies: list[str] = Field(
         ["127.0.0.1", "::1"], description="addresses whose trusted_user_header is believed"
+    )
+
+    # --- directory sign-in: LDAP / Active Directory (off while ldap_url is empty) -----------
+    ldap_url: str = Field(
+        "",
+        description="LDAP server, e.g. ldaps://dc1.corp.example or ldap://ldap.internal:389;"
+        " empty = no directory sign-in (local users only)",
+    )
+    ldap_user_dn: str = Field(
+        "",
+        description="bind as the user directly with this DN template, e.g."
+        " uid={user},ou=people,dc=example,dc=org or {user}@corp.example (AD);"
+        " empty = search-then-bind with ldap_bind_dn",
+    )
+    ldap_bind_dn: str = Field(
+        "", description="service account that searches for the user (search-then-bind)"
+    )
+    ldap_bind_password: SecretStr | None = Field(
+        None, description="the service account's password (never printed)"
+    )
+    ldap_base_dn: str = Field("", description="where users (and by default groups) are searched")
+    ldap_user_filter: str = Field(
+        "(uid={user})",
+        description="finds the user; AD: (sAMAccountName={user}). {user} is escaped",
+    )
+    ldap_group_filter: str = Field(
+        "",
+        description="finds the groups of an entry, followed upwards for nested groups, e.g."
+        " (member={dn}); AD with nesting in one query:"
+        " (member:1.2.840.113556.1.4.1941:={dn}); empty = the entry's memberOf",
+    )
+    ldap_group_base_dn: str = Field("", description="where groups are searched; empty = base")
+    ldap_disabled_filter: str = Field(
+        "",
+        description="an entry matching this is refused, e.g. AD:"
+        " (userAccountControl:1.2.840.113556.1.4.803:=2)",
+    )
+    ldap_starttls: bool = Field(False, description="upgrade ldap:// with StartTLS")
+    ldap_ca_file: Path | None = Field(
+        None, description="CA certificate(s) that signed the server's (PEM); empty = system's"
+    )
+    ldap_timeout: float = Field(5.0, gt=0, description="seconds to connect and per request")
+    directory_group_map: dict[str, str] = Field(
+        {},
+        description="directory group (DN or CN, case-insensitive) -> product group, set at each"
+        " directory sign-in; unmapped directory groups are ignored",
+    )
+
+    # --- directory sign-in: OpenID Connect (off while oidc_issuer is empty) ----------------
+    oidc_issuer: str = Field(
+        "",
+        description="OpenID provider's issuer URL, e.g. https://sso.corp.example/realms/staff"
+        " (discovery at ISSUER/.well-known/openid-configuration); empty = off",
+    )
+    oidc_client_id: str = Field("", description="this assistant's client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="the client's secret (confidential client; never printed)"
+    )
+    oidc_redirect_url: str = Field(
+        "",
+        description="this server's callback as people reach it, e.g."
+        " https://assistant.corp.example/oidc/callback; empty = from the request",
+    )
+    oidc_scopes: str = Field("openid profile email", description="scopes asked for")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="claim that names the user here"
+    )
+    oidc_groups_claim: str = Field(
+        "groups", description="claim holding the user's groups, mapped by directory_group_map"
+    )
+    oidc_ca_file: Path | None = Field(
+        None, description="CA certificate(s) of the provider's TLS (PEM); empty = system's"
+    )
+
+    # --- audit trail (off by default) -------------------------------------------------------
+    audit: bool = Field(
+        False,
+        description="record sign-ins, questions (who, collections, sources, model), documents"
+        " opened, uploaded and deleted, and every admin change in the hash-chained audit"
+        " trail of the users database (`assistant audit`)",
+    )
+    audit_texts: bool = Field(
+        False,
+        description="also record each question's and answer's text on the audit trail"
+        " (off: only who asked, where, and which sources came back)",
+    )
+    audit_retention_days: float = Field(
+        0.0,
+        ge=0,
+        description="audit records older than this are deleted when the server starts and"
+        " by `assistant audit purge`; 0 = keep forever",
     )
 
     @classmethod

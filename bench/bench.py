@@ -39,7 +39,7 @@ from ingest.loaders import load
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 COLD_QUESTION = "When was Llama 2 released, and under what licence?"
-SEED_QUESTIONS = [  # each answered by the seed corpus (as in tests/test_retrieval.py)
+SEED_QUESTIONS = [  # each answered by the seed corpus (as in tests/core/test_retrieval.py)
     "What did the Russian army do in 1812 as it retreated?",
     "Which operating system for VR headsets did Meta open-source?",
     "How fast did Groq deploy Llama 3 after its announcement?",

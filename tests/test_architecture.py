@@ -170,3 +170,21 @@ def find_cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert find_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_test_modules_import_helpers_from_support_not_from_each_other() -> None:
+    """Shared test code lives in tests/support/. A test module imported by another is
+    loaded a second time (pytest imports test files by path) and ties unrelated tests
+    together: moving or renaming one breaks the other."""
+    tests = ROOT / "tests"
+    test_modules = {p.stem for p in tests.rglob("test_*.py")}
+    folders = {p.name for p in tests.iterdir() if p.is_dir()} - {"support"}
+    wrong, scanned = [], 0
+    for path in sorted(tests.rglob("*.py")):
+        scanned += 1
+        for i in imports_of(path.stem, path, set()):
+            top = i.target.split(".")[0]
+            if top in test_modules or top in folders:
+                wrong.append(f"{path.relative_to(ROOT)}:{i.line} imports {i.target}")
+    assert scanned > 20, "the scan found no test modules"
+    assert not wrong, "\n".join(wrong)

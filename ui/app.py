@@ -121,6 +121,7 @@ def build_app(
     uploads: Uploads | None = None,
     user_of: UserOf | None = None,
     history: History | None = None,
+    queue_max: int | None = None,
 ) -> gr.Blocks:
     """The page: a Chat tab (answers with their sources, the collection's documents beside
     them) and a Documents tab (upload when `uploads` is given, list, delete).
@@ -130,9 +131,9 @@ def build_app(
     default = collection or store.default_collection
     private: dict[str, Any] = {"api_visibility": "private"}
 
-    # delete_cache: uploads nobody submitted are deleted within two hours, and at restart
-    # (handled ones are deleted at once).
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+    # delete_cache: uploads nobody submitted are deleted within 20 minutes (checked every
+    # 5), and at restart; handled ones are deleted at once.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(300, 900)) as app:
         gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{assistant.model.name}`")
         if user_of is not None:  # login on: a plain form, the session cookie goes with it
             gr.HTML(SIGN_OUT, elem_id="sign-out")
@@ -154,6 +155,7 @@ def build_app(
         app.load(refresh_chat, chat.collection, chat.outputs, **private)
         app.load(docs.refresh, docs.collection, docs.outputs, **private)
 
-    # One llama.cpp context: one generation at a time, everyone else queues.
-    app.queue(default_concurrency_limit=1)
+    # One llama.cpp context: one generation at a time, everyone else queues, at most
+    # `queue_max` of them (Gradio tells one more that the queue is full).
+    app.queue(default_concurrency_limit=1, max_size=queue_max)
     return app

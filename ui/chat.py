@@ -51,12 +51,13 @@ def replies(
     question: str,
     collection: str | None,
     collections: list[str] | None = None,
+    user: str = "",
 ) -> Iterator[Reply]:
     """Stream an answer as Reply steps; errors end the stream as a one-line message.
     `collections`, when given, are exactly the ones searched (a user's readable ones)."""
     text, sources = "", []
     try:
-        stream = assistant.ask(question, collection=collection, collections=collections)
+        stream = assistant.ask(question, collection=collection, collections=collections, user=user)
         sources = stream.sources
         yield Reply(text, sources)
         for piece in stream:
@@ -114,7 +115,7 @@ class ChatHandlers:
             except AssistantError as exc:
                 yield Reply("", error=render.error_line(exc))
                 return
-            yield from replies(self.assistant, question, None, allowed)
+            yield from replies(self.assistant, question, None, allowed, user.name)
             return
         # Asking a collection that does not exist would create it, empty: refuse instead.
         name = name or self.default
@@ -145,7 +146,7 @@ class ChatHandlers:
             yield [*history, {"role": "assistant", "content": content}], "", conversation
 
     def ask(
-        self, question: str, collection: str | None = None, request: gr.Request = None
+        self, question: str, collection: str | None = None, request: gr.Request | None = None
     ) -> Iterator[dict[str, Any]]:
         """Answer a question from the indexed documents, streaming; `collection` defaults
         to the server's (with login on: every collection you may read). See the module

@@ -74,7 +74,7 @@ class DocumentsHandlers:
     def user(self, request: gr.Request | None) -> Principal | None:
         return self.user_of(request) if self.user_of and request is not None else None
 
-    def listing(self, collection: str | None, request: gr.Request = None) -> tuple[str, Any]:
+    def listing(self, collection: str | None, request: gr.Request | None = None) -> tuple[str, Any]:
         name = collection or self.default
         if problem := denied(self.user(request), name):
             return render.error_html(problem), gr.update(choices=[], value=[])
@@ -85,7 +85,9 @@ class DocumentsHandlers:
         table = render.documents_html(docs, name, detail=True, hint=self.hint)
         return table, gr.update(choices=render.document_choices(docs), value=[])
 
-    def refresh(self, collection: str | None, request: gr.Request = None) -> tuple[Any, str, Any]:
+    def refresh(
+        self, collection: str | None, request: gr.Request | None = None
+    ) -> tuple[Any, str, Any]:
         user = self.user(request)
         names = collection_names(self.store, self.default, user)
         default_ok = user is None or self.default in names
@@ -97,7 +99,11 @@ class DocumentsHandlers:
         return gr.update(choices=names, value=name), *self.listing(name, request)
 
     def upload(
-        self, files: list[str] | None, picked: str | None, new: str, request: gr.Request = None
+        self,
+        files: list[str] | None,
+        picked: str | None,
+        new: str,
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[str, Any, Any, Any]]:
         skip = gr.skip()
         if self.uploads is None:
@@ -116,6 +122,7 @@ class DocumentsHandlers:
         items = screen(files, self.uploads)
         yield render.upload_html(UploadStatus(items, name)), None, skip, skip  # empties the box
         last = None
+        self.user(request)  # a new Gradio step: names the uploader again (the audit trail)
         for last in run(items, name, self.uploads, temp=Path(get_upload_folder())):
             yield render.upload_html(last), skip, skip, skip
         names = collection_names(self.store, self.default, user)
@@ -124,7 +131,7 @@ class DocumentsHandlers:
         yield render.upload_html(last), skip, gr.update(choices=names, value=chosen), cleared
 
     def delete(
-        self, collection: str | None, sources: list[str] | None, request: gr.Request = None
+        self, collection: str | None, sources: list[str] | None, request: gr.Request | None = None
     ) -> tuple[str, Any]:
         hidden = gr.update(visible=False)
         if not collection or not sources:

@@ -22,6 +22,10 @@ from assistant.uploads import UploadStatus
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what would open an HTML tag or comment
 _MD_IMAGE = re.compile(r"!\[")  # ![alt](url) would make the browser fetch url
+# [text](url): a document can hide any URL behind harmless words; shown as "text (url)".
+_MD_LINK = re.compile(r"(?<!\\)\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+# [ref]: url (a definition that [text][ref] would turn into a link): made plain text.
+_MD_LINK_DEF = re.compile(r"^( {0,3})\[(?=[^\]\n]+\]:)", re.M)
 
 
 def file_name(source: str) -> str:
@@ -34,13 +38,25 @@ def _esc(text: str) -> str:
 
 
 def safe_markdown(text: str) -> str:
-    """Model text, still Markdown (lists, bold), but with no HTML tag or image left in it.
+    """Model text, still Markdown (lists, bold), but with no HTML tag, image or hidden
+    link left in it: a link shows its URL (a document's "[click here](...)" cannot
+    pass off one address as another).
 
     A code fence left open (mid-stream, or by the model) is closed, or it would swallow
     the sources block that follows.
     """
-    text = _MD_IMAGE.sub(r"!\\[", _TAG_START.sub("&lt;", text))
+    text = _TAG_START.sub("&lt;", text)
+    for _ in range(8):  # "[[a](b)](c)": the inner link first, then the outer
+        text, found = _MD_LINK.subn(_visible_link, text)
+        if not found:
+            break
+    text = _MD_IMAGE.sub(r"!\\[", _MD_LINK_DEF.sub(r"\1\\[", text))
     return text + "\n```" if text.count("```") % 2 else text
+
+
+def _visible_link(m: re.Match[str]) -> str:
+    label, url = m[1].strip(), m[2]
+    return f"{label} ({url})" if label and label != url else url
 
 
 def sources_html(sources: Sequence[Source], *, final: bool) -> str:

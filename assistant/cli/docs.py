@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +14,9 @@ from assistant.cli.output import EXIT_FAILED, print_json
 from assistant.cli.wiring import index_files
 from assistant.factory import Components
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.indexer import IngestReport
 
 
 @click.command()
@@ -24,8 +30,19 @@ from assistant.settings import Settings
     " a collection built with another embedder is re-embedded from scratch.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep the collection matching the paths: re-sync (with --prune) as files are added,"
+    " changed, renamed or removed, until Ctrl-C.",
+)
 def ingest(
-    paths: tuple[Path, ...], collection: str | None, prune: bool, rebuild: bool, as_json: bool
+    paths: tuple[Path, ...],
+    collection: str | None,
+    prune: bool,
+    rebuild: bool,
+    as_json: bool,
+    watch: bool,
 ) -> None:
     """Make a collection match files and folders: new files added, changed ones replaced
     (each all-or-nothing), unchanged ones skipped by content hash, and with --prune deleted
@@ -37,6 +54,9 @@ def ingest(
     from ingest.progress import Progress
 
     parts = Components(Settings.load())
+    if watch:
+        _watch(parts, paths, collection)
+        return
     if rebuild:
         name = collection or parts.settings.collection
         stats = parts.store.collection_stats()
@@ -61,6 +81,22 @@ def ingest(
         click.echo(f"{summary}; {report.chunks} chunks in {report.seconds:.1f}s")
     if report.failed:
         sys.exit(EXIT_FAILED)
+
+
+def _watch(parts: Components, paths: Sequence[Path], collection: str | None) -> None:
+    """`ingest --watch`: one line per file that changed, per pass (see ingest/watch.py)."""
+    from ingest.watch import watch_paths
+
+    def sync(prune: bool) -> IngestReport:
+        report = index_files(parts, paths, collection=collection, prune=prune)
+        for r in report.results:
+            if r.status != "unchanged":
+                click.echo(f"{r.status:9} {r.path}" + (f": {r.reason}" if r.reason else ""))
+        return report
+
+    click.echo(f"watching {', '.join(map(str, paths))} (Ctrl-C stops)", err=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends watching, not an error
+        watch_paths(paths, sync, say=lambda line: click.echo(line, err=True))
 
 
 @click.group(invoke_without_command=True)

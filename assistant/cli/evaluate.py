@@ -47,7 +47,9 @@ def _settings(*, run: bool = False, **overrides: Any) -> Settings:
     return eval_settings(**overrides) if run else Settings.load()
 
 
-def _thresholds(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
+def _thresholds(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for item in values:
         metric, _, raw = item.partition("=")

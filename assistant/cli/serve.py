@@ -22,12 +22,12 @@ def serve(host: str | None, port: int | None) -> None:
     this machine (e.g. --host 0.0.0.0) without any user is refused."""
     import uvicorn
 
-    from assistant.auth import Database, Directory
-
     parts = Components(Settings.load(host=host, port=port))
     s = parts.settings
-    directory = Directory(Database(s.database))
-    login = directory.has_users()
+    directory = parts.directory
+    if parts.trail is not None and s.audit_retention_days:
+        parts.trail.purge(s.audit_retention_days)
+    login = directory.has_users() or directory.external  # directory accounts sign in too
     if not login and not is_loopback(s.host):
         raise AssistantError(
             f"refusing to serve on {s.host} without login: anyone on the network could read"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
 
 
 def directory() -> Directory:
-    from assistant.auth import Database, Directory  # SQLAlchemy: only for these commands
+    """The users database (with the audit trail on, each change is recorded)."""
+    from assistant.factory import Components
 
-    return Directory(Database(Settings.load().database))
+    return Components(Settings.load()).directory
 
 
 def read_password(confirm: bool = True) -> str:
@@ -70,8 +72,9 @@ def users_list(as_json: bool) -> None:
 @click.argument("name")
 def users_passwd(name: str) -> None:
     """Set NAME's password (ends their browser sessions)."""
-    directory().set_password(name, read_password())
-    click.echo(f"password of '{name}' changed")
+    revoked = directory().set_password(name, read_password())
+    tokens = f"; {revoked} API token(s) revoked" if revoked else ""
+    click.echo(f"password of '{name}' changed, signed out everywhere{tokens}")
 
 
 @users.command("rm")
@@ -166,17 +169,30 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("user")
 @click.option("--name", default="default", show_default=True, help="To tell tokens apart.")
-def tokens_create(user: str, name: str) -> None:
-    """Create a token for USER and print it (only its hash is stored: copy it now)."""
-    click.echo(directory().create_token(user, name))
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Expire after DAYS (default: never).",
+)
+def tokens_create(user: str, name: str, days: float | None) -> None:
+    """Create a token for USER and print it (only its hash is stored: copy it now).
+    Changing USER's password revokes all their tokens."""
+    click.echo(directory().create_token(user, name, days))
 
 
 @tokens.command("list")
 @click.argument("user", required=False)
 def tokens_list(user: str | None) -> None:
-    """List tokens (names and dates; the tokens themselves are not stored)."""
-    for owner, name, created in directory().tokens(user):
-        click.echo(f"{owner}  {name}  created {created}")
+    """List tokens: names, when made, when they expire and were last used (the tokens
+    themselves are not stored)."""
+    for t in directory().tokens(user):
+        expires = f"expires {_when(t.expires)}" if t.expires else "never expires"
+        used = f"last used {_when(t.last_used)}" if t.last_used else "never used"
+        click.echo(f"{t.user}  {t.name}  created {_when(t.created)}  {expires}  {used}")
+
+
+def _when(at: datetime) -> str:
+    return at.isoformat(sep=" ", timespec="minutes") + " UTC"
 
 
 @tokens.command("revoke")

@@ -6,6 +6,7 @@ the tests use it too, so they exercise exactly what ships."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ import click
 from assistant.factory import Components
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
 
     from assistant.auth import Directory
     from ingest.indexer import IngestReport
@@ -27,6 +28,7 @@ def index_files(
     """`ingest_paths` with the chunking, limits and batch size from settings: the one way
     the CLI, first-start seeding and the web upload box index files."""
     from ingest.indexer import ingest_paths
+    from ingest.loaders import Limits
 
     s = parts.settings
     return ingest_paths(
@@ -35,6 +37,7 @@ def index_files(
         chunk_size=s.chunk_size,
         chunk_overlap=s.chunk_overlap,
         max_file_bytes=int(s.max_file_mb * 2**20),
+        limits=Limits.from_settings(s),
         batch=s.embed_batch,
         collection=collection,
         **options,
@@ -58,19 +61,18 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     login gate, with uploads indexed by `index_files`."""
     from api.app import create_app
     from api.gate import Gate
-    from assistant.auth.ratelimit import LoginLimiter
+    from assistant.admission import Admission
+    from assistant.cli.sandbox import ingest_uploads
     from assistant.history import History
     from assistant.uploads import Uploads
 
     s = parts.settings
-    gate = Gate(
-        directory if login else None,
-        LoginLimiter(s.login_max_failures, s.login_window_s),
-        session_hours=s.session_hours,
-        trusted_header=s.trusted_user_header.lower(),
-        trusted_proxies=tuple(s.trusted_proxies),
-    )
-    uploads = Uploads.from_settings(s, partial(index_files, parts))
+    gate = Gate.from_settings(s, directory if login else None)
+    # Each upload is parsed in a child process with limits first (sandbox.py).
+    uploads = Uploads.from_settings(s, partial(ingest_uploads, parts, index_files))
+    if parts.trail is not None:  # uploads and deletions, from the page and the API alike
+        uploads = replace(uploads, on_event=parts.trail.record)
+    routers = [admin_router(parts, directory)] if login else []
     return create_app(
         parts.assistant,
         parts.store,
@@ -78,5 +80,24 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         history=History(directory.db),
         uploads=uploads,
         upload_max_bytes=uploads.max_bytes,
-        secure_cookie=s.secure_cookies,
+        bind_host=s.host,
+        allowed_hosts=s.allowed_hosts,
+        admission=Admission(s.max_questions_in_flight, s.max_questions_per_user),
+        upload_quota_bytes=int(s.upload_quota_mb * 2**20),
+        trail=parts.trail,
+        oidc=parts.oidc,
+        oidc_redirect_url=s.oidc_redirect_url,
+        routers=routers,
     )
+
+
+def admin_router(parts: Components, directory: Directory) -> APIRouter:
+    """The admin page over the served directory, with the directory checks `doctor` runs."""
+    from api.admin import Admin, router
+    from assistant.auth.accounts import Accounts
+
+    accounts = directory if isinstance(directory, Accounts) else parts.directory
+    checks = [(f"LDAP {parts.settings.ldap_url}", parts.ldap.check)] if parts.ldap else []
+    if parts.oidc:
+        checks.append((f"OpenID {parts.settings.oidc_issuer}", parts.oidc.check))
+    return router(Admin(accounts, parts.trail, parts.settings.audit_retention_days, checks))

@@ -12,8 +12,12 @@ class Message(TypedDict):
 
 
 class ChatModel(Protocol):
-    name: str
     context_window: int
+
+    @property
+    def name(self) -> str:
+        """Backend and model, e.g. `ollama:llama3.1:8b` (shown with every answer)."""
+        ...
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens the rendered prompt takes, chat template included."""

@@ -75,6 +75,10 @@ class OllamaChat:
         # Ollama has no tokenize endpoint: over-estimate, so num_ctx errs on the large side.
         return estimate_tokens(messages)
 
+    def ready(self) -> None:
+        """Raise unless the server is up and has the model (for the /readyz probe)."""
+        self._client.show(self._settings.ollama_model)
+
     def _num_ctx_for(self, needed: int) -> int:
         """Context for a request needing `needed` tokens: a power of two, capped, never shrunk."""
         size = MIN_NUM_CTX

@@ -55,6 +55,11 @@ class OpenAIChat:
         except BackendUnavailable:
             return "openai:(the served model)"
 
+    def ready(self) -> None:
+        """Raise unless the server is up and lists models (for the /readyz probe)."""
+        if not self.served_models():
+            raise BackendUnavailable(f"{self._base}/models lists no model")
+
     def served_models(self) -> list[str]:
         response = self._request("GET", f"{self._base}/models")
         if response.status_code == 404:

@@ -195,7 +195,8 @@ class KeywordIndex:
         n, length = n + len(fresh), length + sum(lengths)
         avg = max(length / n, 1.0)
         (last,) = db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {t}_chunks").fetchone()
-        rows, postings, df = [], [], Counter()
+        rows, postings = [], []
+        df: Counter[str] = Counter()
         for seq, (c, tf, dl) in enumerate(zip(fresh, counts, lengths, strict=True), last + 1):
             norm = K1 * (1 - B + B * dl / avg)
             pairs = [(ids[w], _impact(f, norm), seq) for w, f in tf.items()]
@@ -237,7 +238,8 @@ class KeywordIndex:
             ).fetchall()
             if not got:
                 return 0
-            postings, df = [], Counter()
+            postings = []
+            df: Counter[int] = Counter()  # by term id
             for seq, _, blob in got:
                 pairs = np.frombuffer(blob, dtype=np.int32).reshape(-1, 2)
                 postings += [(int(w), int(i), seq) for w, i in pairs]
@@ -351,7 +353,8 @@ def _scores(blobs: list[bytes], weights: dict[int, float]) -> list[float]:
     at = np.minimum(np.searchsorted(ids, flat[:, 0]), len(ids) - 1)
     contrib = np.where(ids[at] == flat[:, 0], idf_of[at] * flat[:, 1], 0.0)
     owner = np.repeat(np.arange(len(pairs)), [len(p) for p in pairs])
-    return np.bincount(owner, weights=contrib, minlength=len(pairs)).tolist()
+    scores: list[float] = np.bincount(owner, weights=contrib, minlength=len(pairs)).tolist()
+    return scores
 
 
 def _impact(tf: int, norm: float) -> int:

@@ -16,7 +16,7 @@ so stateless replicas in front of one server see the same documents.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +185,19 @@ class Store:
         """Step 1 of a replace: record the versions about to be written."""
         self._manifest.intend(name, intents)
 
-    def write_chunks(self, name: str, chunks: Sequence[Chunk]) -> None:
-        """Step 2: embed and write chunks of intended versions (invisible until `commit`)."""
+    def write_chunks(
+        self,
+        name: str,
+        chunks: Sequence[Chunk],
+        known: Mapping[str, Sequence[float]] | None = None,
+    ) -> None:
+        """Step 2: embed and write chunks of intended versions (invisible until `commit`).
+        `known`: vectors by chunk id that need no embedding (a renamed file's chunks)."""
+        known = known or {}
         texts = [c.text for c in chunks]
-        embeddings = self.embedder.embed(texts)
+        fresh = [c.text for c in chunks if c.id not in known]
+        computed = iter(self.embedder.embed(fresh) if fresh else [])
+        embeddings = [known[c.id] if c.id in known else next(computed) for c in chunks]
         col = self._collection(name, create=True)
         with self._lock:
             col.upsert(
@@ -446,8 +455,29 @@ class Store:
                 if _owned(meta, active):
                     yield Chunk(id=id_, text=text or "", metadata=dict(meta or {}))
 
+    def document_chunks(
+        self, source: str, collection: str | None = None
+    ) -> list[tuple[Chunk, list[float]]]:
+        """The active version's chunks of one document with their vectors, in chunk order
+        (a renamed file is re-written from them without embedding anything again)."""
+        name = collection or self.default_collection
+        doc_hash = self._active(name).get(source)
+        if doc_hash is None:
+            return []
+        where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}
+        got = self._collection(name).get(
+            where=where, include=["documents", "metadatas", "embeddings"]
+        )
+        rows = [
+            (Chunk(id_, text or "", dict(meta or {})), [float(x) for x in vector])
+            for id_, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        ]
+        return sorted(rows, key=lambda row: int(row[0].metadata.get("chunk_index", 0)))
+
     def search(
-        self, embedding: Sequence[float], k: int, collection: str | None = None
+        self, embedding: Sequence[float] | np.ndarray, k: int, collection: str | None = None
     ) -> list[Hit]:
         """The k nearest active chunks: over-fetch a little and drop chunks of inactive
         versions in Python (a Chroma `where` filter costs ~25x per query)."""

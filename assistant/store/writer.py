@@ -64,6 +64,7 @@ class DocumentWriter:
         store.recover(collection)  # finish whatever a killed run left behind
         self._active = store.active_versions(collection)
         self._buffer: list[tuple[_Pending, Chunk]] = []
+        self._known: dict[str, Sequence[float]] = {}  # chunk id -> a vector reused as is
         self._docs: dict[str, _Pending] = {}
 
     def __enter__(self) -> DocumentWriter:
@@ -96,11 +97,15 @@ class DocumentWriter:
             raise ValueError(f"{source} is already being written")
         self._docs[source] = _Pending(source, doc_hash, title, self._active.get(source))
 
-    def add(self, chunk: Chunk) -> None:
+    def add(self, chunk: Chunk, embedding: Sequence[float] | None = None) -> None:
+        """`embedding`: the chunk's vector when it is known already (a renamed file's
+        chunks keep theirs), so it is not embedded again."""
         doc = self._docs[str(chunk.metadata["source"])]
         doc.chunks += 1
         doc.unflushed += 1
         self._buffer.append((doc, chunk))
+        if embedding is not None:
+            self._known[chunk.id] = embedding
         if len(self._buffer) >= self._batch:
             self._flush_buffer()
 
@@ -132,7 +137,8 @@ class DocumentWriter:
                 d.intended = True
             crash_point("intent")
         chunks = [c for _, c in self._buffer]
-        self._store.write_chunks(self.collection, chunks)
+        known = {c.id: self._known.pop(c.id) for c in chunks if c.id in self._known}
+        self._store.write_chunks(self.collection, chunks, known)
         for d, _ in self._buffer:
             d.unflushed -= 1
         self._buffer = []
