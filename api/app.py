@@ -15,11 +15,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import login, openai_compat, routes
+from api import feedback as feedback_routes
+from api import login, openai_compat, routes, viewer
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
 from assistant.answering import Assistant
 from assistant.auth import LOCAL, Principal
+from assistant.feedback import FeedbackLog
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
@@ -39,6 +41,7 @@ def create_app(
     uploads: Uploads | None = None,
     upload_max_bytes: int = 50 * 2**20,
     secure_cookie: bool = False,
+    feedback: FeedbackLog | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -60,10 +63,12 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
         )
 
-    app.state.context = Context(assistant, store, history, uploads)
+    app.state.context = Context(assistant, store, history, uploads, feedback)
     app.include_router(login.router(gate, secure_cookie=secure_cookie))
     app.include_router(routes.router)
     app.include_router(openai_compat.router)
+    app.include_router(viewer.router)
+    app.include_router(feedback_routes.router)
 
     def user_of(request: gr.Request) -> Principal:
         return _user_of(gate, request)
@@ -74,6 +79,7 @@ def create_app(
         uploads=uploads,
         user_of=user_of if gate.enabled else None,
         history=history if gate.enabled else None,
+        feedback=feedback,
     )
     app = gr.mount_gradio_app(
         app,

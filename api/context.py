@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 
 from assistant.answering import Assistant
 from assistant.auth import Principal
+from assistant.feedback import FeedbackLog
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
@@ -20,6 +21,7 @@ class Context:
     store: Store
     history: History | None
     uploads: Uploads | None
+    feedback: FeedbackLog | None = None
 
 
 def context(request: Request) -> Context:

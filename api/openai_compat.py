@@ -124,6 +124,7 @@ class _Reply:
                 "total_tokens": answer.prompt_tokens,
             },
             "sources": sources,
+            "unsupported": [asdict(c) for c in answer.unsupported],
         }
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
@@ -143,7 +144,8 @@ class _Reply:
             answer = stream.result()
             sources = self.finish(answer)
             yield self.chunk({"content": sources_text(answer.sources)})
-            yield self.chunk({}, "stop", sources=sources)
+            unsupported = [asdict(c) for c in answer.unsupported]
+            yield self.chunk({}, "stop", sources=sources, unsupported=unsupported)
         except AssistantError as exc:
             yield self.chunk({"content": f"\n\nerror: {one_line(exc)}"}, "stop")
         yield "data: [DONE]\n\n"

@@ -44,6 +44,8 @@ def answer_json(answer: Answer, conversation: str | None = None) -> dict[str, An
         "sources": [asdict(s) for s in answer.sources],
         "timings": answer.timings,
         "conversation": conversation,
+        "answer_style": answer.answer_style,
+        "unsupported": [asdict(c) for c in answer.unsupported],
     }
 
 

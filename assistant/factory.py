@@ -6,8 +6,10 @@ from functools import cached_property
 
 from assistant.answering import Assistant
 from assistant.chatlog import ChatLog
+from assistant.checks import Checks
 from assistant.embeddings import make_embedder
 from assistant.llm import ChatModel, make_chat_model
+from assistant.quoting import AnswerStyle, resolve_style
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
@@ -52,4 +54,14 @@ class Components:
             self.model,
             max_answer_tokens=s.max_answer_tokens,
             on_answer=ChatLog(s.chat_log_dir).record if s.chat_log else None,
+            checks=Checks.build(
+                self.store.embedder, self.answer_style, require_support=s.require_support
+            ),
         )
+
+    @property
+    def answer_style(self) -> AnswerStyle:
+        """The style in force: `auto` is resolved for the packaged model or any other."""
+        s = self.settings
+        packaged = s.backend == "llamacpp" and s.model_path is None
+        return resolve_style(s.answer_style, packaged_model=packaged)

@@ -128,6 +128,17 @@ class Settings(BaseSettings):
         description="share of rare question words that also makes a chunk related",
     )
     hybrid: bool = Field(True, description="fuse BM25 keyword ranking with vector ranking")
+    answer_style: Literal["auto", "generated", "quoted", "both"] = Field(
+        "auto",
+        description="generated: the model's answer; quoted: the sources' best supporting"
+        " sentences, each cited, without the model; both: the quote, then the model's answer."
+        " auto: the measured best for the packaged model, generated for any other model",
+    )
+    require_support: bool = Field(
+        True,
+        description="decline when no sentence of the retrieved passages supports an answer"
+        " (a question near the documents' topic that they do not answer)",
+    )
     chat_log: bool = Field(
         True,
         description="log each question, answer and sources to data_dir/chatlog, so a bad"

@@ -26,7 +26,7 @@ def test_answer_streams_and_cites_sources_that_exist(seeded):
         assert Path(src.source).is_file()
         assert src.anchor
         text = " ".join(chunks[src.chunk_id].text.split())
-        assert src.snippet.rstrip("…") in text
+        assert src.snippet.strip("…") in text
     names = [Path(s.source).name for s in answer.sources]
     assert {"001_5fec047b8f95376e.txt", "004_9034c93824e74505.txt"} & set(names[:2])
 

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from assistant.cli import ask, config, docs, doctor, evaluate, models, serve, users
+from assistant.cli import ask, config, docs, doctor, evaluate, feedback, models, serve, users
 from assistant.errors import AssistantError
 
 EXIT_FAILED = 1
@@ -39,6 +39,7 @@ for command in (
     users.users,
     users.groups,
     users.tokens,
+    feedback.feedback,
 ):
     cli.add_command(command)
 

@@ -59,6 +59,7 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     from api.app import create_app
     from api.gate import Gate
     from assistant.auth.ratelimit import LoginLimiter
+    from assistant.feedback import FeedbackLog
     from assistant.history import History
     from assistant.uploads import Uploads
 
@@ -79,4 +80,5 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         uploads=uploads,
         upload_max_bytes=uploads.max_bytes,
         secure_cookie=s.secure_cookies,
+        feedback=FeedbackLog(directory.db),
     )

@@ -62,6 +62,12 @@ class CaseResult:
     first_token_s: float | None = None
     total_s: float | None = None
     error: str | None = None
+    answer_style: str = "generated"
+    evidence: str = ""  # the top supporting sentence (what a quoted answer opens with)
+    evidence_hit: bool | None = None  # the expected answer is inside it (answerable cases)
+    generated_answer: str = ""  # the model's own words (for `both`: after the quote)
+    generated_right: bool | None = None  # they contain the expected answer
+    unsupported: list[str] = field(default_factory=list)  # reasons the claim check gave
 
     @property
     def reciprocal_rank(self) -> float:
@@ -86,6 +92,10 @@ def score(case: Case, result: CaseResult, *, generated_answer: bool) -> None:
         result.checks["refusal"] = result.refused
     elif case.checks_answer and generated_answer:
         result.checks["answer"] = not result.error and matches(case, result.answer)
+    if case.checks_answer and not case.must_refuse:
+        result.evidence_hit = bool(result.evidence) and matches(case, result.evidence)
+    if case.checks_answer and result.generated_answer and not is_refusal(result.generated_answer):
+        result.generated_right = matches(case, result.generated_answer)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -129,9 +139,37 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
             "refusal_accuracy": len(refusals),
         },
         "refused_answerable": sum(1 for r in results if r.refused and not r.must_refuse),
+        **checkable(results),
         "latency": {
             "generated": len(generated),
             "first_token_s": spread(ttft),
             "total_s": spread([r.total_s for r in generated if r.total_s is not None]),
+        },
+    }
+
+
+# Reported beside the gated metrics, never gated: how checkable the answers are.
+REPORTED = ("evidence_hit", "wrong_rate", "flagged_wrong", "flagged_right")
+
+
+def checkable(results: list[CaseResult]) -> dict[str, Any]:
+    """evidence_hit: share of answerable cases whose top supporting sentence holds the
+    expected answer; wrong_rate: share of answerable cases answered (not declined) with
+    an answer that lacks it; flagged_wrong / flagged_right: share of the model's wrong /
+    right answers that the claim check marked (high / low is good)."""
+    hits = [r.evidence_hit for r in results if r.evidence_hit is not None]
+    answerable = [r for r in results if "answer" in r.checks]
+    wrong = [r for r in results if r.generated_right is False]
+    right = [r for r in results if r.generated_right is True]
+    return {
+        "evidence_hit": _mean([float(h) for h in hits]),
+        "wrong_rate": _mean([float(not r.refused and not r.checks["answer"]) for r in answerable]),
+        "flagged_wrong": _mean([float(bool(r.unsupported)) for r in wrong]),
+        "flagged_right": _mean([float(bool(r.unsupported)) for r in right]),
+        "reported_by": {
+            "evidence_hit": len(hits),
+            "wrong_rate": len(answerable),
+            "flagged_wrong": len(wrong),
+            "flagged_right": len(right),
         },
     }

@@ -27,6 +27,8 @@ SETTINGS_THAT_MATTER = (
     "min_similarity",
     "min_keyword_coverage",
     "hybrid",
+    "answer_style",
+    "require_support",
 )
 
 
@@ -72,5 +74,9 @@ def versions(parts: Components, collections: Iterable[str], *, top_k: int) -> di
         "embedder": parts.store.embedder.name,
         "prompt": prompt_version(),
         "corpus": {name: corpus_version(parts, name) for name in sorted(set(collections))},
-        "settings": {"top_k": top_k, **{name: getattr(s, name) for name in SETTINGS_THAT_MATTER}},
+        "settings": {
+            "top_k": top_k,
+            **{name: getattr(s, name) for name in SETTINGS_THAT_MATTER},
+            "answer_style": parts.answer_style,  # `auto` resolved
+        },
     }
