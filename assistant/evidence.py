@@ -183,7 +183,11 @@ class EvidenceFinder:
             units = [_Unit(text, a, b, next(cosines), weights) for a, b in text_spans]
             # A sentence and the next one together: "On March 3, 2023, disaster struck.
             # Someone uploaded LLaMA's weights ..." answers what neither does alone.
-            pairs = [first.joined(second, weights) for first, second in pairwise(units)]
+            pairs = [
+                first.joined(second, weights)
+                for first, second in pairwise(units)
+                if "\n\n" not in text[first.end : second.start]  # not across paragraphs
+            ]
             scored = [self._evidence(u, question) for u in [*units, *pairs]]
             scored.sort(key=lambda e: (-e.supports, -e.score))
             out.append(_best(scored, self.per_source))
