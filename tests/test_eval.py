@@ -256,7 +256,7 @@ def test_junit_and_markdown_report_each_case_and_each_gate(runs):
     assert gate_results == {
         "hit_rate >= 1.0": False,
         "mrr >= 0.8": True,
-        "refusal_accuracy >= 0.75": True,
+        "refusal_accuracy >= 0.9": True,
     }
     report = markdown_report(data)
     assert report.startswith("# Eval: seed corpus\n\n**FAIL**")
@@ -341,8 +341,9 @@ def test_shipped_suite_passes_its_retrieval_thresholds_end_to_end(tmp_path):
     data = json.loads((out / "results.json").read_text())
     summary = data["summary"]
     assert summary["hit_rate"] >= 0.85 and summary["mrr"] >= 0.8
-    assert summary["refusal_accuracy"] >= 0.75 and summary["errors"] == 0
+    assert summary["refusal_accuracy"] >= 0.9 and summary["errors"] == 0
+    assert summary["evidence_hit"] >= 0.85  # the supporting sentence holds the answer
     assert summary["answer_rate"] is not None  # measured and reported, not enforced
     assert summary["latency"]["generated"] >= 25
     junit = ET.parse(out / "junit.xml").getroot()
-    assert len(junit.find("testsuite").findall("testcase")) == len(data["cases"]) == 41
+    assert len(junit.find("testsuite").findall("testcase")) == len(data["cases"]) == 48

@@ -32,6 +32,10 @@ def ask(question: str, as_json: bool, collection: str | None, top_k: int | None)
         click.echo(piece, nl=False)
     click.echo()
     answer = stream.result()
+    for claim in answer.unsupported:  # sentences no source supports, with the reason
+        click.echo(
+            f"  ⚠ not supported: {' '.join(claim.text.split())} ({'; '.join(claim.reasons)})"
+        )
     if answer.sources:
         click.echo("\nSources:")
         for src in answer.sources:
