@@ -33,9 +33,8 @@ def ask(question: str, as_json: bool, collection: str | None, top_k: int | None)
     click.echo()
     answer = stream.result()
     for claim in answer.unsupported:  # sentences no source supports, with the reason
-        click.echo(
-            f"  ⚠ not supported: {' '.join(claim.text.split())} ({'; '.join(claim.reasons)})"
-        )
+        said = " ".join(claim.text.split())
+        click.echo(f"  ⚠ not supported: {said} ({'; '.join(claim.reasons)})")
     if answer.sources:
         click.echo("\nSources:")
         for src in answer.sources:
