@@ -105,3 +105,42 @@ def test_feedback_command_lists_and_eval_add_turns_a_vote_into_a_case(tmp_path):
     )
     missing = run(["eval", "add", str(suite), "--from-feedback", "999"], data)
     assert missing.returncode == 1 and "no feedback with id 999" in missing.stderr
+
+
+def test_the_chats_like_and_dislike_store_the_answer_shown_and_a_comment(tmp_path):
+    import gradio as gr
+
+    from ui.feedback import FeedbackHandlers
+
+    log = FeedbackLog(Database(f"sqlite:///{tmp_path / 'db.sqlite3'}"))
+    votes = FeedbackHandlers(log)  # login off: the one local user
+    answer = _answer("When was Llama 2 released?")
+    shown = "Llama 2 was released in April 2025 [1].<details>sources</details>"
+    votes.remember(shown, answer)
+    history = [
+        {"role": "user", "content": "When was Llama 2 released?"},
+        {"role": "assistant", "content": shown},
+        {"role": "user", "content": "And <b>Llama 1</b>?"},
+        {"role": "assistant", "content": "Feb 2023 <details>x</details>"},  # not remembered
+    ]
+    first, note = votes.vote(
+        history, gr.LikeData(None, {"index": 1, "value": shown, "liked": False}), None
+    )
+    assert first is not None and "not helpful" in note
+    kept = log.get(first)
+    assert (kept.user, kept.vote, kept.model) == ("local", "down", "m.gguf")
+    assert kept.sources[0]["anchor"] == "line 9" and kept.answer == answer.text
+
+    second, _ = votes.vote(
+        history, gr.LikeData(None, {"index": 3, "value": "", "liked": True}), None
+    )
+    restarted = log.get(second)  # an answer from before a restart: what the page showed
+    assert (restarted.question, restarted.answer, restarted.vote) == (
+        "And Llama 1 ?",
+        "Feb 2023 x",
+        "up",
+    )
+
+    box, status = votes.comment("The year is 2023", first, None)
+    assert box == "" and "saved" in status and log.get(first).comment == "The year is 2023"
+    assert "Vote on an answer first" in votes.comment("hi", None, None)[1]
