@@ -24,7 +24,15 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 # A capitalised word or an acronym (CC, BY-NC), letters only; the sentence's first word is
 # skipped (every sentence starts with a capital).
-_NAME = re.compile(r"(?<=[\s(])[A-Z][\w-]*[A-Za-z]")
+_NAME = re.compile(r"(?<=[\s(])[A-Z][\w-]*[A-Za-z0-9]")
+# The model echoing a source block's header ("[5] (001.txt, lines 2-3)") or announcing
+# what follows ("The answer is:") claims nothing.
+_NOT_A_CLAIM = re.compile(r"^\W*\[\d+\]\s*\(|\[\d+\]\s*\((?:[^)]*\.\w{2,4}\b|[^)]*$)|:\s*$")
+_DATE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
+    r"(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?(\d{4})\b",
+    re.IGNORECASE,
+)
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _REFUSAL = re.compile(
     r"\b(?:do|does|did)(?: not|n't) (?:cover|contain|mention|provide|include|say|specify)"
@@ -106,8 +114,9 @@ def _numbers(text: str) -> set[str]:
 def _facts(sentence: str) -> list[tuple[str, str]]:
     """(kind, value) of each checkable fact: numbers, quoted terms, names."""
     bare = _CITATION.sub("", _LIST_MARK.sub("", sentence)).replace("**", "")
-    found = [("number", n) for n in sorted(_numbers(bare))]
-    found += [("quote", q.strip()) for q in _QUOTED.findall(bare)]
+    dates = [("date", m.group()) for m in _DATE.finditer(bare)]
+    found = [("number", n) for n in sorted(_numbers(_DATE.sub(" ", bare)))]  # dates whole
+    found += [("quote", q.strip()) for q in _QUOTED.findall(bare)] + dates
     for name in _NAME.findall(" " + bare.split(" ", 1)[-1] if " " in bare else ""):
         if name not in _COMMON and len(name) > 1:
             found.append(("name", name))
@@ -121,12 +130,20 @@ class Corpus:
         self.text = _fold(text)
         self.numbers = _numbers(text)
         self.words = set(re.findall(r"\w+", self.text))
+        self.dates = {_date(m) for m in _DATE.finditer(text)}
 
     def holds(self, kind: str, value: str) -> bool:
         if kind == "number":
             return value in self.numbers or value in self.text
-        if kind == "name":
-            return all(w in self.words or w in self.text for w in _fold(value).split("-"))
+        if kind == "name":  # of "AI-powered", the capitalised part names something
+            parts = [p for p in value.split("-") if p[:1].isupper()] or [value]
+            return all(_fold(p) in self.words or _fold(p) in self.text for p in parts)
+        if kind == "date":  # the same month and year, and the same day when both say one
+            month, day, year = _date(_DATE.search(value))  # type: ignore[arg-type]
+            return any(
+                m == month and y == year and (not day or not d or d == day)
+                for m, d, y in self.dates
+            )
         return _fold(value) in self.text
 
 
@@ -143,7 +160,11 @@ class ClaimChecker:
 
     def check(self, question: str, answer: str, sources: Sequence[str]) -> list[Claim]:
         """The unsupported sentences of `answer`, given the sources' texts ([1] = sources[0])."""
-        spans = [(a, b) for a, b in sentence_spans(answer) if not _REFUSAL.search(answer[a:b])]
+        spans = [
+            (a, b)
+            for a, b in sentence_spans(answer)
+            if not _REFUSAL.search(answer[a:b]) and not _NOT_A_CLAIM.search(answer[a:b])
+        ]
         if not spans or not sources:
             return []
         every = Corpus("\n".join([question, *sources]))
@@ -188,6 +209,10 @@ def _fact_reasons(sentence: str, every: Corpus, each: list[Corpus]) -> list[str]
             marks = ", ".join(f"[{n}]" for n in cited)
             reasons.append(f"{marks} does not say {', '.join(missing[:3])}")
     return reasons
+
+
+def _date(match: re.Match[str]) -> tuple[str, str, str]:
+    return match.group(1).lower()[:3], match.group(2) or "", match.group(3)
 
 
 def _label(kind: str, value: str) -> str:

@@ -105,8 +105,8 @@ def test_both_fabricated_claims_of_the_issue_are_marked_with_their_reason(embedd
     claims = check("When was Llama 2 released?", FABRICATED_DATE, [TIMELINE, OPEN])
     reasons = [r for c in claims for r in c.reasons]
     assert len(claims) == 2, claims
-    assert "2025 is not in the sources" in reasons
-    assert "2027 is not in the sources" in reasons
+    assert "April 2025 is not in the sources" in reasons
+    assert "October 2027 is not in the sources" in reasons
     for c in claims:
         assert FABRICATED_DATE[c.start : c.end] == c.text
     claims = check("Under what licence?", FABRICATED_LICENCE, [TIMELINE, OPEN])
@@ -133,3 +133,15 @@ def test_a_citation_to_a_source_that_does_not_hold_the_claim_is_marked(embedder)
     reasons = [r for c in claims for r in c.reasons]
     assert any(r.startswith("[2] does not say") and "2023" in r for r in reasons), reasons
     assert "[9] is not one of the sources" in reasons
+
+
+def test_wrong_dates_are_marked_and_echoed_source_headers_are_not_claims(embedder):
+    leak = _passage(GAMBLE, "Then, on March 3, 2023, disaster struck.")
+    check = ClaimChecker(embedder).check
+    wrong = check("When did the weights leak?", "The leak was on March 3, 2024.", [leak])
+    assert [r for c in wrong for r in c.reasons] == ["March 3, 2024 is not in the sources"]
+    for right in ("The weights leaked on March 3, 2023.", "They leaked in March 2023."):
+        assert check("When did the weights leak?", right, [leak]) == [], right
+    echo = "The answer is:\n[5] (002_1fe38c41.txt, line 7)\nThe weights leaked in March 2023."
+    assert check("When?", echo, [leak]) == []  # the model copying the prompt's format
+    assert check("Who?", "It runs AI-powered tools.", [leak]) == []  # "AI" is in the source
