@@ -300,7 +300,8 @@ cases:
 def test_eval_command_runs_scores_writes_reports_and_gates(tmp_path):
     suite = write(tmp_path, TINY)
     out = tmp_path / "first"
-    result = run_cli(["eval", str(suite), "--out", str(out), "--max-tokens", "48"], tmp_path)
+    args = ["--max-tokens", "48", "--answer-style", "generated"]  # the model's latency
+    result = run_cli(["eval", str(suite), "--out", str(out), *args], tmp_path)
     assert result.returncode == 1, result.stderr
     assert "FAIL hit_rate 0.500 is below the threshold 1.000" in result.stdout
     data = json.loads((out / "results.json").read_text())
@@ -322,7 +323,7 @@ def test_eval_command_runs_scores_writes_reports_and_gates(tmp_path):
 
     again = run_cli(
         ["eval", str(suite), "-t", "hit_rate=0.5", "--baseline", str(out / "results.json")]
-        + ["--max-tokens", "48", "--json"],
+        + [*args, "--json"],
         tmp_path,
     )
     assert again.returncode == 0, again.stderr
