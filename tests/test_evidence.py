@@ -145,3 +145,15 @@ def test_wrong_dates_are_marked_and_echoed_source_headers_are_not_claims(embedde
     echo = "The answer is:\n[5] (002_1fe38c41.txt, line 7)\nThe weights leaked in March 2023."
     assert check("When?", echo, [leak]) == []  # the model copying the prompt's format
     assert check("Who?", "It runs AI-powered tools.", [leak]) == []  # "AI" is in the source
+
+
+def test_auto_style_is_a_quote_for_the_packaged_model_only(tmp_path):
+    from assistant.factory import Components
+    from assistant.settings import Settings
+
+    def style(**settings: object) -> str:
+        return Components(Settings(data_dir=tmp_path, answer_style="auto", **settings)).answer_style
+
+    assert style() == "quoted"
+    assert style(backend="ollama") == "generated" and style(backend="openai") == "generated"
+    assert style(model_path=tmp_path / "llama-3.1-8b.gguf") == "generated"
