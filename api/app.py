@@ -16,7 +16,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import health, login, openai_compat, routes
+from api import feedback as feedback_routes
+from api import health, login, openai_compat, routes, viewer
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
 from api.guard import HostGuard, OriginGuard
@@ -26,6 +27,7 @@ from assistant.answering import Assistant
 from assistant.audit import Trail, acting_as
 from assistant.auth import LOCAL, Principal
 from assistant.auth.oidc import OidcSignIn
+from assistant.feedback import FeedbackLog
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
@@ -52,6 +54,7 @@ def create_app(
     oidc: OidcSignIn | None = None,
     oidc_redirect_url: str = "",
     routers: Sequence[APIRouter] = (),
+    feedback: FeedbackLog | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -73,7 +76,7 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
         )
 
-    app.state.context = Context(assistant, store, history, uploads, admission)
+    app.state.context = Context(assistant, store, history, uploads, admission, feedback)
     app.include_router(health.router)
     login_page = login.login_page
     if oidc is not None:  # first: its /login page carries the provider's button
@@ -86,6 +89,8 @@ def create_app(
     for extra in routers:  # e.g. the admin page; before the UI, which takes every other path
         app.include_router(extra)
     app.include_router(openai_compat.router)
+    app.include_router(viewer.router)
+    app.include_router(feedback_routes.router)
 
     def user_of(request: gr.Request) -> Principal:
         return _user_of(gate, request)
@@ -97,6 +102,7 @@ def create_app(
         user_of=user_of if gate.enabled else None,
         history=history if gate.enabled else None,
         queue_max=admission.max_in_flight if admission else None,
+        feedback=feedback,
     )
     app = gr.mount_gradio_app(
         app,

@@ -149,6 +149,7 @@ class _Reply:
             },
             "sources": sources,
             "standalone_query": answer.standalone_query,
+            "unsupported": [asdict(c) for c in answer.unsupported],
         }
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
@@ -168,8 +169,11 @@ class _Reply:
             answer = stream.result()
             sources = self.finish(answer)
             yield self.chunk({"content": sources_text(answer.sources)})
+            unsupported = [asdict(c) for c in answer.unsupported]
             query = answer.standalone_query
-            yield self.chunk({}, "stop", sources=sources, standalone_query=query)
+            yield self.chunk(
+                {}, "stop", sources=sources, standalone_query=query, unsupported=unsupported
+            )
         except AssistantError as exc:
             yield self.chunk({"content": f"\n\nerror: {one_line(exc)}"}, "stop")
         yield "data: [DONE]\n\n"

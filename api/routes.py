@@ -64,6 +64,8 @@ def answer_json(answer: Answer, conversation: str | None = None) -> dict[str, An
         "conversation": conversation,
         "standalone_query": answer.standalone_query,
         "turns_used": answer.turns_used,
+        "answer_style": answer.answer_style,
+        "unsupported": [asdict(c) for c in answer.unsupported],
     }
 
 

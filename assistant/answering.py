@@ -9,14 +9,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.checks import Checks
+from assistant.claims import Claim
 from assistant.conversation import Turn, fit_turns, with_history
 from assistant.errors import AssistantError
+from assistant.evidence import Evidence, snippet_around, supported
 from assistant.followup import FollowUp, Search, fused_search
 from assistant.llm import ChatModel, Message
+from assistant.quoting import GENERATED_HEAD, quote_text
 from assistant.retrieval import Retriever
 from assistant.rewrite import rewrite
 from assistant.store import Hit
@@ -29,6 +33,9 @@ SYSTEM_PROMPT = (
 NOT_COVERED = (
     "The documents don't cover this: nothing in the indexed documents is related closely"
     " enough to answer it."
+)
+NOT_SUPPORTED = (
+    "The documents don't cover this: no sentence in the closest passages (below) answers it."
 )
 SNIPPET_CHARS = 300
 # A model that starts writing "Question:" is inventing the next turn of our prompt format.
@@ -47,6 +54,7 @@ class Source:
     chunk_id: str
     cited: bool = False  # did the answer cite [number]
     collection: str = ""  # the collection the chunk came from
+    evidence: tuple[Evidence, ...] = ()  # its sentences that best answer the question
 
 
 @dataclass
@@ -65,6 +73,9 @@ class Answer:
     standalone_query: str = ""
     followup: str = ""
     turns_used: int = 0
+    answer_style: str = "generated"  # generated | quoted | both (see assistant.quoting)
+    quote: str = ""  # the quoted part (quoted, both): the sources' own sentences
+    unsupported: list[Claim] = field(default_factory=list)  # sentences no source supports
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +129,7 @@ class AnswerStream:
         max_tokens: int,
         started: float,
         on_finish: Callable[[Answer], None] | None = None,
+        check: Callable[[str], list[Claim]] | None = None,
     ) -> None:
         self.answer = answer
         self._model = model
@@ -125,6 +137,7 @@ class AnswerStream:
         self._max_tokens = max_tokens
         self._started = started
         self._on_finish = on_finish
+        self._check = check  # the claim check of the generated text
 
     @property
     def sources(self) -> list[Source]:
@@ -135,6 +148,9 @@ class AnswerStream:
             yield self.answer.text
             self._finish()
             return
+        head = f"{self.answer.quote}\n\n{GENERATED_HEAD}\n\n" if self.answer.quote else ""
+        if head:  # `both`: the quote first, at once
+            yield head
         pieces: list[str] = []
         pieces_iter = self._model.stream(
             self._messages, max_tokens=self._max_tokens, stop=STOP_SEQUENCES
@@ -144,14 +160,18 @@ class AnswerStream:
                 self.answer.timings["first_token_s"] = time.perf_counter() - self._started
             pieces.append(piece)
             yield piece
-        self.answer.text = "".join(pieces).strip()
+        self.answer.text = (head + "".join(pieces)).strip()
+        generated = "".join(pieces).strip()  # the end of the text: offsets shift by `at`
+        if self._check is not None:
+            at = len(self.answer.text) - len(generated)
+            self.answer.unsupported = [
+                replace(c, start=c.start + at, end=c.end + at) for c in self._check(generated)
+            ]
         self._finish()
 
     def _finish(self) -> None:
         cited = {int(n) for n in _CITATION.findall(self.answer.text)}
-        self.answer.sources = [
-            Source(**{**asdict(s), "cited": s.number in cited}) for s in self.answer.sources
-        ]
+        self.answer.sources = [replace(s, cited=s.number in cited) for s in self.answer.sources]
         self.answer.timings["total_s"] = time.perf_counter() - self._started
         if self._on_finish is not None:
             self._on_finish(self.answer)
@@ -175,6 +195,7 @@ class Assistant:
         on_answer: OnAnswer | None = None,
         followup: str = "fusion",
         history_tokens: int = 0,
+        checks: Checks | None = None,
     ) -> None:
         self.retriever = retriever
         self.model = model
@@ -183,6 +204,7 @@ class Assistant:
         self.on_answer = on_answer
         self.followup = followup  # how a follow-up is searched: rewrite, fusion or off
         self.history_tokens = history_tokens  # most prompt tokens earlier turns may take
+        self.checks = checks  # supporting sentences, answer style, claim check (None: off)
 
     def ask(
         self,
@@ -228,6 +250,9 @@ class Assistant:
             answer.text, answer.refused = NOT_COVERED, True
             return AnswerStream(answer, None, [], 0, started, done)
 
+        if self.checks is not None:
+            searched = found.query if found.strategy == "rewrite" else question
+            return self._checked(searched, retrieval.hits, history, answer, started, done)
         messages, used, turns = self._fit(question, retrieval.hits, history)
         answer.turns_used = len(turns)
         answer.sources = [_to_source(n, hit) for n, hit in enumerate(used, start=1)]
@@ -246,6 +271,51 @@ class Assistant:
             query = rewrite(self.model, history, question)
             return FollowUp(search(query, k), query, "rewrite")
         return fused_search(search, history, question, k, max(k, self.retriever.top_k))
+
+    def _checked(
+        self,
+        question: str,
+        hits: list[Hit],
+        history: Sequence[Turn],
+        answer: Answer,
+        started: float,
+        done: Callable[[Answer], None] | None,
+    ) -> AnswerStream:
+        """The answer with its supporting sentences, in the configured style; declined when
+        no sentence of any source supports one (the closest passages stay as sources)."""
+        checks = self.checks
+        assert checks is not None
+        quoted = checks.style == "quoted"
+        messages, used, turns = ([], hits, []) if quoted else self._fit(question, hits, history)
+        answer.turns_used = len(turns)
+        texts = [hit.chunk.text for hit in used]
+        evidence = checks.finder.find(question, texts)
+        answer.sources = [
+            replace(
+                _to_source(n, hit),
+                evidence=tuple(found),
+                snippet=snippet_around(hit.chunk.text, found[0] if found else None),
+            )
+            for n, (hit, found) in enumerate(zip(used, evidence, strict=True), start=1)
+        ]
+        answer.omitted_sources = len(hits) - len(used)
+        answer.answer_style = checks.style
+        if checks.require_support and not supported(evidence):
+            answer.text, answer.refused = NOT_SUPPORTED, True
+            return AnswerStream(answer, None, [], 0, started, done)
+        if checks.style != "generated":
+            answer.quote = quote_text(evidence)
+        if quoted:  # with require_support off, nothing may support a quote
+            answer.text, answer.refused = answer.quote or NOT_SUPPORTED, not answer.quote
+            return AnswerStream(answer, None, [], 0, started, done)
+        answer.prompt_tokens = self.model.count_tokens(messages)
+
+        def check(generated: str) -> list[Claim]:
+            return checks.claims.check(question, generated, texts)
+
+        return AnswerStream(
+            answer, self.model, messages, self.max_answer_tokens, started, done, check
+        )
 
     def _fit(
         self, question: str, hits: list[Hit], history: Sequence[Turn] = ()

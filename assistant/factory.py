@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answering import Assistant
 from assistant.chatlog import ChatLog
+from assistant.checks import Checks
 from assistant.embeddings import make_embedder
 from assistant.llm import ChatModel, make_chat_model
+from assistant.quoting import AnswerStyle, resolve_style
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
@@ -60,12 +62,22 @@ class Components:
             "on_answer": ChatLog(s.chat_log_dir).record if s.chat_log else None,
             "followup": s.followup_strategy,
             "history_tokens": s.history_budget,
+            "checks": Checks.build(
+                self.store.embedder, self.answer_style, require_support=s.require_support
+            ),
         }
         if self.trail is not None:
             from assistant.audit.answers import AuditedAssistant
 
             return AuditedAssistant(self.retriever, self.model, trail=self.trail, **options)
         return Assistant(self.retriever, self.model, **options)
+
+    @property
+    def answer_style(self) -> AnswerStyle:
+        """The style in force: `auto` is resolved for the packaged model or any other."""
+        s = self.settings
+        packaged = s.backend == "llamacpp" and s.model_path is None
+        return resolve_style(s.answer_style, packaged_model=packaged)
 
     # --- users, groups, tokens and the audit trail (one SQL database) ----------------------
     @cached_property

@@ -211,6 +211,17 @@ class Settings(BaseSettings):
         description="most prompt tokens a conversation's earlier turns may take (newest"
         " first); empty = 100 for llamacpp, a quarter of context_window for ollama/openai",
     )
+    answer_style: Literal["auto", "generated", "quoted", "both"] = Field(
+        "auto",
+        description="generated: the model's answer; quoted: the sources' best supporting"
+        " sentences, each cited, without the model; both: the quote, then the model's answer."
+        " auto: the measured best for the packaged model, generated for any other model",
+    )
+    require_support: bool = Field(
+        True,
+        description="decline when no sentence of the retrieved passages supports an answer"
+        " (a question near the documents' topic that they do not answer)",
+    )
     chat_log: bool = Field(
         True,
         description="log each question, answer and sources to data_dir/chatlog, so a bad"

@@ -160,6 +160,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         "ASSISTANT_DATA_DIR": str(tmp),
         "ASSISTANT_CONFIG": str(tmp / "none.toml"),
         "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
+        "ASSISTANT_ANSWER_STYLE": "generated",  # the model's line is what is measured
         "ASSISTANT_PORT": str(port),
     }
     run = {"env": env, "capture_output": True, "text": True, "check": True}

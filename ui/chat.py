@@ -17,10 +17,12 @@ from assistant.answering import Answer, Assistant, Source
 from assistant.auth.access import Principal, scope
 from assistant.conversation import Turn
 from assistant.errors import AssistantError
+from assistant.feedback import FeedbackLog
 from assistant.history import History as ConversationLog
 from assistant.store import Store
 from ui import render
 from ui.documents import UserOf, collection_names
+from ui.feedback import FeedbackHandlers, feedback_row
 
 log = logging.getLogger(__name__)
 History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
@@ -42,6 +44,7 @@ class Reply:
             "answer": self.text,
             "sources": [{"file": render.file_name(s.source), **asdict(s)} for s in self.sources],
             "refused": bool(self.answer and self.answer.refused),
+            "unsupported": [asdict(c) for c in self.answer.unsupported] if self.answer else [],
             "done": self.answer is not None or self.error is not None,
             "error": self.error,
             "model": model,
@@ -105,9 +108,11 @@ class ChatHandlers:
         default: str,
         user_of: UserOf | None = None,
         log: ConversationLog | None = None,
+        votes: FeedbackHandlers | None = None,
     ) -> None:
         self.assistant, self.store, self.default = assistant, store, default
         self.user_of, self.log = user_of, log
+        self.votes = votes  # finished answers are remembered for a like/dislike
 
     def user(self, request: gr.Request | None) -> Principal | None:
         return self.user_of(request) if self.user_of and request is not None else None
@@ -159,6 +164,8 @@ class ChatHandlers:
                 if self.log is not None and user is not None:
                     conversation = self.log.record(user, r.answer, conversation)
             content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
+            if r.answer is not None and self.votes is not None:
+                self.votes.remember(content, r.answer)
             # "" clears the box
             yield [*history, {"role": "assistant", "content": content}], "", conversation, memory
 
@@ -182,13 +189,18 @@ def chat_tab(
     default: str,
     user_of: UserOf | None = None,
     log: ConversationLog | None = None,
+    feedback: FeedbackLog | None = None,
 ) -> ChatTab:
     """The chat with per-answer sources, and the chosen collection's documents beside it.
-    Call inside a `gr.Tab`; registers the `/ask` API too."""
-    handlers = ChatHandlers(assistant, store, default, user_of, log)
+    Call inside a `gr.Tab`; registers the `/ask` API too. With `feedback`, each answer
+    can be voted on (and commented)."""
+    votes = FeedbackHandlers(feedback, user_of) if feedback is not None else None
+    handlers = ChatHandlers(assistant, store, default, user_of, log, votes)
     with gr.Row(equal_height=False):
-        chatbot, box, send, new = _conversation_column()
+        chatbot, box, send, new = _conversation_column(votes is not None)
         collection, docs, refresh = _documents_column(ALL if user_of else default)
+    if votes is not None:
+        feedback_row(votes, chatbot)
 
     conversation, memory = gr.State(None), gr.State([])
     chat_event: dict[str, Any] = {
@@ -218,14 +230,16 @@ def remembered(answer: Answer) -> dict[str, Any]:
     return {"question": answer.question, "answer": answer.text, "sources": sources}
 
 
-def _conversation_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
+def _conversation_column(
+    votes: bool = False,
+) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
     """The chat itself, the question box, and a button to start a new conversation."""
     with gr.Column(scale=3):
         chatbot = gr.Chatbot(
             show_label=False,
             height=560,
             latex_delimiters=[],  # "$" in documents is money, not maths
-            feedback_options=None,
+            feedback_options=("Like", "Dislike") if votes else None,
             buttons=["copy"],
             placeholder="Ask a question about the indexed documents.",
         )

@@ -22,6 +22,7 @@ from assistant.cli import (
     docs,
     doctor,
     evaluate,
+    feedback,
     models,
     serve,
     users,
@@ -53,6 +54,7 @@ for command in (
     users.groups,
     users.tokens,
     audit.audit,
+    feedback.feedback,
 ):
     cli.add_command(command)
 

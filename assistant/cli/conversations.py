@@ -53,6 +53,10 @@ def load_memory(history: History, who: Principal, conversation: str) -> list[Tur
 
 
 def print_sources(answer: Answer, snippets: bool = False) -> None:
+    """The sentences no source supports (with the reason), then the sources."""
+    for claim in answer.unsupported:
+        said = " ".join(claim.text.split())
+        click.echo(f"  ⚠ not supported: {said} ({'; '.join(claim.reasons)})")
     if not answer.sources:
         return
     click.echo("\nSources:")

@@ -63,6 +63,7 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     from api.gate import Gate
     from assistant.admission import Admission
     from assistant.cli.sandbox import ingest_uploads
+    from assistant.feedback import FeedbackLog
     from assistant.history import History
     from assistant.uploads import Uploads
 
@@ -88,6 +89,7 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         oidc=parts.oidc,
         oidc_redirect_url=s.oidc_redirect_url,
         routers=routers,
+        feedback=FeedbackLog(directory.db),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.evaluation.metrics import REPORTED
 from assistant.evaluation.suite import METRICS
 from assistant.evaluation.terminal import control_line, fmt, label, turn
 
@@ -47,6 +48,12 @@ def markdown_report(data: dict[str, Any]) -> str:
             delta = "n/a" if moved["delta"] is None else f"{moved['delta']:+.3f}"
             row += f" {fmt(moved['baseline'])} | {delta} |"
         lines.append(row)
+    for metric in REPORTED:
+        count = summary.get("reported_by", {}).get(metric, 0)
+        lines.append(
+            f"| {metric} | {fmt(summary.get(metric))} | report only | {count} |"
+            + (" | |" if data["comparison"] else "")
+        )
     if control := control_line(summary):
         lines += ["", control[0].upper() + control[1:] + "."]
     lat = summary["latency"]

@@ -76,6 +76,13 @@ class CaseResult:
     def is_followup(self) -> bool:
         return self.turn >= 2
 
+    answer_style: str = "generated"
+    evidence: str = ""  # the top supporting sentence (what a quoted answer opens with)
+    evidence_hit: bool | None = None  # the expected answer is inside it (answerable cases)
+    generated_answer: str = ""  # the model's own words (for `both`: after the quote)
+    generated_right: bool | None = None  # they contain the expected answer
+    unsupported: list[str] = field(default_factory=list)  # reasons the claim check gave
+
     @property
     def reciprocal_rank(self) -> float:
         return 1.0 / self.rank if self.rank else 0.0
@@ -99,6 +106,10 @@ def score(case: Case, result: CaseResult, *, generated_answer: bool) -> None:
         result.checks["refusal"] = result.refused
     elif case.checks_answer and generated_answer:
         result.checks["answer"] = not result.error and matches(case, result.answer)
+    if case.checks_answer and not case.must_refuse:
+        result.evidence_hit = bool(result.evidence) and matches(case, result.evidence)
+    if case.checks_answer and result.generated_answer and not is_refusal(result.generated_answer):
+        result.generated_right = matches(case, result.generated_answer)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -130,6 +141,7 @@ def summarize(results: list[CaseResult], control: list[CaseResult] | None = None
     }
     out["cases"], out["errors"] = len(results), sum(1 for r in results if r.error)
     out["latency"] = _latency(results)
+    out.update(checkable(results))  # reported beside the gated metrics, never gated
     if control:
         alone = _totals(control)
         out["control"] = {m: alone[m] for m in ("hit_rate", "hit_at_2", "mrr", "refusal_accuracy")}
@@ -170,4 +182,31 @@ def _latency(results: list[CaseResult]) -> dict[str, Any]:
         "generated": len(generated),
         "first_token_s": spread(ttft),
         "total_s": spread([r.total_s for r in generated if r.total_s is not None]),
+    }
+
+
+# Reported beside the gated metrics, never gated: how checkable the answers are.
+REPORTED = ("evidence_hit", "wrong_rate", "flagged_wrong", "flagged_right")
+
+
+def checkable(results: list[CaseResult]) -> dict[str, Any]:
+    """evidence_hit: share of answerable cases whose top supporting sentence holds the
+    expected answer; wrong_rate: share of answerable cases answered (not declined) with
+    an answer that lacks it; flagged_wrong / flagged_right: share of the model's wrong /
+    right answers that the claim check marked (high / low is good)."""
+    hits = [r.evidence_hit for r in results if r.evidence_hit is not None]
+    answerable = [r for r in results if "answer" in r.checks]
+    wrong = [r for r in results if r.generated_right is False]
+    right = [r for r in results if r.generated_right is True]
+    return {
+        "evidence_hit": _mean([float(h) for h in hits]),
+        "wrong_rate": _mean([float(not r.refused and not r.checks["answer"]) for r in answerable]),
+        "flagged_wrong": _mean([float(bool(r.unsupported)) for r in wrong]),
+        "flagged_right": _mean([float(bool(r.unsupported)) for r in right]),
+        "reported_by": {
+            "evidence_hit": len(hits),
+            "wrong_rate": len(answerable),
+            "flagged_wrong": len(wrong),
+            "flagged_right": len(right),
+        },
     }

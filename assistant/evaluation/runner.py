@@ -12,12 +12,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from assistant.answering import Answer
 from assistant.conversation import Turn
 from assistant.errors import AssistantError, BackendUnavailable, EmbedderMismatch
 from assistant.evaluation.metrics import CaseResult, basename, is_refusal, score, summarize
 from assistant.evaluation.suite import Case, Suite
 from assistant.evaluation.versions import versions
 from assistant.factory import Components
+from assistant.quoting import GENERATED_HEAD, best_quotes
 from assistant.settings import Settings
 
 OnCase = Callable[[int, CaseResult], None]  # 1-based position, finished result
@@ -75,6 +77,7 @@ def run_case(
         result.refused = gate_refused or (result.generated and is_refusal(answer.text))
         result.first_token_s = answer.timings.get("first_token_s")
         result.total_s = answer.timings.get("total_s")
+        _checkable(answer, result)
     except (BackendUnavailable, EmbedderMismatch):
         raise  # every other case would fail the same way: stop with the one-line reason
     except AssistantError as exc:
@@ -100,6 +103,16 @@ def run_control(parts: Components, cases: Sequence[Case], *, k: int) -> list[Cas
     """The follow-ups asked alone, retrieval and gate only: what history adds."""
     alone = [replace(c, conversation=None, turn=0, before=()) for c in cases if c.is_followup]
     return [run_case(parts, c, k=k, generate=False) for c in alone]
+
+
+def _checkable(answer: Answer, result: CaseResult) -> None:
+    """The supporting sentence, the model's own part of the answer and its marks."""
+    result.answer_style = answer.answer_style
+    top = best_quotes([s.evidence for s in answer.sources], limit=1)
+    result.evidence = top[0][1].text if top else ""
+    if result.generated and answer.answer_style != "quoted":
+        result.generated_answer = answer.text.split(GENERATED_HEAD, 1)[-1].strip()
+        result.unsupported = [r for c in answer.unsupported for r in c.reasons]
 
 
 def select_cases(suite: Suite, tags: Sequence[str] = ()) -> list[Case]:

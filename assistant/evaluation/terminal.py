@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from assistant.evaluation.metrics import check_metric
+from assistant.evaluation.metrics import REPORTED, check_metric
 from assistant.evaluation.suite import METRICS
 
 
@@ -111,6 +111,10 @@ def render(data: dict[str, Any], console: Console) -> None:
             delta = moved["delta"]
             row += [fmt(moved["baseline"]), "n/a" if delta is None else f"{delta:+.3f}"]
         totals.add_row(*row)
+    for metric in REPORTED:  # how checkable the answers are; never gated
+        row = [metric, fmt(summary.get(metric)), "report only"]
+        row.append(str(summary.get("reported_by", {}).get(metric, 0)))
+        totals.add_row(*row, *(["", ""] if comparison else []))
     console.print(totals)
     if line := control_line(summary):
         console.print(line, highlight=False)

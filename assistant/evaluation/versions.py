@@ -29,6 +29,8 @@ SETTINGS_THAT_MATTER = (
     "hybrid",
     "followup_strategy",
     "history_budget",
+    "answer_style",
+    "require_support",
 )
 
 
@@ -81,5 +83,9 @@ def versions(parts: Components, collections: Iterable[str], *, top_k: int) -> di
         "embedder": parts.store.embedder.name,
         "prompt": prompt_version(),
         "corpus": {name: corpus_version(parts, name) for name in sorted(set(collections))},
-        "settings": {"top_k": top_k, **{name: getattr(s, name) for name in SETTINGS_THAT_MATTER}},
+        "settings": {
+            "top_k": top_k,
+            **{name: getattr(s, name) for name in SETTINGS_THAT_MATTER},
+            "answer_style": parts.answer_style,  # `auto` resolved
+        },
     }

@@ -265,7 +265,7 @@ def test_junit_and_markdown_report_each_case_and_each_gate(runs):
     assert gate_results == {
         "hit_rate >= 1.0": False,
         "mrr >= 0.8": True,
-        "refusal_accuracy >= 0.75": True,
+        "refusal_accuracy >= 0.9": True,
         "followup_hit_rate >= 0.9": True,
         "followup_hit_at_2 >= 0.9": True,
         "followup_mrr >= 0.8": True,
@@ -313,7 +313,8 @@ cases:
 def test_eval_command_runs_scores_writes_reports_and_gates(tmp_path):
     suite = write(tmp_path, TINY)
     out = tmp_path / "first"
-    result = run_cli(["eval", str(suite), "--out", str(out), "--max-tokens", "48"], tmp_path)
+    args = ["--max-tokens", "48", "--answer-style", "generated"]  # the model's latency
+    result = run_cli(["eval", str(suite), "--out", str(out), *args], tmp_path)
     assert result.returncode == 1, result.stderr
     assert "FAIL hit_rate 0.500 is below the threshold 1.000" in result.stdout
     data = json.loads((out / "results.json").read_text())
@@ -335,7 +336,7 @@ def test_eval_command_runs_scores_writes_reports_and_gates(tmp_path):
 
     again = run_cli(
         ["eval", str(suite), "-t", "hit_rate=0.5", "--baseline", str(out / "results.json")]
-        + ["--max-tokens", "48", "--json"],
+        + [*args, "--json"],
         tmp_path,
     )
     assert again.returncode == 0, again.stderr
@@ -354,7 +355,8 @@ def test_shipped_suite_passes_its_retrieval_thresholds_end_to_end(tmp_path):
     data = json.loads((out / "results.json").read_text())
     summary = data["summary"]
     assert summary["hit_rate"] >= 0.85 and summary["mrr"] >= 0.8
-    assert summary["refusal_accuracy"] >= 0.75 and summary["errors"] == 0
+    assert summary["refusal_accuracy"] >= 0.9 and summary["errors"] == 0
+    assert summary["evidence_hit"] >= 0.85  # the supporting sentence holds the answer
     assert summary["answer_rate"] is not None  # measured and reported, not enforced
     assert summary["latency"]["generated"] >= 25
     # follow-ups, gated apart: the CI gate of issue 14, with the control beside it
@@ -362,4 +364,4 @@ def test_shipped_suite_passes_its_retrieval_thresholds_end_to_end(tmp_path):
     assert summary["followup_refusal_accuracy"] == 1.0
     assert summary["control"]["hit_rate"] < summary["followup_hit_rate"]
     junit = ET.parse(out / "junit.xml").getroot()
-    assert len(junit.find("testsuite").findall("testcase")) == len(data["cases"]) == 57
+    assert len(junit.find("testsuite").findall("testcase")) == len(data["cases"]) == 64

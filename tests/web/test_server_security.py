@@ -59,6 +59,7 @@ def test_every_route_refuses_without_login(server: Server):
         assert needed in paths, sorted(paths)
     assert {"/api/ask", "/v1/chat/completions", "/docs", "/openapi.json"} <= paths
     assert "/docs-static/{path}" in paths
+    assert {"/view", "/view/file", "/api/feedback"} <= paths  # the viewer and feedback too
     checked = 0
     bad_credentials = [
         {},
