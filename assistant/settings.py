@@ -149,10 +149,11 @@ class Settings(BaseSettings):
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
     upload_parse_seconds: float = Field(
-        120.0,
+        300.0,
         gt=0,
         description="an uploaded file is parsed in a child process first: longer than this"
-        " and it is refused (one hostile file cannot freeze the server)",
+        " and it is refused (one hostile file cannot freeze the server; OCR of a long scan"
+        " takes minutes)",
     )
     upload_parse_memory_mb: int = Field(
         1024,
