@@ -4,12 +4,12 @@ audit trail's chain, each failure with the fix in one line. Nothing is changed."
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from assistant.errors import AssistantError, one_line
+from assistant.hosts import is_loopback
 from assistant.settings import Settings
 
 
@@ -23,13 +23,7 @@ class Check(NamedTuple):
 
 
 def _local(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def identity_checks(s: Settings) -> Iterator[Check]:

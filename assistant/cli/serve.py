@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import click
 
 from assistant.cli.wiring import ensure_seeded, served_app
 from assistant.errors import AssistantError
 from assistant.factory import Components
+from assistant.hosts import is_loopback
 from assistant.settings import Settings
 
 
@@ -41,12 +40,3 @@ def serve(host: str | None, port: int | None) -> None:
     # proxy_headers off: the gate alone decides whose X-Forwarded-For to believe
     # (`trusted_proxies`), instead of uvicorn trusting 127.0.0.1 behind our back.
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", proxy_headers=False)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

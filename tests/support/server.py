@@ -120,3 +120,11 @@ def app_routes(routes: list, prefix: str = "") -> Iterator[tuple[str, frozenset[
                 yield prefix + route.path + "/{path}", frozenset({"GET"})
         elif hasattr(route, "path"):
             yield prefix + route.path, frozenset(getattr(route, "methods", None) or {"GET"})
+
+
+@contextmanager
+def serving_world(parts: Components, directory: Directory, hr_source: str) -> Iterator[Server]:
+    """`build_world`'s parts served, each user with an API token (`Server.client(user)`)."""
+    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
+    with serving(parts, directory) as (url, app):
+        yield Server(url, parts, directory, tokens, hr_source, app)

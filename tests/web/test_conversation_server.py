@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.browser import browser_page
-from support.server import PASSWORDS, Server, build_world, serving
+from support.server import PASSWORDS, Server, build_world, serving_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
 TIMEOUT_MS = 180_000
@@ -25,9 +25,8 @@ LLAMA3 = {"001_5fec047b8f95376e.txt", "004_9034c93824e74505.txt"}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     parts, directory, hr_source = build_world(tmp_path_factory.mktemp("talk") / "data")
-    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
-    with serving(parts, directory) as (url, app):
-        yield Server(url, parts, directory, tokens, hr_source, app)
+    with serving_world(parts, directory, hr_source) as server:
+        yield server
 
 
 def ask(client: httpx.Client, body: dict) -> dict:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from support.server import PASSWORDS, Server, build_world, serving
+from support.server import PASSWORDS, Server, build_world, serving, serving_world
 
 from api.gate import Gate, GateMiddleware
 
@@ -22,9 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queu
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     parts, directory, hr_source = build_world(tmp_path_factory.mktemp("world") / "data")
-    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
-    with serving(parts, directory) as (url, app):
-        yield Server(url, parts, directory, tokens, hr_source, app)
+    with serving_world(parts, directory, hr_source) as server:
+        yield server
 
 
 def gate_of(app: object) -> Gate:

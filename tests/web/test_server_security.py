@@ -25,6 +25,7 @@ from support.server import (
     app_routes,
     build_world,
     serving,
+    serving_world,
 )
 
 from api.gate import PUBLIC
@@ -35,9 +36,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queu
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     parts, directory, hr_source = build_world(tmp_path_factory.mktemp("world") / "data")
-    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
-    with serving(parts, directory) as (url, app):
-        yield Server(url, parts, directory, tokens, hr_source, app)
+    with serving_world(parts, directory, hr_source) as server:
+        yield server
 
 
 def ask(client: httpx.Client, question: str, **body: object) -> tuple[int, str, list[dict]]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from support.pdfs import text_pdf
-from support.server import PASSWORDS, SECRET, Server, build_world, serving
+from support.server import SECRET, Server, build_world, serving_world
 
 from assistant.cli.wiring import index_files
 
@@ -23,9 +23,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     pdf = tmp_path_factory.mktemp("pdf") / "handbook.pdf"
     pdf.write_bytes(text_pdf(["Welcome to the handbook.", "Leave is 30 days a year."]))
     index_files(parts, [pdf], collection="hr-files")
-    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
-    with serving(parts, directory) as (url, app):
-        yield Server(url, parts, directory, tokens, hr_source, app)
+    with serving_world(parts, directory, hr_source) as server:
+        yield server
 
 
 def _chunk(server: Server, collection: str, source: str, needle: str) -> tuple[str, int, int]:
