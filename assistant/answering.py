@@ -251,7 +251,9 @@ class Assistant:
             return AnswerStream(answer, None, [], 0, started, done)
 
         if self.checks is not None:
-            searched = found.query if found.strategy == "rewrite" else question
+            # a follow-up is checked as it was searched (rewritten, or with the earlier
+            # questions): "Which sizes did it come in?" alone has no answer anywhere
+            searched = found.query if found.strategy else question
             return self._checked(searched, retrieval.hits, history, answer, started, done)
         messages, used, turns = self._fit(question, retrieval.hits, history)
         answer.turns_used = len(turns)
