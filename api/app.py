@@ -112,7 +112,10 @@ def create_app(
         footer_links=["api"],
         show_error=False,
         ssr_mode=False,
-        max_file_size=upload_max_bytes,
+        # No max_file_size: Gradio would drop a whole selection for one file over it, with
+        # no word on which. `BodyLimit` caps each request at the upload size (+ form
+        # overhead) before it is read, and `assistant.uploads.screen` names each file that
+        # is too large in its own result row.
         theme=THEME,
         css=CSS,
     )

@@ -141,7 +141,10 @@ def summarize(results: list[CaseResult], control: list[CaseResult] | None = None
     }
     out["cases"], out["errors"] = len(results), sum(1 for r in results if r.error)
     out["latency"] = _latency(results)
-    out.update(checkable(results))  # reported beside the gated metrics, never gated
+    # Reported beside the gated metrics, never gated: over single questions, as the other
+    # totals; a follow-up's supporting sentence is reported apart.
+    out.update(checkable([r for r in results if not r.is_followup]))
+    out["followup_evidence_hit"] = checkable([r for r in results if r.is_followup])["evidence_hit"]
     if control:
         alone = _totals(control)
         out["control"] = {m: alone[m] for m in ("hit_rate", "hit_at_2", "mrr", "refusal_accuracy")}
