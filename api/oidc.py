@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.gate import Gate, parse_cookies
+from api.gate import Gate
 from api.login import login_page
 from assistant.auth.accounts import Accounts
 from assistant.auth.oidc import OidcSignIn
@@ -41,7 +41,6 @@ def with_sso(page: str) -> str:
 
 
 def router(gate: Gate, oidc: OidcSignIn, redirect_url: str) -> APIRouter:
-    secure_cookie = gate.secure_cookie
     r = APIRouter(include_in_schema=False)
 
     def failed(message: str, status: int = 400) -> HTMLResponse:
@@ -68,7 +67,7 @@ def router(gate: Gate, oidc: OidcSignIn, redirect_url: str) -> APIRouter:
             max_age=600,
             httponly=True,
             samesite="lax",
-            secure=secure_cookie,
+            secure=gate.secure_cookie,
             path="/oidc",
         )
         return response
@@ -97,28 +96,16 @@ def router(gate: Gate, oidc: OidcSignIn, redirect_url: str) -> APIRouter:
             _record(accounts, user.name, "disabled", address)
             return failed("This account is disabled here: ask an administrator.", 403)
         _record(accounts, user.name, "ok", address)
-        token = await run_in_threadpool(accounts.open_session, user.name, gate.session_hours)
         response = HTMLResponse(MOVE_ON, headers={"cache-control": "no-store"})
-        response.set_cookie(
-            gate.cookie,
-            token,
-            max_age=int(gate.session_hours * 3600),
-            httponly=True,
-            samesite="strict",
-            secure=secure_cookie,
-            path="/",
-        )
+        await gate.start_session(response, user.name)
         response.delete_cookie(STATE_COOKIE, path="/oidc")
         return response
 
     @r.post("/oidc/logout")
     async def logout(request: Request) -> Response:
-        token = parse_cookies(request.headers.get("cookie", "")).get(gate.cookie)
-        if token and gate.directory is not None:
-            await run_in_threadpool(gate.directory.close_session, token)
         back = str(request.url_for("form"))
         response = RedirectResponse(oidc.end_session_url(back) or "/login", status_code=303)
-        response.delete_cookie(gate.cookie, path="/", secure=secure_cookie)
+        await gate.end_session(request, response)
         return response
 
     return r
