@@ -34,3 +34,16 @@ def browser_page(url: str) -> Iterator[tuple[Page, list[str]]]:
             yield page, requests
         finally:
             browser.close()
+
+
+def pick_history(page: Page, text: str) -> None:
+    """Choose the History tab's conversation whose title holds `text` (the list arrives
+    with the tab's refresh, so it is opened until the entry is there)."""
+    option = page.get_by_role("option").filter(has_text=text)
+    for _ in range(40):
+        page.locator("#history-select input").click()
+        if option.count():
+            break
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(250)
+    option.first.click()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.browser import browser_page
+from support.browser import browser_page, pick_history
 from support.server import PASSWORDS, Server, build_world, serving_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
@@ -148,14 +148,7 @@ def test_browser_history_continue_carries_the_memory(server: Server) -> None:
     with browser_page(server.url) as (page, _):
         _sign_in(page, server.url)
         page.locator("button[role=tab]:has-text('History')").first.click()
-        option = page.get_by_role("option").filter(has_text="Continue me")
-        for _ in range(40):  # the list arrives with the tab's refresh
-            page.locator("#history-select input").click()
-            if option.count():
-                break
-            page.keyboard.press("Escape")
-            page.wait_for_timeout(250)
-        option.first.click()
+        pick_history(page, "Continue me")
         page.locator("#history-md").click()
         page.wait_for_selector("#history-note:has-text('Exported as Continue-me-')")
         assert page.locator("#history-file").inner_text().count(".md")

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from support.browser import browser_page
+from support.browser import browser_page, pick_history
 from support.server import PASSWORDS, PAYROLL_QUESTION, SECRET, build_world, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
@@ -50,14 +50,7 @@ def test_browser_signs_in_and_sees_only_readable_collections(url: str):
         assert SECRET not in page.content()
 
         page.locator("#history-tab-button, button[role=tab]:has-text('History')").first.click()
-        option = page.get_by_role("option").filter(has_text="chief executive")
-        for _ in range(40):  # the list arrives with the tab's refresh
-            page.locator("#history-select input").click()
-            if option.count():
-                break
-            page.keyboard.press("Escape")
-            page.wait_for_timeout(250)
-        option.first.click()
+        pick_history(page, "chief executive")
         page.wait_for_selector("#history-view .src-file", timeout=TIMEOUT_MS)
         assert PAYROLL_QUESTION.split(",")[0] in page.inner_text("#history-view")
         page.locator("#history-delete").click()
