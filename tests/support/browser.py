@@ -21,15 +21,17 @@ CHROMIUM_ARGS = [
 
 @contextmanager
 def browser_page(url: str) -> Iterator[tuple[Page, list[str]]]:
-    """Debian's Chromium on `url`, recording every URL the page requests."""
+    """Debian's Chromium on `url`, recording every URL the page, or any page it opens
+    (`page.context.expect_page()`), requests."""
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("request", lambda r: requests.append(r.url))
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.on("request", lambda r: requests.append(r.url))
+            page = context.new_page()
             page.goto(url)
             yield page, requests
         finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from support.browser import CHROMIUM_ARGS, browser_page
+from support.browser import browser_page
 from support.paths import SEEDS
 from support.server import serving
 
@@ -176,38 +176,26 @@ def test_browser_citation_opens_the_source_at_the_highlighted_sentence(quoted_se
     """Click a source's [n] under an answer: the document opens, served by this server,
     scrolled to the supporting sentence, which is highlighted; nothing loads from
     elsewhere, on the chat page or in the viewer."""
-    server = quoted_server
-    from playwright.sync_api import sync_playwright
-
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            context.on("request", lambda r: requests.append(r.url))
-            page = context.new_page()
-            page.goto(server)
-            page.locator("#question textarea").fill("When was Llama 2 released?")
-            page.locator("#send").click()
-            bot = page.locator("[data-testid='bot']").last
-            bot.locator(".answer-meta").wait_for(timeout=ANSWER_TIMEOUT_MS)
-            first = bot.locator(".src").first
-            marked = first.locator("mark.evidence").inner_text()
-            assert marked, "the supporting sentence is highlighted in the snippet"
-            with context.expect_page() as opened:
-                first.locator("a.src-open").click()
-            viewer = opened.value
-            viewer.wait_for_load_state()
-            assert urlparse(viewer.url).path == "/view"
-            mark = viewer.locator("mark#evidence")
-            assert " ".join(mark.inner_text().split()) == " ".join(marked.split())
-            assert mark.evaluate(
-                "m => { const r = m.getBoundingClientRect();"
-                " return r.top >= 0 && r.bottom <= window.innerHeight; }"
-            ), "the viewer is scrolled to the sentence"
-            viewer.screenshot(path="/tmp/viewer.png")
-        finally:
-            browser.close()
+    with browser_page(quoted_server) as (page, requests):
+        page.locator("#question textarea").fill("When was Llama 2 released?")
+        page.locator("#send").click()
+        bot = page.locator("[data-testid='bot']").last
+        bot.locator(".answer-meta").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        first = bot.locator(".src").first
+        marked = first.locator("mark.evidence").inner_text()
+        assert marked, "the supporting sentence is highlighted in the snippet"
+        with page.context.expect_page() as opened:
+            first.locator("a.src-open").click()
+        viewer = opened.value
+        viewer.wait_for_load_state()
+        assert urlparse(viewer.url).path == "/view"
+        mark = viewer.locator("mark#evidence")
+        assert " ".join(mark.inner_text().split()) == " ".join(marked.split())
+        assert mark.evaluate(
+            "m => { const r = m.getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight; }"
+        ), "the viewer is scrolled to the sentence"
+        viewer.screenshot(path="/tmp/viewer.png")
     for url in requests:
         parts = urlparse(url)
         assert parts.scheme in ("data", "blob") or parts.hostname in ("127.0.0.1", "localhost"), (
