@@ -142,7 +142,7 @@ def ldap_rows(tmp: Path, n: int) -> list[tuple[str, str, str]]:
 def oidc_rows(tmp: Path, n: int) -> list[tuple[str, str, str]]:
     """The OpenID callback alone, and the whole flow through the provider's pages."""
     import httpx
-    from chroma_server import free_port
+    from support.net import free_port
     from support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, drive
 
     from assistant.auth import Database
