@@ -18,7 +18,7 @@ from gradio.utils import get_upload_folder
 
 from assistant.auth.access import AccessDenied, Principal, check_read, check_write
 from assistant.errors import AssistantError
-from assistant.store import Store
+from assistant.store import PAGE_SIZE, Store
 from assistant.uploads import (
     Uploads,
     UploadStatus,
@@ -27,11 +27,13 @@ from assistant.uploads import (
     run,
     screen,
 )
-from ui import render
+from ui import doclist, render
 
 log = logging.getLogger(__name__)
 # The signed-in user of a request (login on); without it the page is the laptop's.
 UserOf = Callable[[gr.Request], Principal]
+Listing = tuple[str, str, int, Any]  # table, pager line, page shown, delete choices
+SIZE = PAGE_SIZE  # documents a page
 
 
 def collection_names(store: Store, default: str, user: Principal | None = None) -> list[str]:
@@ -52,7 +54,7 @@ class DocumentsTab:
     """How the page refreshes the tab, and the events after which the rest of the page
     should refresh (gradio dependencies: chain `.then(...)` on them)."""
 
-    refresh: Callable[[str | None], tuple[Any, str, Any]]
+    refresh: Callable[[str | None], tuple[Any, ...]]
     collection: gr.Dropdown
     outputs: list[Any]  # what `refresh` updates
     changed: list[Any]
@@ -74,20 +76,47 @@ class DocumentsHandlers:
     def user(self, request: gr.Request | None) -> Principal | None:
         return self.user_of(request) if self.user_of and request is not None else None
 
-    def listing(self, collection: str | None, request: gr.Request | None = None) -> tuple[str, Any]:
-        name = collection or self.default
+    def listing(
+        self,
+        collection: str | None,
+        search: str | None = "",
+        sort: str | None = doclist.DEFAULT_SORT,
+        page: int | None = 1,
+        request: gr.Request | None = None,
+    ) -> tuple[str, str, int, Any]:
+        """Page `page` (clamped to the pages there are) of the collection's documents that
+        match `search`: (table, pager line, the page shown, the delete picker's choices)."""
+        name, search = collection or self.default, (search or "")[: doclist.MAX_SEARCH]
+        none = gr.update(choices=[], value=[])
         if problem := denied(self.user(request), name):
-            return render.error_html(problem), gr.update(choices=[], value=[])
+            return render.error_html(problem), "", 1, none
+        number = max(1, int(page or 1))
         try:
-            docs = self.store.documents(name)
+            got = self.store.document_page(name, doclist.page_query(search, sort, number, SIZE))
+            last = doclist.page_count(got.total, SIZE)
+            if number > last:  # past the end ("last", or documents deleted meanwhile)
+                number = last
+                got = self.store.document_page(name, doclist.page_query(search, sort, last, SIZE))
         except AssistantError as exc:
-            return render.error_html(render.error_line(exc)), gr.update(choices=[], value=[])
-        table = render.documents_html(docs, name, detail=True, hint=self.hint)
-        return table, gr.update(choices=render.document_choices(docs), value=[])
+            return render.error_html(render.error_line(exc)), "", 1, none
+        table = doclist.table_html(got, name, search, self.hint, render.when)
+        choices = render.document_choices(got.documents)
+        return table, doclist.pager_html(got, search), number, gr.update(choices=choices, value=[])
 
-    def refresh(
-        self, collection: str | None, request: gr.Request | None = None
-    ) -> tuple[Any, str, Any]:
+    def first(self, c: str | None, q: str, s: str, _: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, 1, request)
+
+    def previous(self, c: str | None, q: str, s: str, p: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, max(1, int(p or 1) - 1), request)
+
+    def next(self, c: str | None, q: str, s: str, p: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, int(p or 1) + 1, request)
+
+    def last(self, c: str | None, q: str, s: str, _: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, 2**31, request)  # clamped to the last page
+
+    def refresh(self, collection: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
+        """The collection choices and the first page of the chosen one, unsearched."""
         user = self.user(request)
         names = collection_names(self.store, self.default, user)
         default_ok = user is None or self.default in names
@@ -95,8 +124,9 @@ class DocumentsHandlers:
         name = collection if collection in names else first
         if name is None:
             note = render.note_html("You may not read any collection yet: ask an admin.")
-            return gr.update(choices=[], value=None), note, gr.update(choices=[], value=[])
-        return gr.update(choices=names, value=name), *self.listing(name, request)
+            none = gr.update(choices=[], value=[])
+            return gr.update(choices=[], value=None), "", note, "", 1, none
+        return gr.update(choices=names, value=name), "", *self.listing(name, "", None, 1, request)
 
     def upload(
         self,
@@ -198,19 +228,32 @@ def documents_tab(
         )
     files, send, results = _upload_section(uploads)
     gr.Markdown("### Documents")
-    table = gr.HTML(elem_id="collection-documents")
+    v = _listing_section()
     d = _delete_section()
 
     private: dict[str, Any] = {"api_visibility": "private"}
     write: dict[str, Any] = {**private, "concurrency_id": "ingest", "concurrency_limit": 1}
-    picked.input(h.listing, picked, [table, d.selected], **private)
+    shown = [v.table, v.pager, v.page, d.selected]
+    where = [picked, v.search, v.sort, v.page]
+    fresh = [picked, v.search, v.sort]  # a new collection, search or sort: its first page
+    picked.input(h.listing, fresh, shown, **private)
+    v.search.submit(h.listing, fresh, shown, **private)
+    v.search.input(h.listing, fresh, shown, trigger_mode="always_last", **private)
+    v.sort.input(h.listing, fresh, shown, **private)
+    for button, turn in [
+        (v.first, h.first),
+        (v.previous, h.previous),
+        (v.next, h.next),
+        (v.last, h.last),
+    ]:
+        button.click(turn, where, shown, **private)
     uploaded = send.click(
         h.upload,
         [files, picked, new],
         [results, files, picked, new],
         **write,
         show_progress="minimal",
-    ).then(h.listing, picked, [table, d.selected], **private)
+    ).then(h.listing, where, shown, **private)
     d.ask.click(confirm, [picked, d.selected], [d.row, d.question, d.message], **private)
     d.no.click(
         lambda: (gr.update(visible=False), render.note_html("Nothing deleted.")),
@@ -220,9 +263,50 @@ def documents_tab(
     )
     d.selected.input(lambda: gr.update(visible=False), None, d.row, **private)
     deleted = d.yes.click(h.delete, [picked, d.selected], [d.message, d.row], **write).then(
-        h.listing, picked, [table, d.selected], **private
+        h.listing, where, shown, **private
     )
-    return DocumentsTab(h.refresh, picked, [picked, table, d.selected], [uploaded, deleted])
+    return DocumentsTab(h.refresh, picked, [picked, v.search, *shown], [uploaded, deleted])
+
+
+@dataclass
+class _ListingControls:
+    search: gr.Textbox
+    sort: gr.Dropdown
+    table: gr.HTML
+    pager: gr.HTML
+    page: gr.State
+    first: gr.Button
+    previous: gr.Button
+    next: gr.Button
+    last: gr.Button
+
+
+def _listing_section() -> _ListingControls:
+    """Search and sort, one page of the table, and the buttons that turn pages."""
+    with gr.Row(equal_height=True):
+        search = gr.Textbox(
+            label="Search file names and titles",
+            placeholder="e.g. leave policy",
+            max_length=doclist.MAX_SEARCH,
+            elem_id="docs-search",
+            scale=3,
+        )
+        sort = gr.Dropdown(
+            choices=doclist.SORT_CHOICES,
+            value=doclist.DEFAULT_SORT,
+            label="Sort by",
+            elem_id="docs-sort",
+            scale=1,
+        )
+    table = gr.HTML(elem_id="collection-documents")
+    with gr.Row(elem_id="docs-pager-row"):
+        first = gr.Button("« First", size="sm", scale=0, min_width=90, elem_id="docs-first")
+        previous = gr.Button("‹ Previous", size="sm", scale=0, min_width=90, elem_id="docs-prev")
+        pager = gr.HTML(elem_id="docs-page")
+        next_ = gr.Button("Next ›", size="sm", scale=0, min_width=90, elem_id="docs-next")
+        last = gr.Button("Last »", size="sm", scale=0, min_width=90, elem_id="docs-last")
+    page = gr.State(1)
+    return _ListingControls(search, sort, table, pager, page, first, previous, next_, last)
 
 
 def _upload_section(uploads: Uploads | None) -> tuple[gr.File, gr.Button, gr.HTML]:
