@@ -16,7 +16,7 @@ _WIKI_LINK = re.compile(r"\[\[(?:[^\]|]*\|)?([^\]]*)\]\]")  # [[target|label]] -
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # [label](url) -> label
 _MARKUP = re.compile(r"[*`]+|^#{1,6}\s+|^>\s*|^[-+]\s+")
 _TAG = re.compile(r"<[^>]*>")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_SENTENCE_END = re.compile(r"(?<=\w\w)[.!?](?=\s|$)")  # not "1." of a numbered heading
 
 
 def plain(line: str) -> str:
@@ -52,8 +52,8 @@ def derive_title(text: str) -> str | None:
 
 def _title_line(line: str, after: list[str]) -> bool:
     """A short line that does not run on into the next (which would start in lower case)."""
-    if len(line) > TITLE_CHARS:
-        return False
+    if len(line) > TITLE_CHARS or _SENTENCE_END.search(line[:-1]):
+        return False  # too long, or a sentence ends inside it: a paragraph's start
     runs_on = bool(after) and after[0][:1].islower() and line[-1:] not in ".!?:"
     return not runs_on
 
