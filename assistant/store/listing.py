@@ -70,7 +70,8 @@ def page_sql(query: DocumentQuery) -> tuple[str, str, list[str]]:
     key = {
         "name": f"name COLLATE NOCASE {way}",
         "date": f"ingested_at {way}",
-        "size": f"size IS NULL, size {way}",  # unknown sizes (older stores) last
+        # unknown sizes (older stores) last either way, in the order of an index
+        "size": "size IS NOT NULL DESC, size DESC" if query.descending else "size IS NULL, size",
     }[query.sort]
     return where, f"{key}, source {way}", args
 

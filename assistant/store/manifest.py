@@ -59,10 +59,15 @@ ADDED_COLUMNS = {
     "size": "INTEGER",  # the file's bytes; NULL: not known
     "ingested_by": "TEXT NOT NULL DEFAULT ''",  # the user who uploaded, or cli:<os user>
 }
+# Each sort's index holds its whole ORDER BY (source breaks ties), so a page deep into a
+# collection is found by walking the index alone (see `page`); size has one per direction,
+# unknown sizes last in both.
 INDEXES = """
-CREATE INDEX IF NOT EXISTS documents_by_name ON documents (collection, name COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS documents_by_date ON documents (collection, ingested_at);
-CREATE INDEX IF NOT EXISTS documents_by_size ON documents (collection, size);
+CREATE INDEX IF NOT EXISTS documents_name ON documents (collection, name COLLATE NOCASE, source);
+CREATE INDEX IF NOT EXISTS documents_date ON documents (collection, ingested_at, source);
+CREATE INDEX IF NOT EXISTS documents_size_up ON documents (collection, size IS NULL, size, source);
+CREATE INDEX IF NOT EXISTS documents_size_down
+    ON documents (collection, size IS NOT NULL, size, source);
 """
 COLUMNS = "collection, source, doc_hash, title, chunks, ingested_at, name, size, ingested_by"
 ROW = "source, doc_hash, title, chunks, ingested_at, size, ingested_by"  # DocumentRow's order
@@ -224,14 +229,17 @@ class Manifest:
         return [DocumentRow(*row) for row in got]
 
     def page(self, collection: str, query: DocumentQuery) -> tuple[list[DocumentRow], int]:
-        """One page of documents and how many match (see listing.py): two indexed queries."""
+        """One page of documents and how many match (see listing.py). The page's rowids
+        come from the sort's index alone (OFFSET skips index entries, not table rows),
+        then only those rows are read."""
         where, order, args = page_sql(query)
         with self._lock:
             total = self._db.execute(
                 f"SELECT COUNT(*) FROM documents WHERE {where}", (collection, *args)
             ).fetchone()[0]
             got = self._db.execute(
-                f"SELECT {ROW} FROM documents WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                f"SELECT {ROW} FROM documents WHERE rowid IN (SELECT rowid FROM documents"
+                f" WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
                 (collection, *args, query.limit, query.offset),
             ).fetchall()
         return [DocumentRow(*row) for row in got], int(total)
