@@ -16,7 +16,8 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from assistant.auth.access import AccessDenied, Principal, check_read, check_write
+from assistant.audit import acting_as
+from assistant.auth.access import LOCAL, AccessDenied, Principal, check_read, check_write
 from assistant.errors import AssistantError
 from assistant.store import PAGE_SIZE, Store
 from assistant.uploads import (
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 UserOf = Callable[[gr.Request], Principal]
 Listing = tuple[str, str, int, Any]  # table, pager line, page shown, delete choices
 SIZE = PAGE_SIZE  # documents a page
+WEB_WITHOUT_LOGIN = "web page (no sign-in)"
 
 
 def collection_names(store: Store, default: str, user: Principal | None = None) -> list[str]:
@@ -75,6 +77,14 @@ class DocumentsHandlers:
 
     def user(self, request: gr.Request | None) -> Principal | None:
         return self.user_of(request) if self.user_of and request is not None else None
+
+    def uploader(self, request: gr.Request | None) -> None:
+        """Name who uploads, for the audit trail and the documents' "by": the signed-in
+        user (`user_of` does), or with login off the web page itself, not the account
+        the server runs under (which would read as the command line)."""
+        user = self.user(request)
+        if user is None or user == LOCAL:
+            acting_as(WEB_WITHOUT_LOGIN)
 
     def listing(
         self,
@@ -152,7 +162,7 @@ class DocumentsHandlers:
         items = screen(files, self.uploads)
         yield render.upload_html(UploadStatus(items, name)), None, skip, skip  # empties the box
         last = None
-        self.user(request)  # a new Gradio step: names the uploader again (the audit trail)
+        self.uploader(request)  # a new Gradio step: names the uploader again
         for last in run(items, name, self.uploads, temp=Path(get_upload_folder())):
             yield render.upload_html(last), skip, skip, skip
         names = collection_names(self.store, self.default, user)
