@@ -167,3 +167,34 @@ def test_a_manifest_written_before_these_columns_is_migrated_on_open(tmp_path):
     assert manifest.generation("c") == 3  # nothing else touched
     rows, _ = manifest.page("c", DocumentQuery(search="zeta"))
     assert [r.title for r in rows] == ["Z"]
+
+
+@pytest.mark.slow
+def test_a_chroma_server_store_pages_like_the_embedded_one(tmp_path, fresh):
+    """With a Chroma server the manifest is records in the server; the same pages come
+    back as from the embedded store's SQL (unknown sizes survive the round trip)."""
+    from support.chroma import ChromaProcess
+    from support.paths import make_settings
+
+    from assistant.factory import Components
+
+    old = [
+        DocumentRow(f"/old/legacy-{i}.txt", f"o{i}", "Leave of old", 2, "2024-01-01")
+        for i in range(4)
+    ]
+    server = ChromaProcess(tmp_path / "server").start()
+    try:
+        remote = Components(make_settings(tmp_path / "replica", chroma_url=server.url)).store
+        for store in (remote, fresh.store):
+            fill_collection(store, "dept", 120)
+            store._manifest.adopt("dept", old)
+        for q in [
+            DocumentQuery(),
+            DocumentQuery(offset=100),
+            DocumentQuery(search="leave", sort="size", descending=True, limit=20, offset=5),
+            DocumentQuery(sort="size"),
+            DocumentQuery(sort="date", descending=True, offset=50),
+        ]:
+            assert remote.document_page("dept", q) == fresh.store.document_page("dept", q)
+    finally:
+        server.stop()
