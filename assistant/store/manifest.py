@@ -141,9 +141,14 @@ class Manifest:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Add the columns a store written by an older version lacks, and the indexes."""
+        """Add the columns a store written by an older version lacks, and the indexes.
+        (A process still running the older version cannot write to it afterwards: its
+        INSERT names six columns. Upgrade every process sharing a data dir together.)"""
+        if set(ADDED_COLUMNS) <= self._columns():
+            self._db.executescript(INDEXES)
+            return
         with self._tx() as db:
-            have = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+            have = self._columns()  # again, under the write lock (another process may have)
             for column, kind in ADDED_COLUMNS.items():
                 if column not in have:
                     db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
@@ -154,6 +159,9 @@ class Manifest:
                     [(file_name(s), c, s) for c, s in names],
                 )
         self._db.executescript(INDEXES)
+
+    def _columns(self) -> set[str]:
+        return {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
 
     def close(self) -> None:
         self._db.close()
