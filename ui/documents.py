@@ -38,6 +38,7 @@ UserOf = Callable[[gr.Request], Principal]
 Listing = tuple[str, str, int, Any]  # table, pager line, page shown, delete choices
 SIZE = PAGE_SIZE  # documents a page
 WEB_WITHOUT_LOGIN = "web page (no sign-in)"
+SORT = doclist.DEFAULT_SORT
 
 
 def collection_names(store: Store, default: str, user: Principal | None = None) -> list[str]:
@@ -128,7 +129,8 @@ class DocumentsHandlers:
         return self.listing(c, q, s, 2**31, request)  # clamped to the last page
 
     def refresh(self, collection: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
-        """The collection choices and the first page of the chosen one, unsearched."""
+        """The collection choices and the first page of the chosen one, unsearched and in
+        the default order (the search box and the sort picker are reset to match)."""
         user = self.user(request)
         names = collection_names(self.store, self.default, user)
         default_ok = user is None or self.default in names
@@ -137,8 +139,9 @@ class DocumentsHandlers:
         if name is None:
             note = render.note_html("You may not read any collection yet: ask an admin.")
             none = gr.update(choices=[], value=[])
-            return gr.update(choices=[], value=None), "", note, "", 1, none
-        return gr.update(choices=names, value=name), "", *self.listing(name, "", None, 1, request)
+            return gr.update(choices=[], value=None), "", SORT, note, "", 1, none
+        first_page = self.listing(name, "", SORT, 1, request)
+        return gr.update(choices=names, value=name), "", SORT, *first_page
 
     def upload(
         self,
@@ -277,4 +280,4 @@ def documents_tab(
     deleted = d.yes.click(h.delete, [picked, d.selected], [d.message, d.row], **write).then(
         h.listing, where, shown, **private
     )
-    return DocumentsTab(h.refresh, picked, [picked, v.search, *shown], [uploaded, deleted])
+    return DocumentsTab(h.refresh, picked, [picked, v.search, v.sort, *shown], [uploaded, deleted])

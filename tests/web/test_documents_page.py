@@ -105,8 +105,9 @@ def test_a_user_sees_only_the_collections_they_may_read(parts):
     assert choices["choices"] == []
     table, *_ = h.listing("dept", "", "name:asc", 1, request=object())
     assert len(files(table)) == 50
-    picked, *_ = h.refresh("secret", request=object())
+    picked, search, sort, table, *_ = h.refresh("secret", request=object())
     assert picked["choices"] == ["dept"] and picked["value"] == "dept"
+    assert (search, sort, len(files(table))) == ("", "name:asc", 50)
 
 
 @pytest.fixture
