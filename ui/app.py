@@ -40,6 +40,7 @@ from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
 from ui.chat import Reply, chat_tab, panel_updater, replies
+from ui.doclist import CSS as DOCLIST_CSS
 from ui.documents import UserOf, documents_tab
 from ui.history import history_tab
 
@@ -101,6 +102,7 @@ mark.claim-unsupported { background: none; color: inherit;
 .claim-reason, .claims-summary { color: var(--error-text-color, #b91c1c); font-size: .82em; }
 .claims-summary { margin-top: .4em; font-weight: 600; }
 """
+CSS += DOCLIST_CSS  # the Documents page's table and pager (ui/doclist.py)
 # Gradio's default theme on the fonts it ships and serves itself (no Google Fonts), minus
 # the SemiBold files: in gradio 6.31 they hold ~55 glyphs, so 600-weight text (headings,
 # buttons) fell back to DejaVu letter by letter. Declaring 400 and 700 only makes the
