@@ -219,6 +219,8 @@ def _wire(
         done.then(flow.idle, None, busy, **instant)
         answered.append(done)
     stop.click(flow.stop, None, None, **instant)
+    # the chatbot's own Clear (bin) starts afresh too, as "New conversation" does
+    chat.clear(lambda: (None, [], {}), None, [tab.conversation, memory, tab.last], **instant)
     return answered
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 NARROW_PX = 768  # Gradio's own breakpoint: below it an open sidebar covers the page
 
 LAYOUT_CSS = """
-#chat-bar { align-items: center; gap: .5em; }
+#chat-bar { align-items: center; gap: .5em; flex-wrap: wrap; }
 .model-in-use { margin: 0; font-size: .85em; opacity: .85; overflow-wrap: anywhere; }
 .answer-stopped { margin-top: .5em; font-size: .85em; font-style: italic;
   border-left: 3px solid var(--color-accent); padding-left: .5em; }
