@@ -56,12 +56,14 @@ class History:
         with self.db.session.begin() as s:
             conv = s.get(Conversation, conversation) if conversation else None
             if conv is None or conv.user_name != user.name:
-                title = " ".join(answer.question.split())[:TITLE_CHARS]
+                title = _title(answer.question)
                 conv = Conversation(id=uuid.uuid4().hex, user_name=user.name, title=title)
                 s.add(conv)
             conv.updated_at = utcnow()
             if replace_last and conv.turns:
-                conv.turns.pop()  # delete-orphan: the row goes
+                gone = conv.turns.pop()  # delete-orphan: the row goes
+                if not conv.turns and conv.title == _title(gone.question):
+                    conv.title = _title(answer.question)  # the title was its question
             conv.turns.append(
                 Turn(
                     question=answer.question,
@@ -164,6 +166,11 @@ class History:
                 )
             )
             return bool(rows_deleted(done))
+
+
+def _title(question: str) -> str:
+    """A new conversation's title: its first question, on one line, cut short."""
+    return " ".join(question.split())[:TITLE_CHARS]
 
 
 def _contains(text: str) -> str:

@@ -120,7 +120,7 @@ def wire(bar: Sidebar, chat: Any) -> None:
         **PRIVATE,
     )
     listed = past.listed
-    search.input(
+    search.change(
         h.refresh, [search, chat.conversation], listed, **PRIVATE, trigger_mode="always_last"
     )
     listing.input(h.reopen, listing, [*new_chat, title, note], **PRIVATE)

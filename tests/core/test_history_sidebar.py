@@ -57,6 +57,13 @@ def test_replace_last_swaps_the_last_turn_only(tmp_path):
         ("First?", "One.", False),
         ("Second, edited?", "Two.", False),
     ]
+    assert history.get(ALICE, conv)["title"] == "First?"  # the first question stays
+    alone = history.record(ALICE, _answer("Typo questoin?", "Hm."))
+    history.record(ALICE, _answer("Typo question?", "Yes."), alone, replace_last=True)
+    assert history.get(ALICE, alone)["title"] == "Typo question?"  # its only question, edited
+    history.rename(ALICE, alone, "Mine")
+    history.record(ALICE, _answer("Again?", "Yes."), alone, replace_last=True)
+    assert history.get(ALICE, alone)["title"] == "Mine"  # a title given by hand stays
     # someone else's conversation is never touched: bob gets a new one
     other = history.record(BOB, _answer("Mine?", "Yes."), conv, replace_last=True)
     assert other != conv and len(history.get(ALICE, conv)["turns"]) == 2
