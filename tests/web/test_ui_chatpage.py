@@ -179,6 +179,10 @@ def test_sidebar_searches_reopens_renames_and_deletes(served):
         )
         assert "printers" in listed.first.inner_text()
         page.locator("#conversation-search input").fill("")
+        page.wait_for_function(  # the whole list is back
+            "() => document.querySelectorAll('#conversations label').length > 1",
+            timeout=TIMEOUT_MS,
+        )
         pick_history(page, "vacation days")
         assert "Apprentices get 30 days." in page.inner_text("#chat")
 
