@@ -1,4 +1,5 @@
-"""The web UI, in Gradio 6: a streaming chat over the indexed documents (`ui.chat`), and
+"""The web UI, in Gradio 6: a streaming chat over the indexed documents (`ui.chat`, with
+Stop/Retry/Edit in `ui.flow`), the conversations in a sidebar beside it (`ui.sidebar`), and
 a Documents tab to upload, list and delete them (`ui.documents`, `assistant.uploads`).
 
 The page and the API endpoint run the same `Assistant.ask` path, so what people see is

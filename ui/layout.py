@@ -3,7 +3,8 @@ chat, Stop, the account menu, a visible focus on every control, the page at phon
 
 `KEYS_JS` runs once when the page loads: Esc stops the answer being written (it clicks
 Stop, so the same handler runs as for the button), and on a narrow screen the sidebar
-starts folded (Gradio opens it full width, covering the chat)."""
+starts folded (Gradio opens it full width, covering the chat) and folds again once a
+conversation is chosen in it."""
 
 from __future__ import annotations
 
@@ -40,12 +41,15 @@ KEYS_JS = f"""() => {{
     const stop = document.querySelector('#stop');
     if (stop && stop.offsetParent !== null) {{ event.preventDefault(); stop.click(); }}
   }});
-  if (window.innerWidth < {NARROW_PX}) {{
-    const fold = () => {{
-      const open = document.querySelector('.sidebar.open .toggle-button');
-      if (open) open.click();
-    }};
-    fold();
-    setTimeout(fold, 300);
-  }}
+  const narrow = () => window.innerWidth < {NARROW_PX};
+  const fold = () => {{
+    const open = document.querySelector('.sidebar.open .toggle-button');
+    if (open && narrow()) open.click();
+  }};
+  fold();
+  setTimeout(fold, 300);
+  // on a phone, a conversation chosen in the sidebar is shown at once
+  document.addEventListener('change', (event) => {{
+    if (event.target.closest && event.target.closest('#conversations')) setTimeout(fold, 100);
+  }});
 }}"""

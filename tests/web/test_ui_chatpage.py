@@ -252,6 +252,13 @@ def test_page_at_phone_width_folds_the_sidebar_and_shows_box_and_answer(served):
         assert width <= 390, f"the page scrolls sideways: {width}px"
         page.screenshot(path="/tmp/ui-390.png", full_page=True)
 
+        page.locator(".sidebar .toggle-button").click()  # unfold, choose, and it folds again
+        page.locator("#conversations label").first.click(timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "() => !document.querySelector('.sidebar').classList.contains('open')",
+            timeout=TIMEOUT_MS,
+        )
+
 
 def _inside(page: Page, locator: Any) -> bool:
     """Whether the element lies within the viewport's width."""
