@@ -49,7 +49,8 @@ KEYS_JS = f"""() => {{
   fold();
   setTimeout(fold, 300);
   // on a phone, a conversation chosen in the sidebar is shown at once
-  document.addEventListener('change', (event) => {{
-    if (event.target.closest && event.target.closest('#conversations')) setTimeout(fold, 100);
+  document.addEventListener('click', (event) => {{
+    const target = event.target;
+    if (target.closest && target.closest('#conversations label')) setTimeout(fold, 100);
   }});
 }}"""
