@@ -30,6 +30,7 @@ label:focus-within {
   outline: 3px solid var(--color-accent) !important; outline-offset: 2px; }
 @media (max-width: 640px) {
   #chat { height: 62vh !important; }
+  #chat-bar > * { flex: 1 1 100% !important; min-width: 100% !important; }
   #ask-row { flex-wrap: nowrap; }
   #ask-row button { min-width: 64px !important; }
 }
