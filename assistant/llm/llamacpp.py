@@ -64,8 +64,9 @@ class LlamaCppChat:
         # One llama.cpp context cannot serve two generations at once: askers wait in line,
         # served in arrival order.
         self.queue = FifoLock()
-        # Tokens llama.cpp has produced since start: shows that a stopped answer stopped
-        # the computing too, not only the streaming (tests, `assistant doctor` one day).
+        # Stream chunks llama.cpp has produced since start (one per generated token, plus
+        # a role chunk per answer): proves a stopped answer stopped the computing too, not
+        # only the streaming.
         self.tokens_generated = 0
         template = self._llm.metadata.get("tokenizer.chat_template")
         self._formatter = (
