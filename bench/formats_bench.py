@@ -9,6 +9,7 @@ Each measurement runs in its own process (`--one KIND SIZE`), so its peak RSS (f
 
     .venv/bin/python bench/formats_bench.py                 # ~15 minutes on 2 cores
     .venv/bin/python bench/formats_bench.py --pages 5,10 --rows 10000,20000 --files 60
+    .venv/bin/python bench/formats_bench.py --only scan --pages 50,200,500   # RSS vs pages
 """
 
 from __future__ import annotations
@@ -39,16 +40,17 @@ def make_xlsx(path: Path, rows: int) -> None:
 
 
 def make_scan(path: Path, pages: int) -> None:
-    """A scanned PDF of `pages` pages, written a page at a time (the generator itself stays
-    small too)."""
+    """A scanned PDF of `pages` pages, black and white at 200 DPI as an office scanner
+    writes them (CCITT G4, ~55 KB a page, so 500 pages fit `max_file_mb`), one page at
+    a time."""
     from pypdf import PdfReader, PdfWriter
-    from support.scans import scanned_pdf
+    from support.scans import scanned_page
 
     writer = PdfWriter()
     for i in range(pages):
         lines = [f"Ward report {i}: {n} beds, {i % 7} nurses on duty." for n in range(12)]
         with tempfile.NamedTemporaryFile(suffix=".pdf") as one:
-            one.write(scanned_pdf([lines]))
+            scanned_page(lines, seed=i).convert("1").save(one, "PDF", resolution=200)
             one.flush()
             writer.add_page(PdfReader(one.name).pages[0])
     with open(path, "wb") as f:
@@ -108,12 +110,13 @@ def main() -> None:
     parser.add_argument("--pages", default="10,20,40", help="scanned PDF sizes, in pages")
     parser.add_argument("--rows", default="25000,50000,100000", help="XLSX sizes, in rows")
     parser.add_argument("--files", type=int, default=200, help="mixed corpus for the OCR share")
+    parser.add_argument("--only", choices=("xlsx", "scan"), help="only this kind, no OCR share")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(load_once(Path(args.one))))
         return
-    rows = [int(x) for x in args.rows.split(",")]
-    pages = [int(x) for x in args.pages.split(",")]
+    rows = [int(x) for x in args.rows.split(",")] if args.only != "scan" else []
+    pages = [int(x) for x in args.pages.split(",")] if args.only != "xlsx" else []
     print("| measurement | size | seconds | per second | peak RSS |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -127,6 +130,8 @@ def main() -> None:
             rate = f"{n / r['seconds']:.2f} pages"
             print(f"| scanned PDF, OCR + chunk | {n} pages | {r['seconds']:.1f} | {rate} | "
                   f"{r['rss_mib']:.0f} MiB |")  # fmt: skip
+        if args.only:
+            return
         without, with_scan = ocr_share(folder, args.files, pages[0])
         share = (with_scan - without) / with_scan
         what = f"| `assistant ingest`, {args.files} mixed files | without / with a {pages[0]}-page"

@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.store import Chunk, DocumentWriter, Store
+from ingest.attachments import Attachments, attached_to
 from ingest.chunking import chunk_id, document_version, iter_chunks
 from ingest.loaders import (
     Limits,
     LoadError,
-    Section,
     check_file,
     file_hash,
     open_document,
     os_reason,
 )
+from ingest.loaders.base import guarded as _guarded
 
 Status = Literal["added", "updated", "unchanged", "removed", "failed"]
 STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "failed")
@@ -123,23 +124,6 @@ def count_files(paths: Iterable[Path]) -> int:
     return sum(1 for item in iter_files(paths) if isinstance(item, Path))
 
 
-def _guarded(sections: Iterable[Section]) -> Iterator[Section]:
-    """A parser's unexpected exception is that file's failure, not the run's."""
-    it = iter(sections)
-    while True:
-        try:
-            section = next(it)
-        except StopIteration:
-            return
-        except LoadError:
-            raise
-        except RecursionError as exc:
-            raise LoadError("cannot parse (nested too deeply)") from exc
-        except Exception as exc:
-            raise LoadError(f"cannot parse ({type(exc).__name__}: {exc})"[:200]) from exc
-        yield section
-
-
 def _under(source: str, roots: Sequence[str]) -> bool:
     return any(source == r or source.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
@@ -192,6 +176,9 @@ def ingest_paths(
     with store.writer(name, on_commit=committed, on_batch=on_chunks, **options) as writer:
         known = {d.source: d.doc_hash for d in store.documents(name)}
         known_hashes = {h: s for s, h in known.items()}
+        chunking = (chunk_size, chunk_overlap)
+        say = lambda s, what, why: emit(FileResult(s, what, reason=why))  # noqa: E731
+        attachments = Attachments(writer, known, limits, chunking, notes, say)
         for item in iter_files(roots):
             if isinstance(item, FileResult):
                 unwalkable.append(item.path)
@@ -214,14 +201,13 @@ def ingest_paths(
                 emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
                 continue
             status[source] = "updated" if source in known else "added"
-            if twin and twin != source and _move(store, writer, twin, source, version):
+            moved = twin and twin != source and not attachments.under(twin)  # mail: re-read
+            if moved and _move(store, writer, str(twin), source, version):
                 notes[source] = f"renamed from {twin}: nothing re-embedded"
                 known[source] = version
                 known_hashes[version] = source
                 continue
-            error = _write_file(
-                item, digest, version, writer, limits, (chunk_size, chunk_overlap), notes
-            )
+            error = _write_file(item, digest, version, writer, limits, chunking, notes, attachments)
             if error:
                 status.pop(source, None)
                 notes.pop(source, None)
@@ -240,6 +226,7 @@ def ingest_paths(
                 for s in known
                 if s not in seen and _under(s, existing) and not _under(s, unwalkable)
             )
+        gone = [s for s in gone if not attached_to(s, seen)]  # a seen mail's are its own
         if gone:
             writer.remove(gone)
             for source in gone:
@@ -271,9 +258,11 @@ def _write_file(
     limits: Limits,
     chunking: tuple[int, int],
     notes: dict[str, str],
+    attachments: Attachments,
 ) -> str | None:
-    """Stream one file into the writer; returns a failure reason, or None once written
-    (then `notes[source]` says what of it was left out, if anything)."""
+    """Stream one file (then its attachments, each a document) into the writer; returns a
+    failure reason, or None once written (then `notes[source]` says what of it was left
+    out, if anything)."""
     source = str(path)
     chunk_size, chunk_overlap = chunking
     begun = False
@@ -304,5 +293,6 @@ def _write_file(
         said.append(f"skipped unreadable {', '.join(doc.skipped)}")
     if said:
         notes[source] = "; ".join(said)[:300]
+    attachments.write(doc, source, version)
     writer.end(source)
     return None
