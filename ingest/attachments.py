@@ -8,8 +8,8 @@ same all-or-nothing version flip as any file.
 The link is the path: a document stored under another document's path belongs to it (no
 file can sit under a file). So removing the mail removes its attachments (the store does
 it), a sync never prunes the attachments of a mail it has seen, and a new version of the
-mail removes the attachments the old one had and the new one has not. Attachments end
-before their mail, and the writer commits in order, so the mail's new version is never
+mail removes the attachments the old one had and the new one has not. Attachments are
+committed (the writer flushed) before their mail ends, so the mail's new version is never
 active without them; a run killed in between redoes the mail on the next run, skipping the
 attachments it already stored.
 
@@ -86,6 +86,8 @@ class Attachments:
             for attachment in doc.attachments:
                 attachment.close()
         if depth == 0:
+            if doc.attachments:  # committed now: the mail must not become active before them
+                self.writer.flush()
             stale = [s for s in self.under(source) if s not in kept]
             if stale:  # attached to the old version of the mail only (or unreadable now)
                 self.writer.remove(stale)

@@ -3,13 +3,19 @@ as 'attachment of "<subject>" (<mail file>)', removed and replaced with the mail
 bad attachment is one line while the mail and its good attachments are indexed."""
 
 import mailbox
+import signal
 from email import message_from_bytes
 from pathlib import Path
 
+import pytest
+from support.crash import check_consistent, policy_text
+from support.crash import ingest as ingest_cli
 from support.mail import letter
 from support.office import save_xlsx
+from support.paths import make_settings
 from support.pdfs import text_pdf
 
+from assistant.factory import Components
 from ingest.indexer import ingest_paths
 
 SUBJECT = "Quarterly budget"
@@ -135,3 +141,32 @@ def test_a_mail_attached_to_a_mail_keeps_its_own_attachment(fresh, tmp_path):
     )
     fresh.store.remove([str(mail)])
     assert fresh.store.documents() == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crash", ["batch:2", "flip:1", "flip:2", "remove-intent", "remove-flip"])
+def test_a_killed_resync_of_a_mail_leaves_whole_documents_and_no_orphan(tmp_path, crash):
+    """A mail's new version changes one attachment, drops one and adds one; a kill at any
+    step leaves each document whole (old or new), and the next run completes the sync."""
+    data, files = tmp_path / "data", tmp_path / "files"
+    files.mkdir()
+    mail = files / "policies.eml"
+    old = {"leave.md": policy_text("leave", 1), "travel.md": policy_text("travel", 1)}
+    mail.write_bytes(letter("Policies", "Both attached.", {k: v.encode() for k, v in old.items()}))
+    assert ingest_cli(data, str(files)).returncode == 0
+    new = {"leave.md": policy_text("leave", 2, paragraphs=8), "remote.md": policy_text("remote", 1)}
+    mail.write_bytes(letter("Policies", "Updated.", {k: v.encode() for k, v in new.items()}))
+
+    killed = ingest_cli(data, "--prune", str(files), ASSISTANT_TEST_CRASH_AFTER=crash)
+    assert killed.returncode == -signal.SIGKILL, (crash, killed.stdout, killed.stderr)
+    check_consistent(data)
+
+    assert ingest_cli(data, "--prune", str(files)).returncode == 0
+    check_consistent(data)
+    store = Components(make_settings(data)).store
+    docs = {d.source for d in store.documents()}
+    assert docs == {str(mail), f"{mail}/leave.md", f"{mail}/remote.md"}
+    leave = [c.text for c in store.chunks() if c.metadata["source"] == f"{mail}/leave.md"]
+    assert any("v2" in t for t in leave) and not any("v1" in t for t in leave)
+    rerun = ingest_cli(data, "--prune", "--json", str(files))
+    assert '"unchanged": 1' in rerun.stdout and '"removed": 0' in rerun.stdout
