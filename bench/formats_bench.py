@@ -17,11 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
@@ -57,22 +60,36 @@ def make_scan(path: Path, pages: int) -> None:
         writer.write(f)
 
 
-def load_once(path: Path) -> dict[str, float]:
-    """In this (child) process: load and chunk one file, no embedding."""
+def load_once(path: Path, progress: int = 0) -> dict[str, float]:
+    """In this (child) process: load and chunk one file, no embedding. With `progress`,
+    the peak RSS so far is printed (stderr) every that many sections (pages)."""
     from ingest.chunking import iter_chunks
     from ingest.loaders import open_document
 
     started = time.perf_counter()
     doc = open_document(path)
+    if progress:
+        doc.sections = _reporting(doc.sections, progress, started)
     chunks = sum(1 for _ in iter_chunks(doc, chunk_size=700, chunk_overlap=100, collection="c"))
     return {"seconds": time.perf_counter() - started, "chunks": chunks}
 
 
-def measure(kind: str, size: int, folder: Path) -> dict[str, float]:
+def _reporting(sections: Iterable[Any], every: int, started: float) -> Iterator[Any]:
+    for n, section in enumerate(sections, start=1):
+        if n % every == 0:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            took = time.perf_counter() - started
+            print(
+                f"{n} sections, {took:.0f} s, peak RSS {peak:.0f} MiB", file=sys.stderr, flush=True
+            )
+        yield section
+
+
+def measure(kind: str, size: int, folder: Path, progress: int = 0) -> dict[str, float]:
     path = folder / (f"rows{size}.xlsx" if kind == "xlsx" else f"scan{size}.pdf")
     if not path.exists():
         (make_xlsx if kind == "xlsx" else make_scan)(path, size)
-    cmd = [sys.executable, __file__, "--one", str(path)]
+    cmd = [sys.executable, __file__, "--one", str(path), "--progress", str(progress)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -111,9 +128,10 @@ def main() -> None:
     parser.add_argument("--rows", default="25000,50000,100000", help="XLSX sizes, in rows")
     parser.add_argument("--files", type=int, default=200, help="mixed corpus for the OCR share")
     parser.add_argument("--only", choices=("xlsx", "scan"), help="only this kind, no OCR share")
+    parser.add_argument("--progress", type=int, default=0, help="print the peak RSS every N pages")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(load_once(Path(args.one))))
+        print(json.dumps(load_once(Path(args.one), args.progress)))
         return
     rows = [int(x) for x in args.rows.split(",")] if args.only != "scan" else []
     pages = [int(x) for x in args.pages.split(",")] if args.only != "xlsx" else []
@@ -126,7 +144,7 @@ def main() -> None:
             print(f"| XLSX load + chunk | {n:,} rows | {r['seconds']:.1f} | {rate} | "
                   f"{r['rss_mib']:.0f} MiB |")  # fmt: skip
         for n in pages:
-            r = measure("scan", n, folder)
+            r = measure("scan", n, folder, args.progress)
             rate = f"{n / r['seconds']:.2f} pages"
             print(f"| scanned PDF, OCR + chunk | {n} pages | {r['seconds']:.1f} | {rate} | "
                   f"{r['rss_mib']:.0f} MiB |")  # fmt: skip

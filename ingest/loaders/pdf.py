@@ -22,6 +22,7 @@ from ingest.loaders.ocr import engine_problem, ocr_error, ocr_section
 OCR_DPI = 300  # what Tesseract reads best
 MIN_TEXT_CHARS = 20  # fewer letters and digits than this: a scan (or a page number only)
 
+FORGET_EVERY = 20  # pages; without it a 500-page scan kept ~35 MiB of parsed objects
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its recoverable-damage warnings are noise
 
 
@@ -70,6 +71,8 @@ def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section
             except damaged as exc:
                 skipped.append(f"page {number} ({short(exc)})")
                 continue
+            if number % FORGET_EVERY == 0:  # pypdf caches every object it parsed: drop them
+                reader.resolved_objects.clear()
             cleaned = clean(text)
             section = Section(cleaned.text, f"page {number}", cleaned.timestamps)
             if needs_ocr(cleaned.text):
