@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,16 +27,18 @@ FORGET_EVERY = 20  # pages; without it a 500-page scan kept ~35 MiB of parsed ob
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its recoverable-damage warnings are noise
 
 
-def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]:
+# PyPdfError: every error pypdf raises for a damaged file (its LimitReachedError, for a
+# self-referencing object, is not a PdfReadError)
+DAMAGED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+def _open(path: Path, handle: Any) -> tuple[Any, int, str | None]:
+    """pypdf's reader, page count and title, or a `LoadError` saying why not."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
-    no_header = b"%PDF-" not in head(path)
-    # PyPdfError: every error pypdf raises for a damaged file (its LimitReachedError, for
-    # a self-referencing object, is not a PdfReadError)
-    damaged = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError)
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(handle)
         if reader.is_encrypted:
             try:  # owner-password-only PDFs (print/copy restrictions) open with ""
                 opened = reader.decrypt("") != 0
@@ -43,21 +46,36 @@ def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section
                 opened = False
             if not opened:
                 raise LoadError("encrypted PDF (needs a password; remove it first)")
-        pages = len(reader.pages)
         info = reader.metadata
         title = info.get("/Title") if info else None
+        return reader, len(reader.pages), (str(title).strip() or None) if title else None
     except LoadError:
         raise
     except RecursionError as exc:
         raise LoadError("corrupt PDF (object references loop)") from exc
-    except damaged as exc:
-        if no_header:
+    except (PyPdfError, *DAMAGED) as exc:
+        if b"%PDF-" not in head(path):
             raise LoadError("corrupt PDF (no %PDF header: not a PDF file)") from exc
         raise LoadError(f"corrupt PDF ({short(exc)})") from exc
     except OSError as exc:
         raise LoadError(os_reason(exc)) from exc
 
-    def pages_text() -> Iterator[Section]:
+
+def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]:
+    from pypdf.errors import PyPdfError
+
+    damaged = (PyPdfError, *DAMAGED)
+    try:  # a file object: given a path, pypdf reads the whole file into memory
+        handle = open(path, "rb")  # noqa: SIM115 -- closed once the pages are read
+    except OSError as exc:
+        raise LoadError(os_reason(exc)) from exc
+    try:
+        reader, pages, title = _open(path, handle)
+    except BaseException:
+        handle.close()
+        raise
+
+    def read_pages() -> Iterator[Section]:
         found = False
         skipped = ctx.skipped
         scans = _Scans(path, ctx)
@@ -88,7 +106,15 @@ def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section
         if not found:
             raise LoadError("PDF has no extractable text, not even by OCR (blank pages?)")
 
-    return (str(title).strip() or None) if title else None, pages_text()
+    def pages_text() -> Iterator[Section]:
+        try:
+            yield from read_pages()
+        finally:
+            handle.close()
+
+    sections = pages_text()
+    weakref.finalize(sections, handle.close)  # also when the pages are never read
+    return title, sections
 
 
 def needs_ocr(text: str) -> bool:
