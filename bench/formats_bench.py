@@ -10,6 +10,7 @@ Each measurement runs in its own process (`--one KIND SIZE`), so its peak RSS (f
     .venv/bin/python bench/formats_bench.py                 # ~15 minutes on 2 cores
     .venv/bin/python bench/formats_bench.py --pages 5,10 --rows 10000,20000 --files 60
     .venv/bin/python bench/formats_bench.py --only scan --pages 50,200,500   # RSS vs pages
+    .venv/bin/python bench/formats_bench.py --only text --text 500,2000      # no OCR
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def make_scan(path: Path, pages: int) -> None:
         writer.write(f)
 
 
+def make_text_pdf(path: Path, pages: int) -> None:
+    """A PDF with a text layer on every page (nothing to OCR)."""
+    from support.pdfs import text_pdf
+
+    body = "\n".join(f"Clause {n}: staff file the form within {n % 9 + 1} days." for n in range(40))
+    path.write_bytes(text_pdf([f"Page {i}\n{body}" for i in range(pages)]))
+
+
 def load_once(path: Path, progress: int = 0) -> dict[str, float]:
     """In this (child) process: load and chunk one file, no embedding. With `progress`,
     the peak RSS so far is printed (stderr) every that many sections (pages)."""
@@ -86,9 +95,10 @@ def _reporting(sections: Iterable[Any], every: int, started: float) -> Iterator[
 
 
 def measure(kind: str, size: int, folder: Path, progress: int = 0) -> dict[str, float]:
-    path = folder / (f"rows{size}.xlsx" if kind == "xlsx" else f"scan{size}.pdf")
+    makers = {"xlsx": make_xlsx, "scan": make_scan, "text": make_text_pdf}
+    path = folder / f"{kind}{size}.{'xlsx' if kind == 'xlsx' else 'pdf'}"
     if not path.exists():
-        (make_xlsx if kind == "xlsx" else make_scan)(path, size)
+        makers[kind](path, size)
     cmd = [sys.executable, __file__, "--one", str(path), "--progress", str(progress)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read() if proc.stdout else ""
@@ -127,14 +137,16 @@ def main() -> None:
     parser.add_argument("--pages", default="10,20,40", help="scanned PDF sizes, in pages")
     parser.add_argument("--rows", default="25000,50000,100000", help="XLSX sizes, in rows")
     parser.add_argument("--files", type=int, default=200, help="mixed corpus for the OCR share")
-    parser.add_argument("--only", choices=("xlsx", "scan"), help="only this kind, no OCR share")
+    parser.add_argument("--text", default="", help="text-layer PDF sizes, in pages (none)")
+    parser.add_argument("--only", choices=("xlsx", "scan", "text"), help="only this, no OCR share")
     parser.add_argument("--progress", type=int, default=0, help="print the peak RSS every N pages")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(load_once(Path(args.one), args.progress)))
         return
-    rows = [int(x) for x in args.rows.split(",")] if args.only != "scan" else []
-    pages = [int(x) for x in args.pages.split(",")] if args.only != "xlsx" else []
+    rows = [int(x) for x in args.rows.split(",")] if args.only in (None, "xlsx") else []
+    pages = [int(x) for x in args.pages.split(",")] if args.only in (None, "scan") else []
+    texts = [int(x) for x in args.text.split(",") if x] if args.only in (None, "text") else []
     print("| measurement | size | seconds | per second | peak RSS |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -148,6 +160,10 @@ def main() -> None:
             rate = f"{n / r['seconds']:.2f} pages"
             print(f"| scanned PDF, OCR + chunk | {n} pages | {r['seconds']:.1f} | {rate} | "
                   f"{r['rss_mib']:.0f} MiB |")  # fmt: skip
+        for n in texts:
+            r = measure("text", n, folder)
+            print(f"| text PDF load + chunk | {n} pages | {r['seconds']:.1f} | "
+                  f"{n / r['seconds']:.0f} pages | {r['rss_mib']:.0f} MiB |")  # fmt: skip
         if args.only:
             return
         without, with_scan = ocr_share(folder, args.files, pages[0])
