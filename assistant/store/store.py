@@ -233,9 +233,11 @@ class Store:
         self._manifest.done(name, [intent])
 
     def remove_locked(self, name: str, sources: Sequence[str]) -> int:
-        """`remove` for a caller already holding the collection's lock."""
+        """`remove` for a caller already holding the collection's lock. The documents stored
+        under a removed document's path go with it (a mail's attachments)."""
         active = self._manifest.active(name)
-        intents = [Intent(s, None, active[s]) for s in sources if s in active]
+        sources = _with_attached([s for s in sources if s in active], active)
+        intents = [Intent(s, None, active[s]) for s in sources]
         if not intents:
             return 0
         self._manifest.intend(name, intents)
@@ -543,3 +545,10 @@ class Store:
 def _owned(meta: Any, active: dict[str, str]) -> bool:
     """Whether a chunk belongs to the active version of its document."""
     return bool(meta) and active.get(str(meta.get("source"))) == meta.get("doc_hash")
+
+
+def _with_attached(sources: Sequence[str], active: dict[str, str]) -> list[str]:
+    """The sources and every active one stored under their paths, each once."""
+    prefixes = tuple(s.rstrip("/") + "/" for s in sources)
+    attached = [s for s in active if prefixes and s.startswith(prefixes)]
+    return list(dict.fromkeys([*sources, *attached]))

@@ -88,10 +88,10 @@ class DocumentWriter:
         return self._active.get(source)
 
     def remove(self, sources: Sequence[str]) -> int:
-        """Remove documents from the collection (under this writer's lock)."""
+        """Remove documents from the collection (under this writer's lock), with those
+        stored under their paths (a mail's attachments)."""
         removed = self._store.remove_locked(self.collection, sources)
-        for s in sources:
-            self._active.pop(s, None)
+        self._active = self._store.active_versions(self.collection)
         return removed
 
     def begin(self, source: str, doc_hash: str, title: str) -> None:

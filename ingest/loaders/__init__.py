@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ingest.loaders.base import (
     MAX_FILE_BYTES,
+    Attachment,
     Limits,
     LoadedDocument,
     LoadError,
@@ -41,6 +42,7 @@ from ingest.loaders.text import MAX_LINE_CHARS, TEXT_PART_CHARS, read_text
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "Attachment",
     "MAX_LINE_CHARS",
     "READERS",
     "SUPPORTED",
@@ -104,6 +106,7 @@ def open_document(
         skipped=ctx.skipped,
         metadata=ctx.metadata,
         warnings=ctx.warnings,
+        attachments=ctx.attachments,
     )
 
 
