@@ -108,7 +108,7 @@ class Attachments:
             if depth >= MAX_DEPTH:
                 raise LoadError(f"attached over {MAX_DEPTH} levels deep (not read)")
             doc = open_document(attachment.path, content_hash=identity, limits=self.limits)
-            doc.path, doc.title = Path(source), attachment.where
+            doc.path, doc.title, doc.titled = Path(source), attachment.where, True
             doc.metadata.update(attachment.metadata, parent_source=parent)
             doc.metadata["attachment"] = Path(attachment.key).name
             doc.sections = _anchored(guarded(doc.sections), attachment.where)
