@@ -160,6 +160,8 @@ class AnswerStream:
                 self.answer.timings["first_token_s"] = time.perf_counter() - self._started
             pieces.append(piece)
             yield piece
+        # Streamed pieces: one token each from llama.cpp, Ollama and OpenAI-style servers.
+        self.answer.timings["tokens"] = len(pieces)
         self.answer.text = (head + "".join(pieces)).strip()
         generated = "".join(pieces).strip()  # the end of the text: offsets shift by `at`
         if self._check is not None:

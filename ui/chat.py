@@ -21,6 +21,7 @@ from assistant.feedback import FeedbackLog
 from assistant.history import History as ConversationLog
 from assistant.store import Store
 from ui import render
+from ui.answer_page import answer_behaviour
 from ui.documents import UserOf, collection_names
 from ui.feedback import FeedbackHandlers, feedback_row
 
@@ -163,7 +164,9 @@ class ChatHandlers:
                 memory = [*memory, remembered(r.answer)]
                 if self.log is not None and user is not None:
                     conversation = self.log.record(user, r.answer, conversation)
-            content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
+            content = render.chat_message(
+                r.text, r.sources, final=r.answer, error=r.error, model=self.assistant.model.name
+            )
             if r.answer is not None and self.votes is not None:
                 self.votes.remember(content, r.answer)
             # "" clears the box
@@ -201,6 +204,7 @@ def chat_tab(
         collection, docs, refresh = _documents_column(ALL if user_of else default)
     if votes is not None:
         feedback_row(votes, chatbot)
+    answer_behaviour()  # the answers' CSS and the script of their links and copy buttons
 
     conversation, memory = gr.State(None), gr.State([])
     chat_event: dict[str, Any] = {
@@ -240,7 +244,7 @@ def _conversation_column(
             height=560,
             latex_delimiters=[],  # "$" in documents is money, not maths
             feedback_options=("Like", "Dislike") if votes else None,
-            buttons=["copy"],
+            buttons=[],  # the answer's own footer copies its text, without the sources
             placeholder="Ask a question about the indexed documents.",
         )
         with gr.Row(equal_height=True):
