@@ -151,9 +151,14 @@ def test_the_footer_shows_model_timings_copy_and_the_thumbs(server):
         assert meta.split(" · ")[0].endswith(CHAT_MODEL)
         assert "first token" in meta and "total" in meta and "tokens/s" in meta
         assert bot.locator(".answer-footer button.answer-copy").is_visible()
-        thumbs = page.locator("[data-testid='bot'] ~ * button[aria-label='Like']").last
-        assert thumbs.is_visible()
+        thumbs = page.locator(".message-buttons").last  # the Chatbot's own like buttons
+        assert thumbs.locator("button[aria-label='Like']").is_visible()
+        assert thumbs.locator("button[aria-label='Dislike']").is_visible()
+        footer, under = (x.bounding_box() for x in (bot.locator(".answer-footer"), thumbs))
+        assert footer and under
+        assert 0 <= under["y"] - (footer["y"] + footer["height"]) < 40, "just under the footer"
 
+        page.goto(server)  # a new conversation
         refusal = ask(page, OFF_TOPIC)
         assert "documents don't cover" in refusal.inner_text()
         assert refusal.locator(".answer-footer button.answer-copy").is_visible()
@@ -177,3 +182,4 @@ def test_hostile_model_output_runs_nothing_and_fetches_nothing(server):
         assert page.evaluate("window.pwned") is None
     far = [u for u in requests if urlparse(u).hostname not in ("127.0.0.1", "localhost")]
     assert not [u for u in far if not u.startswith(("data:", "blob:"))], far
+
