@@ -182,4 +182,3 @@ def test_hostile_model_output_runs_nothing_and_fetches_nothing(server):
         assert page.evaluate("window.pwned") is None
     far = [u for u in requests if urlparse(u).hostname not in ("127.0.0.1", "localhost")]
     assert not [u for u in far if not u.startswith(("data:", "blob:"))], far
-
