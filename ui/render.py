@@ -3,7 +3,8 @@
 No Gradio here, so the rules that keep document text inert are plain functions to read
 and test. Indexed documents are untrusted input (seed transcripts already carry `<a>` tags):
 everything taken from them is HTML-escaped, and the model's answer, which can echo them,
-loses its tags and images, so the page can neither run nor fetch anything a document says.
+is rendered with no tag, link or image of its own (ui.markdown), so the page can neither
+run nor fetch anything a document says.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ def _esc(text: str) -> str:
 
 
 def safe_markdown(text: str) -> str:
-    """Model text, still Markdown (lists, bold), but with no HTML tag, image or hidden
-    link left in it: a link shows its URL (a document's "[click here](...)" cannot
-    pass off one address as another).
+    """Text for the Chatbot's own Markdown (a question; answers go through
+    ui.markdown.answer_html), with no HTML tag, image or hidden link left in it: a link
+    shows its URL (a document's "[click here](...)" cannot pass off one address as another).
 
     A code fence left open (mid-stream, or by the model) is closed, or it would swallow
     the sources block that follows.
