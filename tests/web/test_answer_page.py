@@ -50,6 +50,12 @@ ANSWER = f"""Llama 2 came out in July 2023 [1], with a licence for commercial us
 <div style="background: url(http://{FAR}/bg.png)">styled</div> <svg onload="window.pwned='svg'"/>
 """
 TIMEOUT_MS = 120_000
+# The page as served over plain http: the Clipboard API is missing; what the copy command
+# copies is recorded (the event's target is the text area holding the text).
+NO_CLIPBOARD_API_JS = """() => {
+  Object.defineProperty(Navigator.prototype, "clipboard", {get: () => undefined});
+  document.addEventListener("copy", e => { window.copiedByCommand = e.target.value; });
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +118,13 @@ def test_markdown_renders_and_both_copy_buttons_copy(server):
         copied = clipboard(page)
         assert copied == ANSWER.strip(), "the answer as written, without its sources"
         page.screenshot(path="/tmp/answer-page.png", full_page=True)
+
+        # Plain http on the internal network: no Clipboard API, the older copy command.
+        page.evaluate(NO_CLIPBOARD_API_JS)
+        page.wait_for_timeout(1600)  # the button's "Copied" goes back to "Copy"
+        bot.locator(".answer-footer button.answer-copy").click()
+        assert page.evaluate("window.copiedByCommand") == ANSWER.strip()
+        assert bot.locator(".answer-copy").inner_text() == "Copied"
 
 
 def test_a_citation_opens_its_source_card_and_from_there_the_viewer(server):
