@@ -148,6 +148,10 @@ def test_a_citation_opens_its_source_card_and_from_there_the_viewer(server):
         ), "the card is scrolled into view"
         assert page.evaluate("document.activeElement.className") == "src-open"
 
+        cites.first.focus()  # the keyboard way: Enter on [1]
+        page.keyboard.press("Enter")
+        assert "src-focus" in (bot.locator(".src").first.get_attribute("class") or "")
+
         with page.context.expect_page() as opened:
             card.locator("a.src-open").click()
         viewer = opened.value
