@@ -43,8 +43,9 @@ a.cite:hover { text-decoration: underline; }
 .src.src-focus, .src:target { background: var(--color-accent-soft);
   outline: 2px solid var(--color-accent); outline-offset: 2px; }
 .answer-footer { display: flex; flex-wrap: wrap; align-items: center; gap: .4em .8em;
-  margin-top: .6em; font-size: .78em; }
-.answer-footer .answer-meta { margin: 0; font-size: 1em; opacity: .75; }
+  margin-top: .6em; font-size: .85em; }
+/* span.: more specific than the page's own `.answer-meta` rule, which Gradio prefixes */
+.answer-footer span.answer-meta { margin: 0; font-size: 1em; opacity: .8; }
 """
 
 ANSWER_JS = """
