@@ -68,10 +68,13 @@ if (!window.answerUi) {
     return done;
   };
   const openSource = (link) => {
-    const id = (link.getAttribute("href") || "").slice(1);
-    const scope = link.closest("[data-testid='bot'], .message") || document;
-    const card = scope.querySelector("[id='" + CSS.escape(id) + "']")
-      || document.getElementById(id);
+    // The nearest card with that id: the same answer's, even where an answer shows twice
+    // (asked again, or in the History tab's preview).
+    const selector = "[id='" + CSS.escape((link.getAttribute("href") || "").slice(1)) + "']";
+    let card = null;
+    for (let el = link.parentElement; el && !card; el = el.parentElement) {
+      card = el.querySelector(selector);
+    }
     if (!card) return;
     for (let d = card.closest("details"); d; d = d.parentElement.closest("details")) {
       d.open = true;
