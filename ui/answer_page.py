@@ -44,8 +44,10 @@ a.cite:hover { text-decoration: underline; }
   outline: 2px solid var(--color-accent); outline-offset: 2px; }
 .answer-footer { display: flex; flex-wrap: wrap; align-items: center; gap: .4em .8em;
   margin-top: .6em; font-size: .85em; }
-/* span.: more specific than the page's own `.answer-meta` rule, which Gradio prefixes */
-.answer-footer span.answer-meta { margin: 0; font-size: 1em; opacity: .8; }
+/* !important: the page's own `.answer-meta` rule (ui.app's CSS, which Gradio prefixes with
+   `.gradio-container .contain`) would otherwise shrink and fade it a second time */
+.answer-footer span.answer-meta { margin: 0 !important; font-size: 1em !important;
+  opacity: .8 !important; }
 """
 
 ANSWER_JS = """

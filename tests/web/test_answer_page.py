@@ -168,6 +168,11 @@ def test_the_footer_shows_model_timings_copy_and_the_thumbs(server):
         assert meta.split(" · ")[0].endswith(CHAT_MODEL)
         assert "first token" in meta and "total" in meta and "tokens/s" in meta
         assert bot.locator(".answer-footer button.answer-copy").is_visible()
+        size = "e => parseFloat(getComputedStyle(e).fontSize)"
+        shown, body = (
+            bot.locator(x).first.evaluate(size) for x in (".answer-meta", ".answer-text")
+        )
+        assert shown >= 0.8 * body, "the footer is small print, not unreadable"
         thumbs = page.locator(".message-buttons").last  # the Chatbot's own like buttons
         assert thumbs.locator("button[aria-label='Like']").is_visible()
         assert thumbs.locator("button[aria-label='Dislike']").is_visible()
