@@ -161,6 +161,8 @@ class AnswerStream:
                     self.answer.timings["first_token_s"] = time.perf_counter() - self._started
                 pieces.append(piece)
                 yield piece
+            # Streamed pieces: one token each from llama.cpp, Ollama and OpenAI-style servers.
+            self.answer.timings["tokens"] = len(pieces)
         finally:  # closed early (the asker stopped): the model stops and frees its slot now
             close = getattr(pieces_iter, "close", None)
             if close is not None:

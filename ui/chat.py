@@ -22,6 +22,7 @@ from assistant.feedback import FeedbackLog
 from assistant.history import History as ConversationLog
 from assistant.store import DocumentQuery, Store
 from ui import render
+from ui.answer_page import answer_behaviour
 from ui.documents import UserOf, collection_names
 from ui.feedback import FeedbackHandlers, feedback_row
 from ui.flow import Flow
@@ -175,6 +176,7 @@ def chat_tab(
         docs, refresh = _documents_column()
     if votes is not None:
         feedback_row(votes, chatbot)
+    answer_behaviour()  # the answers' CSS and the script of their links and copy buttons
 
     states = gr.State(None), gr.State([]), gr.State({}), gr.State({})
     conversation, memory, last, ask = states
@@ -255,7 +257,7 @@ def _conversation_column(
             height=560,
             latex_delimiters=[],  # "$" in documents is money, not maths
             feedback_options=("Like", "Dislike") if votes else None,
-            buttons=["copy"],
+            buttons=[],  # the answer's own footer copies its text, without the sources
             editable="user",  # only the last question is sent again (ui.flow.edit)
             placeholder="Ask a question about the indexed documents.",
             elem_id="chat",

@@ -220,7 +220,9 @@ class Flow:
     ) -> Step:
         if r.answer is not None:
             conversation, memory = self._keep(owner, r.answer, conversation, memory, replace)
-        content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
+        content = render.chat_message(
+            r.text, r.sources, final=r.answer, error=r.error, model=self.model
+        )
         if r.answer is not None and self.votes is not None:
             self.votes.remember(content, r.answer)
         last = {"question": question, "answered": r.answer is not None}
