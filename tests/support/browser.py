@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 from playwright.sync_api import Page
 
@@ -20,16 +21,25 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def browser_page(url: str) -> Iterator[tuple[Page, list[str]]]:
+def browser_page(
+    url: str,
+    *,
+    width: int = 1400,
+    height: int = 1000,
+    color_scheme: Literal["light", "dark"] = "light",
+) -> Iterator[tuple[Page, list[str]]]:
     """Debian's Chromium on `url`, recording every URL the page, or any page it opens
-    (`page.context.expect_page()`), requests."""
+    (`page.context.expect_page()`), requests. `color_scheme` is the system setting the
+    page sees (`prefers-color-scheme`)."""
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, color_scheme=color_scheme
+            )
             context.on("request", lambda r: requests.append(r.url))
             page = context.new_page()
             page.goto(url)

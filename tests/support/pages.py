@@ -1,0 +1,78 @@
+"""Every page a person sees, visited in one signed-in browser: the login form, the chat
+with an answer shown, the documents, the history, the admin page and the document viewer.
+The accessibility check (axe-core) and the screenshots both walk this tour.
+
+Pages are reached by URL and stable element ids (`elem_id`), never by layout, so the tour
+keeps working when the chat page is re-arranged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from playwright.sync_api import Page
+
+from assistant.factory import Components
+from support.browser import pick_history
+from support.server import PASSWORDS
+
+QUESTION = "When was Llama 2 released, and under what licence?"
+TIMEOUT_MS = 120_000
+PAGES = ("login", "chat", "documents", "history", "admin", "viewer")
+
+
+def sign_in(page: Page, user: str) -> None:
+    page.fill("#username", user)
+    page.fill("#password", PASSWORDS[user])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#question textarea", timeout=TIMEOUT_MS)
+
+
+def open_tab(page: Page, name: str) -> None:
+    """Click the tab called `name` where the page has tabs (a sidebar layout may not)."""
+    tab = page.get_by_role("tab", name=name)
+    if tab.count():
+        tab.first.click()
+
+
+def ask(page: Page, question: str) -> None:
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    bot = page.locator("[data-testid='bot']").last
+    bot.locator(".answer-meta, .answer-error").wait_for(timeout=TIMEOUT_MS)
+
+
+def viewer_url(parts: Components) -> str:
+    """The viewer on the first chunk of a seed document of the `documents` collection."""
+    chunk = next(
+        c
+        for c in parts.store.chunks("documents")
+        if str(c.metadata.get("source", "")).endswith(".md")
+    )
+    query = {"collection": "documents", "source": chunk.metadata["source"], "chunk": chunk.id}
+    return f"/view?{urlencode(query)}"
+
+
+def tour(page: Page, base: str, parts: Components) -> Iterator[str]:
+    """Visit each page of PAGES in turn, signed in as the admin; yields the page's name
+    while it is shown and settled."""
+    page.goto(base + "/login")
+    page.wait_for_selector("form[action='/login']")
+    yield "login"
+    sign_in(page, "admin")
+    ask(page, QUESTION)
+    yield "chat"
+    open_tab(page, "Documents")
+    page.wait_for_selector("#collection-documents table.docs", timeout=TIMEOUT_MS)
+    yield "documents"
+    open_tab(page, "History")
+    pick_history(page, "Llama 2")
+    page.wait_for_selector("#history-view .src-file", timeout=TIMEOUT_MS)
+    yield "history"
+    page.goto(base + "/admin")
+    page.wait_for_selector("h1:has-text('Admin')")
+    yield "admin"
+    page.goto(base + viewer_url(parts))
+    page.wait_for_selector("#cited")
+    yield "viewer"
