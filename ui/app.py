@@ -42,8 +42,9 @@ from assistant.uploads import Uploads
 from ui.chat import Reply, chat_tab, panel_updater, replies
 from ui.documents import UserOf, documents_tab
 from ui.history import history_tab
+from ui.theme import THEME, THEME_CSS
 
-__all__ = ["Reply", "build_app", "replies"]
+__all__ = ["CSS", "THEME", "Reply", "build_app", "replies"]
 
 TITLE = "On-prem Assistant"
 NOTE = (
@@ -101,24 +102,7 @@ mark.claim-unsupported { background: none; color: inherit;
 .claim-reason, .claims-summary { color: var(--error-text-color, #b91c1c); font-size: .82em; }
 .claims-summary { margin-top: .4em; font-weight: 600; }
 """
-# Gradio's default theme on the fonts it ships and serves itself (no Google Fonts), minus
-# the SemiBold files: in gradio 6.31 they hold ~55 glyphs, so 600-weight text (headings,
-# buttons) fell back to DejaVu letter by letter. Declaring 400 and 700 only makes the
-# browser use the complete Bold file for 600.
-THEME = gr.themes.Default(
-    font=(
-        gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
-        "ui-sans-serif",
-        "system-ui",
-        "sans-serif",
-    ),
-    font_mono=(
-        gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700)),
-        "ui-monospace",
-        "Consolas",
-        "monospace",
-    ),
-)
+CSS += THEME_CSS  # contrast, focus ring and dark-mode colours (ui/theme.py)
 
 
 def build_app(

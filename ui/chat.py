@@ -261,7 +261,7 @@ def _conversation_column(
 def _documents_column(first: str) -> tuple[gr.Dropdown, gr.HTML, gr.Button]:
     """The collection questions go to, and its documents."""
     with gr.Column(scale=2, min_width=280):
-        gr.Markdown("### Indexed documents")
+        gr.Markdown("## Indexed documents")
         collection = gr.Dropdown(
             choices=[first],
             value=first,

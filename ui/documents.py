@@ -197,7 +197,7 @@ def documents_tab(
             visible=uploads is not None,
         )
     files, send, results = _upload_section(uploads)
-    gr.Markdown("### Documents")
+    gr.Markdown("## Documents")
     table = gr.HTML(elem_id="collection-documents")
     d = _delete_section()
 
@@ -229,7 +229,7 @@ def _upload_section(uploads: Uploads | None) -> tuple[gr.File, gr.Button, gr.HTM
     with gr.Column(visible=uploads is not None, elem_id="upload-section"):
         limits = f"Accepted: {uploads.limits}." if uploads else ""
         gr.Markdown(
-            f"### Upload\n{limits} A file with the name of a document already in"
+            f"## Upload\n{limits} A file with the name of a document already in"
             " the collection replaces it."
         )
         files = gr.File(

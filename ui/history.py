@@ -108,7 +108,8 @@ class HistoryHandlers:
             return None, render.note_html(CHOOSE)
         path = Path(tempfile.mkdtemp(prefix="conversation-")) / transcript.file_name(found, fmt)
         path.write_text(transcript.render(found, fmt), encoding="utf-8")
-        return str(path), render.note_html(f"Exported as {path.name}.")
+        shown = gr.update(value=str(path), visible=True)
+        return shown, render.note_html(f"Exported as {path.name}.")
 
     def export_md(self, conversation: str | None, request: gr.Request) -> tuple[Any, str]:
         return self.export(conversation, "md", request)
@@ -137,7 +138,9 @@ def history_tab(history: History, user_of: UserOf, chat: Any) -> HistoryTab:
         rename_btn = gr.Button("Rename", scale=0, min_width=120, elem_id="history-rename")
         md_btn = gr.Button("Export Markdown", scale=0, min_width=160, elem_id="history-md")
         json_btn = gr.Button("Export JSON", scale=0, min_width=140, elem_id="history-json")
-    exported = gr.File(label="Export", interactive=False, elem_id="history-file")
+    # Hidden until there is a file: Gradio's empty File box is a div with an aria-label
+    # and no role, which axe-core counts as a serious violation.
+    exported = gr.File(label="Export", interactive=False, visible=False, elem_id="history-file")
     note = gr.HTML(elem_id="history-note")
     view = gr.HTML(elem_id="history-view")
 

@@ -61,9 +61,10 @@ def test_screenshots_of_every_page_at_both_widths_in_both_themes(world):
     saved: list[Path] = []
     for width, height in SIZES:
         for scheme in ("light", "dark"):
-            with browser_page(
-                url + "/login", width=width, height=height, color_scheme=scheme
-            ) as (page, _):
+            with browser_page(url + "/login", width=width, height=height, color_scheme=scheme) as (
+                page,
+                _,
+            ):
                 for name in tour(page, url, parts):
                     suffix = "-dark" if scheme == "dark" else ""
                     path = SCREENSHOTS / f"{name}-{width}{suffix}.png"
