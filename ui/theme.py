@@ -73,6 +73,8 @@ mark.evidence { background: var(--evidence-bg); color: var(--evidence-fg); }
 mark.claim-unsupported { text-decoration-color: var(--claim-wave); }
 .answer-error, .res-failed .badge, .res-failed .res-reason, .claim-reason, .claims-summary {
   color: var(--error-text-color); }
+/* A ring on whatever the keyboard focuses; Gradio's own rules drop the outline of text
+   boxes without a container (`outline: none`, more specific), hence !important. */
 .gradio-container :is(a, button, input, select, textarea, summary, [tabindex]):focus-visible {
-  outline: 3px solid var(--focus-ring); outline-offset: 2px; }
+  outline: 3px solid var(--focus-ring) !important; outline-offset: 2px; }
 """

@@ -19,6 +19,15 @@ from support.server import PASSWORDS
 QUESTION = "When was Llama 2 released, and under what licence?"
 TIMEOUT_MS = 120_000
 PAGES = ("login", "chat", "documents", "history", "admin", "viewer")
+# Gradio fades a component that is being updated (`.pending`, opacity .2 and a transition):
+# measured mid-fade, its text's contrast is not the page's. Settled: no pending component,
+# no finite animation or transition running (endless spinners aside).
+SETTLED_JS = """() => !document.querySelector('.pending') && document.getAnimations().every(
+  a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"""
+
+
+def settle(page: Page) -> None:
+    page.wait_for_function(SETTLED_JS, timeout=TIMEOUT_MS)
 
 
 def sign_in(page: Page, user: str) -> None:
@@ -62,13 +71,16 @@ def tour(page: Page, base: str, parts: Components) -> Iterator[str]:
     yield "login"
     sign_in(page, "admin")
     ask(page, QUESTION)
+    settle(page)
     yield "chat"
     open_tab(page, "Documents")
     page.wait_for_selector("#collection-documents table.docs", timeout=TIMEOUT_MS)
+    settle(page)
     yield "documents"
     open_tab(page, "History")
     pick_history(page, "Llama 2")
     page.wait_for_selector("#history-view .src-file", timeout=TIMEOUT_MS)
+    settle(page)
     yield "history"
     page.goto(base + "/admin")
     page.wait_for_selector("h1:has-text('Admin')")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.axe import blocking_violations, report
+from support.axe import blocking_violations, controls_without_focus_ring, report
 from support.browser import browser_page
 from support.pages import PAGES, tour
 from support.paths import ROOT
@@ -42,7 +42,7 @@ def _is_dark(rgb: list[float]) -> bool:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_has_no_serious_accessibility_violation(world, scheme):
     url, parts = world
-    found = {}
+    found, unringed = {}, {}
     with browser_page(url + "/login", width=1280, height=900, color_scheme=scheme) as (page, _):
         for name in tour(page, url, parts):
             background = page.evaluate(BACKGROUND_JS)
@@ -50,9 +50,14 @@ def test_every_page_has_no_serious_accessibility_violation(world, scheme):
                 f"the {name} page's background {background} ignores the system's {scheme} theme"
             )
             found[name] = blocking_violations(page)
+            reached, missing = controls_without_focus_ring(page)
+            assert reached or name == "viewer", f"the keyboard reaches no control on {name}"
+            if missing:
+                unringed[name] = missing
     assert list(found) == list(PAGES)
     failing = {name: v for name, v in found.items() if v}
     assert not failing, "\n".join(f"{n} page ({scheme}):\n{report(v)}" for n, v in failing.items())
+    assert not unringed, f"focused without a visible indicator ({scheme}): {unringed}"
 
 
 def test_screenshots_of_every_page_at_both_widths_in_both_themes(world):
