@@ -7,6 +7,7 @@ keeps working when the chat page is re-arranged."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -53,14 +54,17 @@ def ask(page: Page, question: str) -> None:
 
 
 def viewer_url(parts: Components) -> str:
-    """The viewer on the first chunk of a seed document of the `documents` collection."""
-    chunk = next(
-        c
-        for c in parts.store.chunks("documents")
-        if str(c.metadata.get("source", "")).endswith(".md")
-    )
-    query = {"collection": "documents", "source": chunk.metadata["source"], "chunk": chunk.id}
-    return f"/view?{urlencode(query)}"
+    """The viewer on the third chunk of the longest seed document, its first sentence marked
+    as the evidence (as a citation opens it)."""
+    chunks = parts.store.chunks("documents")
+    longest = Counter(str(c.metadata.get("source")) for c in chunks).most_common(1)[0][0]
+    chunk = sorted(
+        (c for c in chunks if c.metadata.get("source") == longest),
+        key=lambda c: int(c.metadata.get("chunk_index", 0)),
+    )[2]
+    end = chunk.text.find(". ") + 1 or len(chunk.text)
+    query = {"collection": "documents", "source": longest, "chunk": chunk.id}
+    return f"/view?{urlencode(query | {'start': '0', 'end': str(end)})}#evidence"
 
 
 def tour(page: Page, base: str, parts: Components) -> Iterator[str]:
