@@ -56,7 +56,7 @@ def ask(page: Page, question: str) -> None:
 def viewer_url(parts: Components) -> str:
     """The viewer on the third chunk of the longest seed document, its first sentence marked
     as the evidence (as a citation opens it)."""
-    chunks = parts.store.chunks("documents")
+    chunks = list(parts.store.chunks("documents"))
     longest = Counter(str(c.metadata.get("source")) for c in chunks).most_common(1)[0][0]
     chunk = sorted(
         (c for c in chunks if c.metadata.get("source") == longest),
