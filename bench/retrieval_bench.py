@@ -32,6 +32,7 @@ from corpus import QUESTIONS, _fill, paragraph
 
 from assistant.factory import Components
 from assistant.retrieval import CANDIDATES_PER_RESULT
+from assistant.settings import Settings
 from assistant.store import Chunk
 from assistant.store.keywords import tokenize
 from bench import RandomVectors, Row, _settings, table
@@ -104,11 +105,22 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
     else:
         write_s = write(parts, n_chunks)
         done.write_text(str(write_s))
-    store, retriever = parts.store, parts.retriever
     rng = random.Random(7)
     queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
     for q in queries[:3]:  # warm: ONNX session, page cache
-        retriever.retrieve_many(q, COLLECTIONS)
+        parts.retriever.retrieve_many(q, COLLECTIONS)
+    t, cpu = _sample(parts, queries)
+    rss = serve_rss(settings.data_dir, queries[:20])
+    RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
+    return _rows(settings, t, cpu, n_chunks=n_chunks, n_queries=n_queries, write_s=write_s, rss=rss)
+
+
+def _sample(
+    parts: Components, queries: list[str]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall seconds of each query, whole and by part, then of the first query after each
+    of 10 changes; and the CPU seconds of the whole ones."""
+    store, retriever = parts.store, parts.retriever
     t: dict[str, list[float]] = {
         k: [] for k in ("scoped", "one", "embed", "vector", "keyword", "fetch", "first")
     }
@@ -119,7 +131,7 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
         t[key].append(time.perf_counter() - started)
         return result
 
-    n = settings.top_k * CANDIDATES_PER_RESULT
+    n = parts.settings.top_k * CANDIDATES_PER_RESULT
     cpu: dict[str, list[float]] = {"scoped": [], "first": []}
     for q in queries:
         started = time.process_time()
@@ -135,9 +147,20 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
         started = time.process_time()
         t["first"].append(retriever.retrieve_many(queries[i], COLLECTIONS).seconds)
         cpu["first"].append(time.process_time() - started)
-    rss = serve_rss(settings.data_dir, queries[:20])
+    return t, cpu
+
+
+def _rows(
+    settings: Settings,
+    t: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    *,
+    n_chunks: int,
+    n_queries: int,
+    write_s: float,
+    rss: float,
+) -> list[Row]:
     db = settings.chroma_dir / "manifest.sqlite3"
-    RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
 
     def p(key: str, q: int = 50) -> float:
         return float(np.percentile(t[key], q)) * 1000

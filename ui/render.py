@@ -87,8 +87,9 @@ def sources_html(sources: Sequence[Source], *, final: bool, refused: bool = Fals
         items.append(
             f'<li class="src{" is-cited" if s.cited else ""}">'
             f"{number} "
-            f'<span class="src-file" title="{_esc(s.title or s.source)}">'
+            f'<span class="src-file" title="{_esc(s.source)}">'
             f"{_esc(file_name(s.source))}</span>"
+            + _title_span(s)
             + (f' <span class="src-anchor">{_esc(s.anchor)}</span>' if s.anchor else "")
             + f" {mark}"
             f'<div class="src-snippet">{snippet_html(s)}</div></li>'
@@ -97,6 +98,13 @@ def sources_html(sources: Sequence[Source], *, final: bool, refused: bool = Fals
         f'<details class="sources" open><summary>{head}</summary>'
         f'<ol class="src-list">{"".join(items)}</ol></details>'
     )
+
+
+def _title_span(s: Source) -> str:
+    """The document's title beside its file name, unless it only repeats the name."""
+    if not s.title or s.title == PurePath(s.source).stem:
+        return ""
+    return f' <span class="src-title">{_esc(s.title)}</span>'
 
 
 def answer_meta(answer: Answer) -> str:

@@ -31,9 +31,10 @@ from assistant.store.chroma_manifest import MANIFEST_COLLECTION, ChromaManifest
 from assistant.store.crash import crash_point
 from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
 from assistant.store.keywords import KeywordIndex
+from assistant.store.listing import DocumentQuery
 from assistant.store.manifest import DocumentRow, Intent, Manifest, ManifestBackend
 from assistant.store.server import ChromaServer, ServerClient
-from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, Hit
+from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, DocumentPage, Hit
 from assistant.store.writer import DocumentWriter
 
 
@@ -409,6 +410,17 @@ class Store:
         name = collection or self.default_collection
         self._tracked(name)
         return [DocumentInfo(**r.__dict__) for r in self._manifest.documents(name)]
+
+    def document_page(
+        self, collection: str | None = None, query: DocumentQuery | None = None
+    ) -> DocumentPage:
+        """One page of a collection's documents, searched and sorted by the manifest (the
+        query is clamped to its bounds first: see `DocumentQuery`)."""
+        name = collection or self.default_collection
+        self._tracked(name)
+        q = (query or DocumentQuery()).clamped()
+        rows, total = self._manifest.page(name, q)
+        return DocumentPage([DocumentInfo(**r.__dict__) for r in rows], total, q.offset, q.limit)
 
     def collection_stats(self) -> list[CollectionInfo]:
         """Every collection with its documents and chunks (None when built by another

@@ -98,6 +98,7 @@ def open_document(
     return LoadedDocument(
         path=path,
         title=title or path.stem,
+        titled=bool(title),
         content_hash=digest,
         sections=sections,
         skipped=ctx.skipped,

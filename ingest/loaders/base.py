@@ -46,6 +46,9 @@ class LoadedDocument:
     skipped: list[str] = field(default_factory=list)
     metadata: Meta = field(default_factory=dict)  # e.g. the encoding; copied into each chunk
     warnings: list[str] = field(default_factory=list)  # said in the file's result line
+    # False: the format gave no title and `title` is the file's stem, so chunking derives
+    # one from the first section's text (ingest/titles.py).
+    titled: bool = True
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from playwright.sync_api import Page
 
 from assistant.factory import Components
-from support.browser import pick_history
 from support.server import PASSWORDS
 
 QUESTION = "When was Llama 2 released, and under what licence?"
@@ -43,6 +42,13 @@ def open_tab(page: Page, name: str) -> None:
     tab = page.get_by_role("tab", name=name)
     if tab.count():
         tab.first.click()
+
+
+def open_sidebar(page: Page) -> None:
+    """Unfold the conversations' sidebar where it is folded (a phone's width)."""
+    if page.locator(".sidebar:not(.open)").count():
+        page.locator(".sidebar .toggle-button").click()
+        page.wait_for_selector(".sidebar.open")
 
 
 def ask(page: Page, question: str) -> None:
@@ -81,9 +87,9 @@ def tour(page: Page, base: str, parts: Components) -> Iterator[str]:
     page.wait_for_selector("#collection-documents table.docs", timeout=TIMEOUT_MS)
     settle(page)
     yield "documents"
-    open_tab(page, "History")
-    pick_history(page, "Llama 2")
-    page.wait_for_selector("#history-view .src-file", timeout=TIMEOUT_MS)
+    open_tab(page, "Chat")
+    open_sidebar(page)
+    page.locator("#conversations label").filter(has_text="Llama 2").first.wait_for()
     settle(page)
     yield "history"
     page.goto(base + "/admin")
