@@ -20,7 +20,7 @@ from assistant.conversation import Turn
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackLog
 from assistant.history import History as ConversationLog
-from assistant.store import Store
+from assistant.store import DocumentQuery, Store
 from ui import render
 from ui.documents import UserOf, collection_names
 from ui.feedback import FeedbackHandlers, feedback_row
@@ -288,16 +288,26 @@ def _documents_column() -> tuple[gr.HTML, gr.Button]:
 
 
 def documents_panel(store: Store, collection: str | None, user: Principal | None = None) -> str:
+    """The chat's side panel: each collection's most recent documents, one page at most (a
+    department's thousands of files are paged, searched and sorted on the Documents tab)."""
     try:
         if user is not None:  # every readable collection's documents, one table each
             names = scope(user, store, None if collection in (None, "", ALL) else collection)
             if not names:
                 return render.note_html("You may not read any collection yet: ask an admin.")
-            return "".join(render.documents_html(store.documents(n), n) for n in names)
-        name = collection or store.default_collection
-        return render.documents_html(store.documents(name), name)
+            return "".join(_recent_documents(store, n) for n in names)
+        return _recent_documents(store, collection or store.default_collection)
     except AssistantError as exc:
         return render.error_html(render.error_line(exc))
+
+
+def _recent_documents(store: Store, name: str) -> str:
+    page = store.document_page(name, DocumentQuery(sort="date", descending=True))
+    html = render.documents_html(page.documents, name)
+    if page.total > len(page.documents):
+        more = f"The {len(page.documents)} most recent of {page.total:,} documents: the"
+        html += render.note_html(f"{more} Documents tab pages through all of them.")
+    return html
 
 
 def panel_updater(store: Store, default: str, user_of: UserOf | None = None) -> Any:
