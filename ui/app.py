@@ -46,8 +46,9 @@ from ui.doclist import CSS as DOCLIST_CSS
 from ui.documents import UserOf, documents_tab
 from ui.layout import KEYS_JS, LAYOUT_CSS
 from ui.sidebar import sidebar, user_menu_html, wire
+from ui.theme import THEME, THEME_CSS
 
-__all__ = ["Reply", "build_app", "replies"]
+__all__ = ["CSS", "THEME", "Reply", "build_app", "replies"]
 
 TITLE = "On-prem Assistant"
 NOTE = (
@@ -103,24 +104,7 @@ mark.claim-unsupported { background: none; color: inherit;
 """
 CSS += DOCLIST_CSS  # the Documents page's table and pager (ui/doclist.py)
 CSS += LAYOUT_CSS  # ui.layout: the sidebar, the bar above the chat, Stop, focus, phone width
-# Gradio's default theme on the fonts it ships and serves itself (no Google Fonts), minus
-# the SemiBold files: in gradio 6.31 they hold ~55 glyphs, so 600-weight text (headings,
-# buttons) fell back to DejaVu letter by letter. Declaring 400 and 700 only makes the
-# browser use the complete Bold file for 600.
-THEME = gr.themes.Default(
-    font=(
-        gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
-        "ui-sans-serif",
-        "system-ui",
-        "sans-serif",
-    ),
-    font_mono=(
-        gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700)),
-        "ui-monospace",
-        "Consolas",
-        "monospace",
-    ),
-)
+CSS += THEME_CSS  # contrast, focus ring and dark-mode colours (ui/theme.py)
 
 
 def build_app(

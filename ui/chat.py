@@ -283,7 +283,7 @@ def _conversation_column(
 def _documents_column() -> tuple[gr.HTML, gr.Button]:
     """The documents of the collection questions go to."""
     with gr.Column(scale=2, min_width=280, elem_id="documents-column"):
-        gr.Markdown("### Indexed documents")
+        gr.Markdown("## Indexed documents")
         docs = gr.HTML(elem_id="documents")
         refresh = gr.Button("Refresh", size="sm", elem_id="refresh")
     return docs, refresh

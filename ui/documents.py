@@ -242,7 +242,7 @@ def documents_tab(
             visible=uploads is not None,
         )
     files, send, results = upload_section(uploads)
-    gr.Markdown("### Documents")
+    gr.Markdown("## Documents")
     v = listing_section()
     d = delete_section()
 

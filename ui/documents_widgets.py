@@ -57,7 +57,7 @@ def upload_section(uploads: Uploads | None) -> tuple[gr.File, gr.Button, gr.HTML
     with gr.Column(visible=uploads is not None, elem_id="upload-section"):
         limits = f"Accepted: {uploads.limits}." if uploads else ""
         gr.Markdown(
-            f"### Upload\n{limits} A file with the name of a document already in"
+            f"## Upload\n{limits} A file with the name of a document already in"
             " the collection replaces it."
         )
         files = gr.File(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 from playwright.sync_api import Page
 
@@ -21,17 +22,25 @@ CHROMIUM_ARGS = [
 
 @contextmanager
 def browser_page(
-    url: str, width: int = 1400, height: int = 1000
+    url: str,
+    width: int = 1400,
+    height: int = 1000,
+    color_scheme: Literal["light", "dark"] = "light",
 ) -> Iterator[tuple[Page, list[str]]]:
     """Debian's Chromium on `url`, recording every URL the page, or any page it opens
-    (`page.context.expect_page()`), requests."""
-    with browser_pages(url, 1, width, height) as (pages, requests):
+    (`page.context.expect_page()`), requests. `color_scheme` is the system setting the
+    page sees (`prefers-color-scheme`)."""
+    with browser_pages(url, 1, width, height, color_scheme) as (pages, requests):
         yield pages[0], requests
 
 
 @contextmanager
 def browser_pages(
-    url: str, count: int, width: int = 1400, height: int = 1000
+    url: str,
+    count: int,
+    width: int = 1400,
+    height: int = 1000,
+    color_scheme: Literal["light", "dark"] = "light",
 ) -> Iterator[tuple[list[Page], list[str]]]:
     """`count` pages on `url`, each in a context of its own (separate people: their own
     cookies and Gradio sessions), and every URL any of them requests."""
@@ -43,7 +52,9 @@ def browser_pages(
         try:
             pages = []
             for _ in range(count):
-                context = browser.new_context(viewport={"width": width, "height": height})
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, color_scheme=color_scheme
+                )
                 context.on("request", lambda r: requests.append(r.url))
                 page = context.new_page()
                 page.goto(url)
