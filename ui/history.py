@@ -111,10 +111,13 @@ class HistoryHandlers:
         """Write the export to a fresh temporary folder, for the page to download."""
         found = self._found(conversation, request)
         if found is None:
-            return None, render.note_html(CHOOSE)
+            return gr.update(value=None, visible=False), render.note_html(CHOOSE)
         path = Path(tempfile.mkdtemp(prefix="conversation-")) / transcript.file_name(found, fmt)
         path.write_text(transcript.render(found, fmt), encoding="utf-8")
-        return str(path), render.note_html(f"Exported as {path.name}.")
+        # Shown only with a file in it: Gradio's empty File is an unlabelled div with an
+        # aria-label (axe's serious `aria-prohibited-attr`).
+        shown = gr.update(value=str(path), visible=True)
+        return shown, render.note_html(f"Exported as {path.name}.")
 
     def export_md(self, conversation: str | None, request: gr.Request) -> tuple[Any, str]:
         return self.export(conversation, "md", request)

@@ -91,7 +91,9 @@ def sidebar(history: History | None, owner_of: Owner) -> Sidebar:
             with gr.Row():
                 md = gr.Button("Export Markdown", size="sm", elem_id="history-md")
                 js = gr.Button("Export JSON", size="sm", elem_id="history-json")
-            exported = gr.File(label="Export", interactive=False, elem_id="history-file")
+            exported = gr.File(
+                label="Export", interactive=False, visible=False, elem_id="history-file"
+            )
     h = HistoryHandlers(history, owner_of)
     past = Past(search, listing, title, note, h, (rename, delete, md, js, exported))
     return Sidebar(menu, new, past)
