@@ -45,9 +45,10 @@ a.cite:hover { text-decoration: underline; }
 .answer-footer { display: flex; flex-wrap: wrap; align-items: center; gap: .4em .8em;
   margin-top: .6em; font-size: .85em; }
 /* !important: the page's own `.answer-meta` rule (ui.app's CSS, which Gradio prefixes with
-   `.gradio-container .contain`) would otherwise shrink and fade it a second time */
+   `.gradio-container .contain`) would otherwise shrink it a second time. No opacity: the
+   theme's subdued colour (ui.theme) is as soft as 4.5:1 contrast allows. */
 .answer-footer span.answer-meta { margin: 0 !important; font-size: 1em !important;
-  opacity: .8 !important; }
+  opacity: 1 !important; }
 """
 
 ANSWER_JS = """

@@ -66,7 +66,7 @@ CSS = """
 .src-cited { font-size: .75em; padding: 0 .45em; border-radius: .6em;
   background: var(--color-accent-soft); border: 1px solid var(--color-accent); }
 .src-snippet { opacity: .8; font-size: .92em; margin-top: .15em; }
-.answer-meta { margin-top: .5em; font-size: .78em; opacity: .6; }
+.answer-meta { margin-top: .5em; font-size: .78em; }
 .answer-pending { opacity: .6; font-style: italic; }
 .answer-error { color: var(--error-text-color, #b91c1c); font-weight: 600; }
 .docs { width: 100%; font-size: .85em; border-collapse: collapse; border: none; }
