@@ -44,8 +44,7 @@ class LlamaServerChat:
         path = settings.model_path or packaged_model_path()
         if not path.is_file():
             raise AssistantError(f"{path}: model file not found (ASSISTANT_MODEL_PATH)")
-        kv_per_slot = kv_bytes_per_token(path) * settings.context_window
-        self.slots = settings.slots or default_slots(kv_per_slot)
+        self.slots = settings.slots or _auto_slots(path, settings.context_window)
         self._dir = Path(tempfile.mkdtemp(prefix="assistant-engine-"))  # mode 0700
         self._key = secrets.token_urlsafe(24)
         params = _params(xllamacpp, settings, path, self.slots, self._dir / "engine.sock")
@@ -82,6 +81,15 @@ class LlamaServerChat:
         """The context each slot really has (the engine may round it)."""
         slots = self._http.get("/slots").json()
         return min(int(s["n_ctx"]) for s in slots)
+
+    def metrics(self) -> dict[str, float]:
+        """The engine's counters (tokens predicted, prompt tokens, ...), without the prefix."""
+        values = {}
+        for line in self._server.handle_metrics().splitlines():
+            name, _, value = line.partition(" ")
+            if name.startswith("llamacpp:") and value:
+                values[name.removeprefix("llamacpp:")] = float(value)
+        return values
 
     def busy_slots(self) -> int:
         """Slots the engine is generating in right now."""
@@ -156,6 +164,14 @@ def _text(chunk: dict[str, Any]) -> Iterator[str]:
             yield text
 
 
+def _auto_slots(path: Path, context_window: int) -> int:
+    try:
+        kv_per_slot = kv_bytes_per_token(path) * context_window
+    except AssistantError as exc:
+        raise AssistantError(f"{path}: cannot load as a GGUF model (corrupt header)") from exc
+    return default_slots(kv_per_slot)
+
+
 def _params(xllamacpp: Any, s: Settings, path: Path, slots: int, socket: Path) -> Any:
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
@@ -171,4 +187,5 @@ def _params(xllamacpp: Any, s: Settings, path: Path, slots: int, socket: Path) -
     params.ui = False  # no web UI of its own
     params.offline = True  # never reach for a model hub
     params.verbosity = 0
+    params.endpoint_metrics = True  # counters for `metrics()`, read in-process
     return params
