@@ -73,7 +73,9 @@ class Row:
 
 
 def _settings(tmp: Path, name: str) -> Settings:
-    return Settings(data_dir=tmp / name, seed_dir=SEEDS)  # never the user's data dir
+    # never the user's data dir; the TTFT rows compare against raw llama-cpp-python, so
+    # the product runs on that engine here (bench/engine_bench.py compares the engines)
+    return Settings(data_dir=tmp / name, seed_dir=SEEDS, llamacpp_engine="llama-cpp-python")
 
 
 # --- the rows ---------------------------------------------------------------------------
