@@ -153,7 +153,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: Path, slots: int) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_server(
+    tmp: Path, slots: int, max_tokens: int | None = None
+) -> tuple[subprocess.Popen[bytes], str, str]:
     """`assistant serve` on the embedded defaults in a temp data dir, with one user."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     port = free_port()
@@ -164,6 +166,8 @@ def start_server(tmp: Path, slots: int) -> tuple[subprocess.Popen[bytes], str, s
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_SLOTS": str(slots),
     }
+    if max_tokens:
+        env["ASSISTANT_MAX_ANSWER_TOKENS"] = str(max_tokens)
     run = {"env": env, "capture_output": True, "text": True, "check": True}
     subprocess.run([ASSISTANT, "users", "add", "bench", "--admin"], input="bench-pw\n", **run)  # type: ignore[call-overload]
     created = subprocess.run([ASSISTANT, "tokens", "create", "bench"], **run)  # type: ignore[call-overload]
@@ -190,7 +194,7 @@ def measure(args: argparse.Namespace, slots: int | None) -> tuple[list[Result], 
         if args.url:
             base, token = args.url.rstrip("/"), args.token or ""
         else:
-            server, base, token = start_server(Path(tmp), slots or 1)
+            server, base, token = start_server(Path(tmp), slots or 1, args.max_answer_tokens)
         try:
             ask(base, token, -1, next(iter(QUESTIONS)), _set())  # warm: model loaded
             started = time.perf_counter()
@@ -231,6 +235,7 @@ def main() -> None:
     ap.add_argument("--slots", default="1,2,4,8", help="slot counts to start servers with")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--max-answer-tokens", type=int, help="the server's max_answer_tokens")
     ap.add_argument("--stagger", type=float, default=0.1, help="seconds between client starts")
     args = ap.parse_args()
     counts: list[int | None] = [None] if args.url else [int(n) for n in args.slots.split(",")]
@@ -241,8 +246,9 @@ def main() -> None:
         rows.append(row)
         all_ok = all_ok and ok
         print(row, flush=True)
-    print(f"\n{args.clients} clients x {args.rounds} round(s), {args.stagger} s apart; load")
-    print(f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end\n")
+    limit = f"max_answer_tokens {args.max_answer_tokens or 'default'}"
+    print(f"\n{args.clients} clients x {args.rounds} round(s), {args.stagger} s apart, {limit};")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end\n")
     print(
         "| engine | answers/min | first token p50 s | p95 s | whole answer p50 s | p95 s |"
         " errors | later arrival finished first | told their place (furthest) |"
