@@ -82,6 +82,7 @@ def main() -> None:
         started = time.perf_counter()
         subprocess.run(["sh", "-c", line], cwd=src, env=env, check=True, capture_output=True)
         installed = time.perf_counter()
+        print(f"installed in {installed - started:.0f} s", file=sys.stderr, flush=True)
         port = free_port()
         env |= {
             "ASSISTANT_DATA_DIR": f"{tmp}/data",

@@ -18,6 +18,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class LlamaServerChat:
             raise AssistantError(f"{path}: model file not found (ASSISTANT_MODEL_PATH)")
         self.slots = settings.slots or _auto_slots(path, settings.context_window)
         self._dir = Path(tempfile.mkdtemp(prefix="assistant-engine-"))  # mode 0700
+        weakref.finalize(self, shutil.rmtree, self._dir, True)  # the socket's dir goes too
         self._key = secrets.token_urlsafe(24)
         params = _params(xllamacpp, settings, path, self.slots, self._dir / "engine.sock")
         params.api_keys = [self._key]
