@@ -228,10 +228,9 @@ class Doctor:
             return Check("chat model", False, f"{path}: model file not found", fix)
         # Weights are memory-mapped, not read, so loading is quick even for an 8B model, yet
         # llama.cpp checks every tensor lies inside the file (a truncated copy fails).
-        problem = _load_problem(path, self.s.llamacpp_engine)
+        problem = _load_problem(path, self.s)
         if problem:
-            detail = f"{path}: cannot load as a GGUF model ({problem})"
-            return Check("chat model", False, detail, fix)
+            return Check("chat model", False, problem, fix)
         arch = read_values(path, {"general.architecture"}).get("general.architecture")
         key = f"{arch}.context_length"
         trained = int(read_values(path, {key}).get(key, 0))
@@ -294,28 +293,21 @@ class _WithoutManifest:
         return [c for c in self._client.list_collections() if c.name != self._manifest]
 
 
-def _load_problem(path: Path, engine: str) -> str | None:
+def _load_problem(path: Path, settings: Settings) -> str | None:
     """Why the engine cannot load this GGUF, or None when it can."""
-    if engine == "llama-cpp-python":
+    if settings.llamacpp_engine == "llama-cpp-python":
         from llama_cpp import Llama
 
         try:
             Llama(model_path=str(path), n_ctx=256, n_batch=64, verbose=False).close()
         except ValueError as exc:
-            return str(exc)
+            return f"{path}: cannot load as a GGUF model ({exc})"
         return None
-    import xllamacpp
+    from assistant.llm.llamaserver import LlamaServerChat
 
-    from assistant.llm.signals import keep_python_signal_handlers
-
-    params = xllamacpp.CommonParams()
-    params.model.path, params.n_ctx, params.n_parallel = str(path), 256, 1
-    params.hostnames, params.port = ["127.0.0.1"], 0  # a free loopback port, closed at once
-    params.ui, params.offline, params.verbosity, params.warmup = False, True, 0, False
+    small = {"model_path": path, "slots": 1, "context_window": 512}
     try:
-        with keep_python_signal_handlers():
-            server = xllamacpp.Server(params)
-    except RuntimeError as exc:
+        LlamaServerChat(settings.model_copy(update=small)).close()
+    except AssistantError as exc:
         return str(exc)
-    del server
     return None

@@ -12,6 +12,7 @@ measured with --cold-compile (about 10 minutes on 2 cores).
 
     .venv/bin/python bench/engine_bench.py               # ~3 minutes on 2 cores
     .venv/bin/python bench/engine_bench.py --prompts 2 --no-install
+    .venv/bin/python bench/engine_bench.py --batching   # 1, 2, 4, 8 answers decoded at once
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def rss_mib() -> tuple[float, float]:
 
 
 def timed(pieces: Any) -> dict[str, float]:
-    """Time to the first piece and decode rate after it (one streamed piece = one token)."""
-    start = time.perf_counter()
+    """Time to the first piece and decode rate after it (one streamed piece = one token),
+    and the CPU time the whole request took (all threads): on a machine shared with other
+    jobs wall time swings with their load, CPU time much less."""
+    start, cpu = time.perf_counter(), time.process_time()
     first = last = None
     n = 0
     for _ in pieces:
@@ -75,9 +78,9 @@ def timed(pieces: Any) -> dict[str, float]:
         first = first or last
         n += 1
     if first is None or last is None:
-        return {"ttft_s": float("nan"), "tok_s": float("nan"), "tokens": 0}
+        return {"ttft_s": float("nan"), "tok_s": float("nan"), "tokens": 0, "cpu_s": float("nan")}
     rate = (n - 1) / (last - first) if n > 1 and last > first else float("nan")
-    return {"ttft_s": first - start, "tok_s": rate, "tokens": n}
+    return {"ttft_s": first - start, "tok_s": rate, "tokens": n, "cpu_s": time.process_time() - cpu}
 
 
 def child(engine: str, n: int, max_tokens: int) -> dict[str, Any]:
@@ -123,6 +126,40 @@ def follow_up(model: Any, max_tokens: int) -> dict[str, float]:
     return out
 
 
+def batching(max_tokens: int) -> None:
+    """xllamacpp with 8 slots: 1, 2, 4, 8 answers decoded at once. Wall-clock tokens/s in
+    total, and CPU milliseconds per generated token (all threads), which is what batching
+    saves when decode is memory-bound and cannot save when it is compute-bound."""
+    import threading
+
+    from assistant.llm import make_chat_model
+
+    model: Any = make_chat_model(Settings(slots=8, auto_seed=False))
+    model._sampling["cache_prompt"] = False
+    print("| answers at once | tokens/s in total (wall) | CPU ms per token | per answer tok/s |")
+    print("|---|---|---|---|")
+    for n in (1, 2, 4, 8):
+        counts = [0] * n
+
+        def run(i: int, counts: list[int] = counts) -> None:
+            ask = [{"role": "user", "content": f"Tell me a long story about dragon {i}."}]
+            for _ in model.stream(ask, max_tokens=max_tokens):
+                counts[i] += 1
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        wall, cpu = time.perf_counter(), time.process_time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        total = sum(counts)
+        print(
+            f"| {n} | {total / wall:.1f} | {1000 * cpu / total:.0f} | {total / wall / n:.1f} |",
+            flush=True,
+        )
+
+
 def install_time(engine: str, cache: str | None) -> float:
     """Seconds for `pip install` of the engine into a fresh venv; cache None = empty cache."""
     with tempfile.TemporaryDirectory(prefix="engine-install-") as tmp:
@@ -155,8 +192,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="2: ABBA order, best run counts")
     ap.add_argument("--no-install", action="store_true", help="skip the install timings")
     ap.add_argument("--cold-compile", action="store_true", help="also compile llama-cpp-python")
+    ap.add_argument("--batching", action="store_true", help="only: xllamacpp, 1-8 at once")
     ap.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.batching:
+        batching(args.max_tokens)
+        return
     if args.child:
         print(json.dumps(child(args.child, args.prompts, args.max_tokens)))
         return
@@ -179,14 +220,14 @@ def main() -> None:
 
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     n = args.prompts
-    head = f"| engine | load s | TTFT s (median of {n}, cold) | decode tok/s | RSS MiB |"
-    print(head)
-    print("|---|---|---|---|---|")
+    head = f"| engine | load s | TTFT s (median of {n}, cold) | decode tok/s | CPU s a request |"
+    print(head + " RSS MiB loaded / peak |")
+    print("|---|---|---|---|---|---|")
     for engine, r in results.items():
         rss = f"{r['rss_loaded_mib']:.0f} / {r['rss_peak_mib']:.0f}"
         print(
             f"| {engine} | {r['load_s']:.2f} | {med(r['cold'], 'ttft_s')} |"
-            f" {med(r['cold'], 'tok_s')} | {rss} |"
+            f" {med(r['cold'], 'tok_s')} | {med(r['cold'], 'cpu_s')} | {rss} |"
         )
     x = results["xllamacpp"]
     warm = med(x["warm"], "ttft_s")
