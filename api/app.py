@@ -5,6 +5,7 @@ OpenAPI docs at /docs (signed in, like everything else)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,18 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import login, openai_compat, routes
+from api import health, login, openai_compat, routes
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
+from api.guard import HostGuard, OriginGuard
+from api.quota import UploadQuota
+from assistant.admission import Admission
 from assistant.answering import Assistant
 from assistant.auth import LOCAL, Principal
-from assistant.auth.history import History
+from assistant.history import History
 from assistant.store import Store
+from assistant.uploads import Uploads
 from ui.app import CSS, THEME, build_app
-from ui.uploads import Uploads
 
 MULTIPART_SLACK = 2**20  # form boundaries and headers around an upload of the largest size
 # Swagger UI's files, served from here: FastAPI's default /docs loads them from a CDN.
@@ -38,7 +42,10 @@ def create_app(
     history: History | None = None,
     uploads: Uploads | None = None,
     upload_max_bytes: int = 50 * 2**20,
-    secure_cookie: bool = False,
+    bind_host: str = "127.0.0.1",
+    allowed_hosts: Sequence[str] = (),
+    admission: Admission | None = None,
+    upload_quota_bytes: int = 500 * 2**20,
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -60,20 +67,22 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
         )
 
-    ctx = Context(assistant, store, history, uploads)
-    app.include_router(login.router(gate, secure_cookie=secure_cookie))
-    app.include_router(routes.router(ctx))
-    app.include_router(openai_compat.router(ctx))
+    app.state.context = Context(assistant, store, history, uploads, admission)
+    app.include_router(health.router)
+    app.include_router(login.router(gate))
+    app.include_router(routes.router)
+    app.include_router(openai_compat.router)
 
-    def who(request: gr.Request) -> Principal:
-        return _who(gate, request)
+    def user_of(request: gr.Request) -> Principal:
+        return _user_of(gate, request)
 
     blocks = build_app(
         assistant,
         store,
         uploads=uploads,
-        who=who if gate.enabled else None,
+        user_of=user_of if gate.enabled else None,
         history=history if gate.enabled else None,
+        queue_max=admission.max_in_flight if admission else None,
     )
     app = gr.mount_gradio_app(
         app,
@@ -87,9 +96,13 @@ def create_app(
         theme=THEME,
         css=CSS,
     )
-    # Added last = runs first: the gate, then the body limit, then any route.
+    # Added last = runs first: the Host, then the Origin, then the gate, then the body
+    # limit, then the upload quota, then any route.
+    app.add_middleware(UploadQuota, quota_bytes=upload_quota_bytes)
     app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
     app.add_middleware(GateMiddleware, gate=gate, login_page=login.login_page)
+    app.add_middleware(OriginGuard)
+    app.add_middleware(HostGuard, bind=bind_host, allowed=allowed_hosts)
     return app
 
 
@@ -98,7 +111,7 @@ def _username(request: Request) -> str | None:
     return found.name if isinstance(found, Principal) else None
 
 
-def _who(gate: Gate, request: Any) -> Principal:
+def _user_of(gate: Gate, request: Any) -> Principal:
     """The user behind a Gradio event, looked up afresh (permissions may have changed)."""
     if gate.directory is None:
         return LOCAL

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
+from assistant.admission import Admission
 from assistant.answering import Assistant
 from assistant.auth import Principal
-from assistant.auth.history import History
+from assistant.history import History
 from assistant.store import Store
-from ui.uploads import Uploads  # no Gradio in it: screening and copying uploads
+from assistant.uploads import Uploads
 
 
 @dataclass
@@ -19,6 +21,13 @@ class Context:
     store: Store
     history: History | None
     uploads: Uploads | None
+    admission: Admission | None = None
+
+
+def context(request: Request) -> Context:
+    """The parts `api.app.create_app` put on the app, for routes to take by `Depends`."""
+    found: Context = request.app.state.context
+    return found
 
 
 def principal(request: Request) -> Principal:
@@ -27,3 +36,7 @@ def principal(request: Request) -> Principal:
     if not isinstance(found, Principal):
         raise HTTPException(401, "sign in or send a token")
     return found
+
+
+Ctx = Annotated[Context, Depends(context)]
+Who = Annotated[Principal, Depends(principal)]

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
-from http.cookies import SimpleCookie
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api.passwords import PasswordChecks
 from assistant.auth import LOCAL, Directory, Principal
 from assistant.auth.ratelimit import LoginLimiter
+from assistant.settings import Settings
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -26,7 +27,23 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = "assistant_session"
-PUBLIC_PATHS = frozenset({"/login", "/logout"})
+# With Secure cookies the name carries the `__Host-` prefix: the browser then refuses it
+# from any other host of the site, over plain HTTP, or with a Domain attribute.
+SECURE_COOKIE = "__Host-assistant_session"
+# The only requests that need no login: exact (method, path) pairs, never a whole path.
+PUBLIC = frozenset(
+    {
+        ("GET", "/login"),
+        ("HEAD", "/login"),
+        ("POST", "/login"),
+        ("POST", "/logout"),
+        ("GET", "/healthz"),
+        ("HEAD", "/healthz"),
+        ("GET", "/readyz"),
+        ("HEAD", "/readyz"),
+    }
+)
+PUBLIC_MAX_BODY = 4096  # a login form is a few hundred bytes; never an upload's size
 
 
 @dataclass
@@ -38,26 +55,42 @@ class Gate:
     session_hours: float = 12.0
     trusted_header: str = ""  # lower-case header name, "" = off
     trusted_proxies: tuple[str, ...] = ()
+    secure_cookie: bool = False
+    checks: PasswordChecks = field(default_factory=PasswordChecks)
+
+    @classmethod
+    def from_settings(cls, s: Settings, directory: Directory | None) -> Gate:
+        return cls(
+            directory,
+            LoginLimiter(s.login_max_failures, s.login_window_s),
+            session_hours=s.session_hours,
+            trusted_header=s.trusted_user_header.lower(),
+            trusted_proxies=tuple(s.trusted_proxies),
+            secure_cookie=s.secure_cookies,
+            checks=PasswordChecks(s.login_concurrency),
+        )
 
     @property
     def enabled(self) -> bool:
         return self.directory is not None
 
+    @property
+    def cookie(self) -> str:
+        return SECURE_COOKIE if self.secure_cookie else COOKIE
+
     def identify(self, scope: Scope) -> Principal | None:
         if self.directory is None:
             return LOCAL
         headers = _headers(scope)
+        if _repeated(scope, ("authorization", self.trusted_header or "authorization")):
+            return None  # two answers to "who is this": believe neither
         auth = headers.get("authorization", "")
         if auth:  # a wrong token is a failure, never a fall-back to the cookie
             kind, _, token = auth.partition(" ")
             return self.directory.by_token(token.strip()) if kind.lower() == "bearer" else None
-        cookie = SimpleCookie()
-        try:
-            cookie.load(headers.get("cookie", ""))
-        except Exception:  # a malformed cookie header is no login
-            cookie = SimpleCookie()
-        if COOKIE in cookie:
-            return self.directory.by_session(cookie[COOKIE].value)
+        session = parse_cookies(headers.get("cookie", "")).get(self.cookie)
+        if session:
+            return self.directory.by_session(session)
         if self.trusted_header and self._from_proxy(scope):
             name = headers.get(self.trusted_header, "").strip()
             return self.directory.principal(name) if name else None
@@ -90,6 +123,29 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
+def _repeated(scope: Scope, names: tuple[str, ...]) -> bool:
+    wanted = {n.encode("latin-1") for n in names}
+    seen = [k.lower() for k, _ in scope.get("headers", []) if k.lower() in wanted]
+    return len(seen) != len(set(seen))
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Cookies by name, skipping any malformed pair instead of dropping the whole header
+    (`http.cookies.SimpleCookie` gives up on all of them for one bad cookie another app
+    of the same site set). The first of two same-named cookies wins, as in browsers'
+    most-specific-path-first order."""
+    found: dict[str, str] = {}
+    for pair in header.split(";"):
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or any(c in name for c in ' \t",\\'):
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        found.setdefault(name, value)
+    return found
+
+
 def client_ip(scope: Scope) -> str:
     return str((scope.get("client") or ("unknown", 0))[0])
 
@@ -100,12 +156,16 @@ class GateMiddleware:
 
     def __init__(self, app: ASGIApp, gate: Gate, login_page: Callable[[str], str]) -> None:
         self.app = app
+        self.public = BodyLimit(app, PUBLIC_MAX_BODY)
         self.gate = gate
         self.login_page = login_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
+            return
+        if (scope.get("method"), scope["path"]) in PUBLIC:
+            await self.public(scope, receive, send)
             return
         principal = await run_in_threadpool(self.gate.identify, scope)
         if principal is None:
@@ -127,7 +187,7 @@ async def respond(
     status: int,
     body: str,
     content_type: str = "application/json",
-    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     data = body.encode()
     await send(

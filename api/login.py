@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.gate import COOKIE, Gate
+from api.gate import Gate, parse_cookies
+from api.passwords import Busy
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · On-prem Assistant</title>
@@ -37,16 +38,31 @@ button {{ margin-top: 1.2em; width: 100%; padding: .55em; }}
 """
 
 
+MAX_NAME = 64  # as long as a user name can be (assistant.auth.directory)
+MAX_PASSWORD = 1024
+# The page must not be framed (clickjacking) and its form posts only here.
+PAGE_HEADERS = {
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline';"
+    " form-action 'self'; frame-ancestors 'none'",
+    "x-frame-options": "DENY",
+}
+
+
 def login_page(message: str) -> str:
     return PAGE.format(message=html.escape(message))
 
 
-def router(gate: Gate, *, secure_cookie: bool = False) -> APIRouter:
+def _page(message: str, status: int, **headers: str) -> HTMLResponse:
+    return HTMLResponse(login_page(message), status_code=status, headers=PAGE_HEADERS | headers)
+
+
+def router(gate: Gate) -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
     @r.get("/login")
     def form() -> HTMLResponse:
-        return HTMLResponse(login_page(""), headers={"cache-control": "no-store"})
+        return _page("", 200)
 
     @r.post("/login")
     async def login(request: Request) -> Response:
@@ -54,37 +70,42 @@ def router(gate: Gate, *, secure_cookie: bool = False) -> APIRouter:
             return RedirectResponse("/", status_code=303)
         data = await request.form()
         name, password = str(data.get("username", "")), str(data.get("password", ""))
+        if not name or not password or len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
+            return _page("Wrong user name or password.", 401)  # no such user can exist
         ip = gate.client_ip(request.scope)
-        wait = gate.limiter.retry_after(name, ip)
+        wait = gate.limiter.reserve(name, ip)  # counted before the check, not after
         if wait > 0:
             message = f"Too many failed sign-ins: try again in {math.ceil(wait)} seconds."
-            headers = {"retry-after": str(math.ceil(wait))}
-            return HTMLResponse(login_page(message), status_code=429, headers=headers)
-        principal = await run_in_threadpool(gate.directory.authenticate, name, password)
+            return _page(message, 429, **{"retry-after": str(math.ceil(wait))})
+        try:
+            principal = await gate.checks.run(gate.directory.authenticate, name, password)
+        except Busy:
+            gate.limiter.refund(name, ip)
+            message = "The server is busy checking other sign-ins: try again in a second."
+            return _page(message, 503, **{"retry-after": "1"})
         if principal is None:
-            gate.limiter.failed(name, ip)
-            return HTMLResponse(login_page("Wrong user name or password."), status_code=401)
-        gate.limiter.succeeded(name)
+            return _page("Wrong user name or password.", 401)
+        gate.limiter.succeeded(name, ip)
         token = await run_in_threadpool(gate.directory.open_session, name, gate.session_hours)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
-            COOKIE,
+            gate.cookie,
             token,
             max_age=int(gate.session_hours * 3600),
             httponly=True,  # page scripts never see it
             samesite="strict",  # another site's form or fetch does not carry it (CSRF)
-            secure=secure_cookie,
+            secure=gate.secure_cookie,
             path="/",
         )
         return response
 
     @r.post("/logout")
     async def logout(request: Request) -> Response:
-        token = request.cookies.get(COOKIE)
+        token = parse_cookies(request.headers.get("cookie", "")).get(gate.cookie)
         if token and gate.directory is not None:
             await run_in_threadpool(gate.directory.close_session, token)
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(gate.cookie, path="/", secure=gate.secure_cookie)
         return response
 
     return r

@@ -9,21 +9,25 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
-from api.context import Context, principal
-from assistant.answering import Answer, Source
+from api.admit import admit, leave, released
+from api.context import Context, Ctx, Who
+from assistant.answering import Answer, AnswerStream, Source
+from assistant.auth import Principal
 from assistant.auth.access import AccessDenied, askable, scope
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, one_line
 
 ALL = ("default", "assistant")
+
+router = APIRouter(prefix="/v1")
 
 
 class ChatMessage(BaseModel):
@@ -39,8 +43,11 @@ class ChatRequest(BaseModel):
     temperature: float | None = None
 
 
-def _error(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status)
+def _error(
+    status: int, message: str, kind: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"message": message, "type": kind, "code": None}}
+    return JSONResponse(body, status, headers=headers)
 
 
 def _question(messages: list[ChatMessage]) -> str:
@@ -61,91 +68,99 @@ def sources_text(sources: list[Source]) -> str:
     return "\n\nSources:\n" + "\n".join(lines)
 
 
-def router(ctx: Context) -> APIRouter:
-    r = APIRouter(prefix="/v1")
+@router.get("/models")
+def models(ctx: Ctx, who: Who) -> dict[str, Any]:
+    """`default` (all collections you may read) and each collection by name."""
+    names = [*ALL[:1], *who.visible(askable(ctx.store))]
+    return {
+        "object": "list",
+        "data": [
+            {"id": n, "object": "model", "created": 0, "owned_by": "assistant"} for n in names
+        ],
+    }
 
-    @r.get("/models")
-    def models(request: Request) -> dict[str, Any]:
-        """`default` (all collections you may read) and each collection by name."""
-        who = principal(request)
-        names = [*ALL[:1], *who.visible(askable(ctx.store))]
-        return {
-            "object": "list",
-            "data": [
-                {"id": n, "object": "model", "created": 0, "owned_by": "assistant"} for n in names
-            ],
+
+@router.post("/chat/completions", response_model=None)
+def completions(body: ChatRequest, ctx: Ctx, who: Who) -> JSONResponse | StreamingResponse:
+    """Answer the last user message from the documents (streamed with `stream`)."""
+    question = _question(body.messages).strip()
+    if not question:
+        return _error(400, "no user message with text", "invalid_request_error")
+    try:
+        admit(ctx, who)
+    except HTTPException as exc:
+        message = exc.detail["error"] if isinstance(exc.detail, dict) else str(exc.detail)
+        kind = "rate_limit_error" if exc.status_code == 429 else "server_error"
+        return _error(exc.status_code, message, kind, exc.headers)
+    try:
+        collection = None if body.model in ("", *ALL) else body.model
+        allowed = scope(who, ctx.store, collection)
+        stream = ctx.assistant.ask(question, collections=allowed, user=who.name)
+    except AccessDenied:
+        leave(ctx, who)
+        return _error(404, f"The model '{body.model}' does not exist", "invalid_request_error")
+    except AssistantError as exc:
+        leave(ctx, who)
+        return _error(400, one_line(exc), "invalid_request_error")
+    reply = _Reply(ctx, who, body.model)
+    if not body.stream:
+        try:
+            return JSONResponse(reply.whole(stream.result()))
+        finally:
+            leave(ctx, who)
+    events = released(ctx, who, reply.events(stream))
+    return StreamingResponse(events, media_type="text/event-stream")
+
+
+class _Reply:
+    """One completion in OpenAI's shapes: a whole `chat.completion`, or SSE chunks."""
+
+    def __init__(self, ctx: Context, who: Principal, model: str) -> None:
+        self.ctx, self.who = ctx, who
+        self.base = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "created": int(time.time()),
+            "model": model,
         }
 
-    @r.post("/chat/completions", response_model=None)
-    def completions(body: ChatRequest, request: Request) -> JSONResponse | StreamingResponse:
-        """Answer the last user message from the documents (streamed with `stream`)."""
-        who = principal(request)
-        question = _question(body.messages).strip()
-        if not question:
-            return _error(400, "no user message with text", "invalid_request_error")
+    def finish(self, answer: Answer) -> list[dict[str, Any]]:
+        if self.ctx.history is not None:
+            self.ctx.history.record(self.who, answer)
+        return [asdict(s) for s in answer.sources]
+
+    def whole(self, answer: Answer) -> dict[str, Any]:
+        sources = self.finish(answer)
+        message = {"role": "assistant", "content": answer.text + sources_text(answer.sources)}
+        return {
+            **self.base,
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": answer.prompt_tokens,
+                "completion_tokens": 0,
+                "total_tokens": answer.prompt_tokens,
+            },
+            "sources": sources,
+        }
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
+        data = {
+            **self.base,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            **extra,
+        }
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    def events(self, stream: AnswerStream) -> Iterator[str]:
+        yield self.chunk({"role": "assistant", "content": ""})
         try:
-            collection = None if body.model in ("", *ALL) else body.model
-            stream = ctx.assistant.ask(question, collections=scope(who, ctx.store, collection))
-        except AccessDenied:
-            return _error(404, f"The model '{body.model}' does not exist", "invalid_request_error")
-        except AssistantError as exc:
-            return _error(400, " ".join(str(exc).split()), "invalid_request_error")
-        cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        base = {"id": cid, "created": created, "model": body.model}
-
-        def finish(answer: Answer) -> list[dict[str, Any]]:
-            if ctx.history is not None:
-                ctx.history.record(who, answer)
-            return [asdict(s) for s in answer.sources]
-
-        if not body.stream:
+            for piece in stream:
+                yield self.chunk({"content": piece})
             answer = stream.result()
-            sources = finish(answer)
-            return JSONResponse(
-                {
-                    **base,
-                    "object": "chat.completion",
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {
-                                "role": "assistant",
-                                "content": answer.text + sources_text(answer.sources),
-                            },
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": answer.prompt_tokens,
-                        "completion_tokens": 0,
-                        "total_tokens": answer.prompt_tokens,
-                    },
-                    "sources": sources,
-                }
-            )
-
-        def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
-            data = {
-                **base,
-                "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-                **extra,
-            }
-            return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-        def events() -> Iterator[str]:
-            yield chunk({"role": "assistant", "content": ""})
-            try:
-                for piece in stream:
-                    yield chunk({"content": piece})
-                answer = stream.result()
-                sources = finish(answer)
-                yield chunk({"content": sources_text(answer.sources)})
-                yield chunk({}, "stop", sources=sources)
-            except AssistantError as exc:
-                yield chunk({"content": f"\n\nerror: {' '.join(str(exc).split())}"}, "stop")
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    return r
+            sources = self.finish(answer)
+            yield self.chunk({"content": sources_text(answer.sources)})
+            yield self.chunk({}, "stop", sources=sources)
+        except AssistantError as exc:
+            yield self.chunk({"content": f"\n\nerror: {one_line(exc)}"}, "stop")
+        yield "data: [DONE]\n\n"

@@ -12,24 +12,26 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.context import Context, principal
+from api.admit import admit, leave, released
+from api.context import Context, Ctx, Who
 from assistant.answering import Answer, AnswerStream
 from assistant.auth import Principal
-from assistant.auth.access import AccessDenied, askable, scope
-from assistant.errors import AssistantError
+from assistant.auth.access import AccessDenied, ReadOnly, askable, check_read, check_write, scope
+from assistant.errors import AssistantError, one_line
 from assistant.llm.fifo import Queued, with_places
-from ui.uploads import collection_problem, name_problem, remove_copies, run, screen
+from assistant.uploads import Uploads, collection_problem, delete_documents, name_problem, run
+from assistant.uploads import screen as screen_uploads
 
-Who = Annotated[Principal, Depends(principal)]
+router = APIRouter(prefix="/api")
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=4000)
+    question: str = Field(min_length=1, description="at most max_question_chars long")
     collection: str | None = Field(None, description="one collection; empty = all you may read")
     conversation: str | None = Field(None, description="continue this history entry")
     k: int | None = Field(None, ge=1, le=50)
@@ -52,7 +54,7 @@ def start(
     """Begin an answer over the collections `who` may read (one, or all)."""
     try:
         collections = scope(who, ctx.store, collection)
-        return ctx.assistant.ask(question, collections=collections, k=k)
+        return ctx.assistant.ask(question, collections=collections, k=k, user=who.name)
     except AccessDenied as exc:
         raise HTTPException(404, str(exc)) from exc
     except AssistantError as exc:
@@ -60,155 +62,175 @@ def start(
 
 
 def _readable(ctx: Context, who: Principal, collection: str) -> str:
-    if collection not in askable(ctx.store) or not who.can_read(collection):
-        raise HTTPException(404, f"no collection named '{collection}'")
+    try:
+        check_read(who, collection, askable(ctx.store))
+    except AccessDenied as exc:
+        raise HTTPException(404, str(exc)) from exc
     return collection
 
 
-def _writable(ctx: Context, who: Principal, collection: str) -> str:
-    if not who.can_write(collection):
-        if who.can_read(collection):
-            raise HTTPException(403, f"only owners of '{collection}' may change its documents")
-        raise HTTPException(404, f"no collection named '{collection}'")
+def _writable(who: Principal, collection: str) -> str:
+    try:
+        check_write(who, collection)
+    except ReadOnly as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except AccessDenied as exc:
+        raise HTTPException(404, str(exc)) from exc
     if problem := collection_problem(collection):
         raise HTTPException(400, f"'{collection}' cannot be a collection: {problem}")
     return collection
 
 
-def router(ctx: Context) -> APIRouter:
-    r = APIRouter(prefix="/api")
+@router.get("/me")
+def me(ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Who you are signed in as, and the collections you may read."""
+    names = who.visible(askable(ctx.store))
+    return {
+        "name": who.name,
+        "admin": who.is_admin,
+        "collections": [
+            {"name": n, "role": "owner" if who.can_write(n) else "read"} for n in names
+        ],
+    }
 
-    @r.get("/me")
-    def me(who: Who) -> dict[str, Any]:
-        """Who you are signed in as, and the collections you may read."""
-        names = who.visible(askable(ctx.store))
-        return {
-            "name": who.name,
-            "admin": who.is_admin,
-            "collections": [
-                {"name": n, "role": "owner" if who.can_write(n) else "read"} for n in names
-            ],
-        }
 
-    @r.get("/collections")
-    def collections(who: Who) -> list[dict[str, Any]]:
-        """The collections you may read, with documents and chunks."""
-        return [
-            {**asdict(c), "role": "owner" if who.can_write(c.name) else "read"}
-            for c in ctx.store.collection_stats()
-            if c.documents is not None and who.can_read(c.name)
-        ]
+@router.get("/collections")
+def collections(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """The collections you may read, with documents and chunks."""
+    return [
+        {**asdict(c), "role": "owner" if who.can_write(c.name) else "read"}
+        for c in ctx.store.collection_stats()
+        if c.documents is not None and who.can_read(c.name)
+    ]
 
-    @r.post("/ask")
-    def ask(body: AskRequest, who: Who) -> StreamingResponse:
-        """Answer from the documents, streamed as NDJSON: a `sources` line, `queued` lines
-        (your place in line) while the model answers others, `delta` lines with the text as
-        generated, then `done` with the whole answer (or `error`)."""
-        if body.conversation and (
-            ctx.history is None or not ctx.history.get(who, body.conversation)
-        ):
-            raise HTTPException(404, f"no conversation '{body.conversation}'")
+
+@router.post("/ask")
+def ask(body: AskRequest, ctx: Ctx, who: Who) -> StreamingResponse:
+    """Answer from the documents, streamed as NDJSON: a `sources` line, `queued` lines
+    (your place in line) while the model answers others, `delta` lines with the text as
+    generated, then `done` with the whole answer (or `error`)."""
+    if body.conversation and (ctx.history is None or not ctx.history.get(who, body.conversation)):
+        raise HTTPException(404, f"no conversation '{body.conversation}'")
+    admit(ctx, who)
+    try:
         stream = start(ctx, who, body.question, body.collection, body.k)
+    except BaseException:
+        leave(ctx, who)
+        raise
+    lines = released(ctx, who, _answer_lines(ctx, who, stream, body.conversation))
+    return StreamingResponse(lines, media_type="application/x-ndjson")
 
-        def lines() -> Iterator[str]:
-            yield _line({"type": "sources", "sources": [asdict(s) for s in stream.sources]})
-            try:
-                for piece in with_places(stream):  # `queued` lines while others are answered
-                    if isinstance(piece, Queued):
-                        yield _line({"type": "queued", "place": piece.place})
-                    else:
-                        yield _line({"type": "delta", "text": piece})
-                answer = stream.result()
-                conv = ctx.history.record(who, answer, body.conversation) if ctx.history else None
-                yield _line({"type": "done", **answer_json(answer, conv)})
-            except AssistantError as exc:
-                yield _line({"type": "error", "error": " ".join(str(exc).split())})
 
-        return StreamingResponse(lines(), media_type="application/x-ndjson")
+def _answer_lines(
+    ctx: Context, who: Principal, stream: AnswerStream, conversation: str | None
+) -> Iterator[str]:
+    yield _line({"type": "sources", "sources": [asdict(s) for s in stream.sources]})
+    try:
+        for piece in with_places(stream):  # `queued` lines while others are answered
+            if isinstance(piece, Queued):
+                yield _line({"type": "queued", "place": piece.place})
+            else:
+                yield _line({"type": "delta", "text": piece})
+        answer = stream.result()
+        conv = ctx.history.record(who, answer, conversation) if ctx.history else None
+        yield _line({"type": "done", **answer_json(answer, conv)})
+    except AssistantError as exc:
+        yield _line({"type": "error", "error": one_line(exc)})
 
-    @r.get("/documents")
-    def documents(who: Who, collection: str) -> list[dict[str, Any]]:
-        """The documents of a collection you may read."""
-        return [asdict(d) for d in ctx.store.documents(_readable(ctx, who, collection))]
 
-    @r.get("/documents/download")
-    def download(who: Who, collection: str, source: str) -> FileResponse:
-        """The original file of a document (only a document of a collection you may read,
-        and only by the exact source the listing gives)."""
-        known = {d.source for d in ctx.store.documents(_readable(ctx, who, collection))}
-        path = Path(source)
-        if source not in known or not path.is_file():
-            raise HTTPException(404, f"no document '{source}' in '{collection}'")
-        return FileResponse(path, filename=path.name)
+@router.get("/documents")
+def documents(ctx: Ctx, who: Who, collection: str) -> list[dict[str, Any]]:
+    """The documents of a collection you may read."""
+    return [asdict(d) for d in ctx.store.documents(_readable(ctx, who, collection))]
 
-    @r.post("/documents")
-    async def upload(
-        who: Who, collection: Annotated[str, Query()], files: Annotated[list[UploadFile], File()]
-    ) -> list[dict[str, Any]]:
-        """Upload and index files into a collection you own (admins: any, or a new one).
-        The request's size is capped before it is read (upload_max_mb per request)."""
-        uploads = ctx.uploads
-        if uploads is None:
-            raise HTTPException(403, "uploading is not enabled on this server")
-        _writable(ctx, who, collection)
-        for f in files:  # refuse the whole request before storing a byte of it
-            if problem := name_problem(f.filename or ""):
-                raise HTTPException(400, f"'{f.filename}': {problem}")
-        temp = Path(tempfile.mkdtemp(prefix="upload-"))
-        try:
-            paths = []
-            for f in files:
-                dest = temp / str(f.filename)
-                with dest.open("wb") as out:
-                    await run_in_threadpool(shutil.copyfileobj, f.file, out, 2**20)
-                paths.append(dest)
-            items = screen(paths, uploads)
 
-            def ingest() -> None:
-                for _ in run(items, collection, uploads, temp=temp):
-                    pass
+@router.get("/documents/download")
+def download(ctx: Ctx, who: Who, collection: str, source: str) -> FileResponse:
+    """The original file of a document (only a document of a collection you may read,
+    and only by the exact source the listing gives)."""
+    known = {d.source for d in ctx.store.documents(_readable(ctx, who, collection))}
+    path = Path(source)
+    if source not in known or not path.is_file():
+        raise HTTPException(404, f"no document '{source}' in '{collection}'")
+    return FileResponse(path, filename=path.name)
 
-            await run_in_threadpool(ingest)
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
-        return [
-            {"file": i.name, "status": i.status, "chunks": i.chunks, "reason": i.reason}
-            for i in items
-        ]
 
-    @r.delete("/documents")
-    def delete(who: Who, collection: str, source: str) -> dict[str, Any]:
-        """Delete a document from a collection you own."""
-        _readable(ctx, who, collection)
-        _writable(ctx, who, collection)
-        removed = ctx.store.remove([source], collection)
-        if not removed:
-            raise HTTPException(404, f"no document '{source}' in '{collection}'")
-        if ctx.uploads is not None:
-            remove_copies([source], ctx.uploads.folder / collection)
-        return {"removed": removed}
+@router.post("/documents")
+async def upload(
+    ctx: Ctx,
+    who: Who,
+    collection: Annotated[str, Query()],
+    files: Annotated[list[UploadFile], File()],
+) -> list[dict[str, Any]]:
+    """Upload and index files into a collection you own (admins: any, or a new one).
+    The request's size is capped before it is read (upload_max_mb per request)."""
+    uploads = ctx.uploads
+    if uploads is None:
+        raise HTTPException(403, "uploading is not enabled on this server")
+    _writable(who, collection)
+    for f in files:  # refuse the whole request before storing a byte of it
+        if problem := name_problem(f.filename or ""):
+            raise HTTPException(400, f"'{f.filename}': {problem}")
+    temp = Path(tempfile.mkdtemp(prefix="upload-"))
+    try:
+        return await _ingest_uploads(files, temp, collection, uploads)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
-    @r.get("/history")
-    def history(who: Who) -> list[dict[str, Any]]:
-        """Your conversations, newest first."""
-        return [asdict(c) for c in ctx.history.list(who)] if ctx.history else []
 
-    @r.get("/history/{conversation}")
-    def conversation(who: Who, conversation: str) -> dict[str, Any]:
-        """One of your conversations with its questions, answers and sources."""
-        found = ctx.history.get(who, conversation) if ctx.history else None
-        if found is None:
-            raise HTTPException(404, f"no conversation '{conversation}'")
-        return found
+async def _ingest_uploads(
+    files: list[UploadFile], temp: Path, collection: str, uploads: Uploads
+) -> list[dict[str, Any]]:
+    paths = []
+    for f in files:
+        dest = temp / str(f.filename)
+        with dest.open("wb") as out:
+            await run_in_threadpool(shutil.copyfileobj, f.file, out, 2**20)
+        paths.append(dest)
+    items = screen_uploads(paths, uploads)
 
-    @r.delete("/history/{conversation}")
-    def forget(who: Who, conversation: str) -> dict[str, bool]:
-        """Delete one of your conversations."""
-        if ctx.history is None or not ctx.history.delete(who, conversation):
-            raise HTTPException(404, f"no conversation '{conversation}'")
-        return {"deleted": True}
+    def ingest() -> None:
+        for _ in run(items, collection, uploads, temp=temp):
+            pass
 
-    return r
+    await run_in_threadpool(ingest)
+    return [
+        {"file": i.name, "status": i.status, "chunks": i.chunks, "reason": i.reason} for i in items
+    ]
+
+
+@router.delete("/documents")
+def delete(ctx: Ctx, who: Who, collection: str, source: str) -> dict[str, Any]:
+    """Delete a document from a collection you own."""
+    _readable(ctx, who, collection)
+    _writable(who, collection)
+    removed = delete_documents(ctx.store, ctx.uploads, [source], collection)
+    if not removed:
+        raise HTTPException(404, f"no document '{source}' in '{collection}'")
+    return {"removed": removed}
+
+
+@router.get("/history")
+def history(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """Your conversations, newest first."""
+    return [asdict(c) for c in ctx.history.list(who)] if ctx.history else []
+
+
+@router.get("/history/{conversation}")
+def conversation(ctx: Ctx, who: Who, conversation: str) -> dict[str, Any]:
+    """One of your conversations with its questions, answers and sources."""
+    found = ctx.history.get(who, conversation) if ctx.history else None
+    if found is None:
+        raise HTTPException(404, f"no conversation '{conversation}'")
+    return found
+
+
+@router.delete("/history/{conversation}")
+def forget(ctx: Ctx, who: Who, conversation: str) -> dict[str, bool]:
+    """Delete one of your conversations."""
+    if ctx.history is None or not ctx.history.delete(who, conversation):
+        raise HTTPException(404, f"no conversation '{conversation}'")
+    return {"deleted": True}
 
 
 def _line(data: dict[str, Any]) -> str:

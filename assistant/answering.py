@@ -61,8 +61,9 @@ class Answer:
         return asdict(self)
 
 
-# Told of every finished answer and the collection asked, e.g. to log it: CLI and UI alike.
-OnAnswer = Callable[[Answer, str], None]
+# Told of every finished answer, the collection asked and who asked ("" on the command
+# line), e.g. to log it: CLI and UI alike.
+OnAnswer = Callable[[Answer, str, str], None]
 
 
 def _snippet(text: str) -> str:
@@ -161,11 +162,13 @@ class Assistant:
         model: ChatModel,
         *,
         max_answer_tokens: int,
+        max_question_chars: int = 4000,
         on_answer: OnAnswer | None = None,
     ) -> None:
         self.retriever = retriever
         self.model = model
         self.max_answer_tokens = max_answer_tokens
+        self.max_question_chars = max_question_chars
         self.on_answer = on_answer
 
     def ask(
@@ -175,13 +178,19 @@ class Assistant:
         collection: str | None = None,
         k: int | None = None,
         collections: Sequence[str] | None = None,
+        user: str = "",
     ) -> AnswerStream:
         """Answer from `collection` (default: the store's), or, when `collections` is
         given, from exactly those (merged; none at all means nothing is searched): the
-        caller decides which a user may read."""
+        caller decides which a user may read. `user` is who asks, for the chat log."""
         started = time.perf_counter()
         if not question.strip():
             raise AssistantError("the question is empty")
+        if len(question) > self.max_question_chars:  # before anything is searched or logged
+            raise AssistantError(
+                f"the question is {len(question):,} characters long; at most"
+                f" {self.max_question_chars:,} are accepted (max_question_chars)"
+            )
         if collections is not None:
             retrieval = self.retriever.retrieve_many(question, list(collections), k=k)
             asked = ",".join(collections)
@@ -193,7 +202,7 @@ class Assistant:
         )
         answer.timings["retrieval_s"] = retrieval.seconds
         on_answer = self.on_answer
-        done = (lambda a: on_answer(a, asked)) if on_answer else None
+        done = (lambda a: on_answer(a, asked, user)) if on_answer else None
         if not retrieval.hits:
             answer.text, answer.refused = NOT_COVERED, True
             return AnswerStream(answer, None, [], 0, started, done)

@@ -4,12 +4,15 @@ A bad answer seen in the browser or the terminal is only fixable once it can be 
 `assistant eval add` turns a logged entry into a regression case. The log stays on this
 machine, like everything else, and `chat_log = false` (ASSISTANT_CHAT_LOG=false) turns it
 off. One file per local day (`chatlog/2025-01-31.jsonl`), so old days can be deleted by age.
+Each entry names who asked; the files are readable by their owner only (0600, in a 0700
+folder), whatever the umask: they hold every user's questions.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -35,10 +38,12 @@ class LogEntry:
     model: str
     sources: list[dict[str, Any]] = field(default_factory=list)  # number, source, anchor, ...
     timings: dict[str, float] = field(default_factory=dict)
+    user: str = ""  # who asked; "" on the command line (and in logs from before)
 
     @classmethod
-    def from_answer(cls, answer: Answer, collection: str) -> LogEntry:
+    def from_answer(cls, answer: Answer, collection: str, user: str = "") -> LogEntry:
         return cls(
+            user=user,
             id=uuid.uuid4().hex[:10],
             time=datetime.now().astimezone().isoformat(timespec="seconds"),
             question=answer.question,
@@ -65,15 +70,18 @@ class ChatLog:
         self.directory = directory
         self._lock = threading.Lock()
 
-    def record(self, answer: Answer, collection: str) -> None:
+    def record(self, answer: Answer, collection: str, user: str = "") -> None:
         """Append one answer; a log that cannot be written never breaks answering."""
-        entry = LogEntry.from_answer(answer, collection)
+        entry = LogEntry.from_answer(answer, collection, user)
         line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
         path = self.directory / f"{entry.time[:10]}.jsonl"
         try:
             with self._lock:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as f:
+                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                if os.fstat(fd).st_mode & 0o077:  # a file from before, made with the umask
+                    os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "a", encoding="utf-8") as f:
                     f.write(line)
         except OSError as exc:
             log.warning("chat log %s not written: %s", path, exc)

@@ -11,3 +11,9 @@ class BackendUnavailable(AssistantError):
 
 class EmbedderMismatch(AssistantError):
     """The collection was built with a different embedding model than the one configured."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (library messages often span several), or its
+    type's name when it has none: what the UI, the API and reports show."""
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -25,9 +25,8 @@ class Components:
         s = self.settings
         server = None
         if s.chroma_url:
-            token = s.chroma_token.get_secret_value() if s.chroma_token else None
-            server = ChromaServer(s.chroma_url, token, s.chroma_auth_header)
-        return Store(s.chroma_dir, make_embedder(s), s.collection, server)
+            server = ChromaServer.from_settings(s)
+        return Store(s.chroma_dir, make_embedder(s), s.collection, server, s.keyword_database)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -51,5 +50,6 @@ class Components:
             self.retriever,
             self.model,
             max_answer_tokens=s.max_answer_tokens,
+            max_question_chars=s.max_question_chars,
             on_answer=ChatLog(s.chat_log_dir).record if s.chat_log else None,
         )

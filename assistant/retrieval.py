@@ -1,5 +1,10 @@
 """Find the chunks that answer a question: vector search and BM25 keywords, fused.
 
+The keyword ranking comes from the store's persistent index (embedded store, see
+store/keywords.py); with a Chroma server, which has no keyword ranking of its own in 1.5
+(`Collection.search` is for distributed/hosted Chroma only), from `BM25Index`, built in
+this process's memory on the first query after a change.
+
 Vectors catch paraphrase ("licence" ~ "commercially permissive"); BM25 catches exact names
 and numbers ("405B", "4chan") that a 384-dim MiniLM blurs. Reciprocal-rank fusion merges
 the two rankings without having to calibrate their scores against each other. Cosine
@@ -9,7 +14,6 @@ similarity still gates the result, so an off-topic question retrieves nothing at
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -18,69 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.store import Chunk, Hit, Store
+from assistant.store.keywords import tokenize
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the weight of top ranks
 CANDIDATES_PER_RESULT = 4
 
-_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
-)
-
-
-def tokenize(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
-
 
 class BM25Index:
-    """Okapi BM25 over an inverted index: a query touches only the postings of its terms."""
+    """Okapi BM25 over an inverted index in memory (server mode): a query touches only the
+    postings of its terms."""
 
     def __init__(self, chunks: Sequence[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
         self.ids = [c.id for c in chunks]
@@ -107,6 +57,10 @@ class BM25Index:
         }
         self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)  # a term no chunk contains
 
+    def weights(self, terms: Sequence[str]) -> dict[str, float]:
+        """idf of each term (a term no chunk contains: the highest)."""
+        return {t: self._idf.get(t, self._unseen_idf) for t in terms}
+
     def coverage(self, query: str, chunk_id: str) -> float:
         """Share of the query's terms, weighted by rarity, that the chunk contains (0..1).
 
@@ -121,9 +75,10 @@ class BM25Index:
         weights = {t: self._idf.get(t, self._unseen_idf) for t in terms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
-    def top(self, query: str, k: int) -> list[str]:
+    def top(self, query: str | Sequence[str], k: int) -> list[str]:
+        """The k best chunk ids for a question, or for its terms already tokenized."""
         scores = np.zeros(len(self.ids), dtype=np.float32)
-        for term in set(tokenize(query)):
+        for term in set(tokenize(query) if isinstance(query, str) else query):
             if term not in self._postings:
                 continue
             docs, tf = self._postings[term]
@@ -131,6 +86,32 @@ class BM25Index:
         hits = np.flatnonzero(scores)
         best = hits[np.argsort(-scores[hits], kind="stable")][:k]
         return [self.ids[i] for i in best]
+
+
+@dataclass(frozen=True)
+class _Keywords:
+    """One question's keyword ranking: chunk ids best first, and each query term's idf."""
+
+    ids: list[str]
+    weights: dict[str, float]
+
+    def coverage(self, text: str) -> float:
+        """Share of the query's terms, weighted by rarity, that the text contains (0..1).
+
+        A chunk holding every rare word of the question ("Russian army 1812 retreated") is
+        relevant even where a small embedding model scores it low; a chunk sharing one
+        common word ("capital") with an off-topic question is not.
+        """
+        total = sum(self.weights.values())
+        if not total:
+            return 0.0
+        have = set(tokenize(text))
+        return sum(w for t, w in self.weights.items() if t in have) / total
+
+
+def _terms(question: str) -> list[str]:
+    """A question's distinct search terms, sorted: tokenized once per question."""
+    return sorted(set(tokenize(question)))
 
 
 @dataclass(frozen=True)
@@ -164,6 +145,16 @@ class Retriever:
             self._bm25[collection] = cached
         return cached[1]
 
+    def _keywords(self, terms: list[str], n: int, collection: str) -> _Keywords | None:
+        """The keyword ranking of the question's terms, from the store's index or in memory."""
+        if not self.hybrid:
+            return None
+        if self.store.keywords is not None:
+            weights = self.store.keyword_weights(terms, collection)
+            return _Keywords(self.store.keyword_search(terms, n, collection), weights)
+        bm25 = self._bm25_index(collection)
+        return _Keywords(bm25.top(terms, n), bm25.weights(terms))
+
     def retrieve(
         self, question: str, k: int | None = None, collection: str | None = None
     ) -> Retrieval:
@@ -171,7 +162,7 @@ class Retriever:
         k = k or self.top_k
         collection = collection or self.store.default_collection
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
-        hits = self._ranked(question, query, k, collection)
+        hits = self._ranked(_terms(question), query, k, collection)
         return Retrieval(hits=hits, seconds=time.perf_counter() - started)
 
     def retrieve_many(
@@ -185,36 +176,36 @@ class Retriever:
         if not collections:
             return Retrieval(hits=[], seconds=time.perf_counter() - started)
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
-        hits = [h for name in collections for h in self._ranked(question, query, k, name)]
+        terms = _terms(question)  # once per question, not per collection or candidate
+        hits = [h for name in collections for h in self._ranked(terms, query, k, name)]
         if len(collections) > 1:
             hits.sort(key=lambda h: -h.similarity)
         return Retrieval(hits=hits[:k], seconds=time.perf_counter() - started)
 
-    def _ranked(self, question: str, query: np.ndarray, k: int, collection: str) -> list[Hit]:
+    def _ranked(self, terms: list[str], query: np.ndarray, k: int, collection: str) -> list[Hit]:
         """Vector and BM25 rankings fused, past the relevance gate, each chunk tagged with
         its collection (sources name it; history and permissions rely on it)."""
         n = k * CANDIDATES_PER_RESULT
         vector_hits = self.store.search(query, n, collection)
         rankings = [[h.chunk.id for h in vector_hits]]
         by_id = {h.chunk.id: h for h in vector_hits}
-        bm25 = self._bm25_index(collection) if self.hybrid else None
-        if bm25 is not None:
-            keyword_ids = bm25.top(question, n)
-            rankings.append(keyword_ids)
-            missing = [i for i in keyword_ids if i not in by_id]
+        keywords = self._keywords(terms, n, collection)
+        if keywords is not None:
+            rankings.append(keywords.ids)
+            missing = [i for i in keywords.ids if i not in by_id]
             for chunk, vec in self.store.get_with_embeddings(missing, collection):
                 by_id[chunk.id] = Hit(chunk, float(np.dot(query, vec)))
         fused: dict[str, float] = defaultdict(float)
         for ranking in rankings:
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] += 1.0 / (RRF_K + rank + 1)
-        ordered = sorted(fused, key=lambda i: -fused[i])
+        ordered = sorted((i for i in fused if i in by_id), key=lambda i: -fused[i])
 
         def relevant(hit: Hit) -> bool:
             if hit.similarity >= self.min_similarity:
                 return True
-            return bm25 is not None and (
-                bm25.coverage(question, hit.chunk.id) >= self.min_keyword_coverage
+            return keywords is not None and (
+                keywords.coverage(hit.chunk.text) >= self.min_keyword_coverage
             )
 
         hits = [by_id[i] for i in ordered if relevant(by_id[i])][:k]

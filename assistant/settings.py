@@ -11,7 +11,7 @@ import os
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from assistant.errors import AssistantError
 
 APP_NAME = "onprem-assistant"
 
@@ -42,8 +44,11 @@ def config_file() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
 
-    # Where everything the product writes lives: Chroma, chat logs, extracted models.
-    data_dir: Path = Field(default_factory=default_data_dir)
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="everything the product writes: the embedded Chroma store, the users"
+        " database, chat logs, uploaded files",
+    )
 
     # --- chat model -------------------------------------------------------------------
     backend: Literal["llamacpp", "ollama", "openai"] = Field(
@@ -71,7 +76,9 @@ class Settings(BaseSettings):
     context_window: int = Field(4096, ge=512, description="tokens the model sees at once")
     threads: int | None = Field(None, ge=1, description="llama.cpp CPU threads; empty = all")
     max_answer_tokens: int = Field(256, ge=16, description="longest answer, in tokens")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: float = Field(
+        0.0, ge=0.0, le=2.0, description="sampling temperature; 0: the same answer every time"
+    )
     seed: int = Field(42, description="sampling seed, so the same question gets the same answer")
 
     ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL")
@@ -110,26 +117,92 @@ class Settings(BaseSettings):
         "Authorization",
         description="Authorization: `Bearer TOKEN`; X-Chroma-Token: the bare token",
     )
+    chroma_connect_timeout: float = Field(
+        5.0, gt=0, description="seconds to open a connection to the Chroma server"
+    )
+    chroma_read_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="seconds to wait for the Chroma server to answer a request: a hung server"
+        " fails the question with an error instead of blocking it",
+    )
 
     # --- ingestion ----------------------------------------------------------------------
     chunk_size: int = Field(700, ge=100, description="characters per chunk")
     chunk_overlap: int = Field(100, ge=0, description="characters shared by neighbour chunks")
-    seed_dir: Path | None = Field(None, description="corpus indexed into an empty store")
+    seed_dir: Path | None = Field(
+        None, description="corpus indexed into an empty store; empty = the shipped seeds/"
+    )
     auto_seed: bool = Field(True, description="index seed_dir on first start when store is empty")
     max_file_mb: float = Field(
         200.0, gt=0, description="larger files are skipped with the reason 'too large'"
+    )
+    max_unzipped_mb: float = Field(
+        200.0,
+        gt=0,
+        description="DOCX, XLSX, PPTX and OpenDocument files that would inflate to more than"
+        " this are refused before parsing (zip bombs)",
+    )
+    max_zip_ratio: float = Field(
+        100.0, gt=1, description="... and those whose parts inflate more than this many times"
+    )
+    ocr_languages: str = Field(
+        "eng",
+        description="Tesseract languages for scanned pages and images, e.g. 'eng+deu'"
+        " (each needs Debian's tesseract-ocr-LANG package)",
+    )
+    ocr_min_confidence: float = Field(
+        60.0,
+        ge=0,
+        le=100,
+        description="an OCR'd page whose mean word confidence (0-100) is below this is"
+        " indexed but flagged 'low OCR confidence' in its citation",
     )
     embed_batch: int = Field(
         128, ge=1, le=4096, description="chunks embedded and written per batch when ingesting"
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
+    upload_parse_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="an uploaded file is parsed in a child process first: longer than this"
+        " and it is refused (one hostile file cannot freeze the server)",
+    )
+    upload_parse_memory_mb: int = Field(
+        1024,
+        ge=16,
+        description="memory (address space) that child may use; more and the file is refused",
+    )
+    upload_quota_mb: float = Field(
+        500.0,
+        gt=0,
+        description="megabytes one user may upload within an hour (web page and API);"
+        " more is answered 429. Only users who own a collection (or admins) may upload",
+    )
     upload_types: list[str] = Field(
-        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx"],
+        [".pdf", ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".docx", ".xlsx"]
+        + [".xlsm", ".csv", ".tsv", ".pptx", ".odt", ".ods", ".odp", ".eml", ".mbox"]
+        + [".png", ".jpg", ".jpeg", ".tif", ".tiff"],
         description="file suffixes the web UI accepts for upload",
     )
 
     # --- retrieval and answering ----------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="sources given to the model")
+    max_questions_in_flight: int = Field(
+        16,
+        ge=1,
+        description="questions being answered or waiting for the model at once (/api, /v1;"
+        " the web chat's queue too); one more is answered 503 with its place and Retry-After",
+    )
+    max_questions_per_user: int = Field(
+        2, ge=1, description="questions one user may have in flight at once; more get 429"
+    )
+    max_question_chars: int = Field(
+        4000,
+        ge=10,
+        description="longest question accepted, everywhere (web chat and its API, /api,"
+        " /v1, CLI); a longer one is refused before it is searched or logged",
+    )
     min_similarity: float = Field(
         0.25, ge=-1.0, le=1.0, description="cosine below which a chunk counts as unrelated"
     )
@@ -148,7 +221,13 @@ class Settings(BaseSettings):
 
     # --- web UI -------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="0.0.0.0 serves the internal network")
-    port: int = Field(7860, ge=1, le=65535)
+    port: int = Field(7860, ge=1, le=65535, description="port the web UI and API listen on")
+    allowed_hosts: list[str] = Field(
+        [],
+        description="names people reach the server by (the Host header), e.g."
+        " assistant.internal or *.example.org, besides IP addresses, localhost and this"
+        " machine's name; any other name is refused (DNS rebinding). '*' = any",
+    )
 
     # --- users and access -----------------------------------------------------------------
     database_url: str | None = Field(
@@ -161,6 +240,13 @@ class Settings(BaseSettings):
         5, ge=1, description="failed logins per user name (4x per address) before a pause"
     )
     login_window_s: float = Field(300.0, gt=0, description="seconds failed logins are counted")
+    login_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="password checks (Argon2id, ~64 MiB each) run at once; a sign-in beyond"
+        " that is answered 503 with Retry-After",
+    )
     trusted_user_header: str = Field(
         "",
         description="header (e.g. X-Remote-User) naming the user a reverse proxy signed in;"
@@ -184,6 +270,23 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """The effective settings with `overrides` on top (None means "not given"); a bad
+        value is one `AssistantError` line naming the setting, never a pydantic traceback."""
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValueError as exc:  # pydantic's ValidationError
+            raise AssistantError(f"invalid settings: {exc}".replace("\n", "; ")) from exc
+
+    @property
+    def keyword_database(self) -> str | None:
+        """Where a Chroma server's replicas share the keyword index: `database_url` when it
+        is PostgreSQL (else each replica ranks keywords in memory; the embedded store keeps
+        it in its manifest file)."""
+        url = self.database_url or ""
+        return url if self.chroma_url and url.startswith("postgresql") else None
 
     @property
     def chroma_dir(self) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import shutil
 import statistics
@@ -21,29 +20,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from corpus import QUESTIONS, _fill, paragraph, write_corpus
+from corpus import write_corpus
 
-from assistant.cli import index_files
+from assistant.cli.wiring import index_files
 from assistant.embeddings.onnx import _PackagedMiniLM
 from assistant.factory import Components
 from assistant.llm.llamacpp import LlamaCppChat, packaged_model_path
-from assistant.retrieval import CANDIDATES_PER_RESULT, BM25Index
 from assistant.settings import Settings
-from assistant.store import Chunk
 from ingest.chunking import chunk_document
 from ingest.loaders import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 COLD_QUESTION = "When was Llama 2 released, and under what licence?"
-SEED_QUESTIONS = [  # each answered by the seed corpus (as in tests/test_retrieval.py)
+SEED_QUESTIONS = [  # each answered by the seed corpus (as in tests/core/test_retrieval.py)
     "What did the Russian army do in 1812 as it retreated?",
     "Which operating system for VR headsets did Meta open-source?",
     "How fast did Groq deploy Llama 3 after its announcement?",
@@ -242,77 +238,14 @@ class RandomVectors:
 
 
 def retrieval_latency(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
-    """Retriever.retrieve over a large store, and where its time goes.
+    """Hybrid retrieval over a large store and where its time goes: bench/retrieval_bench.py
+    (chunks with random unit vectors in 5 collections, real query embedder)."""
+    from retrieval_bench import RESULTS as RETRIEVAL
+    from retrieval_bench import measure
 
-    The chunks are written through the product's own Store.add (manifest, batches, Chroma)
-    with random unit vectors in place of embeddings; queries use the real embedder. Random
-    vectors rarely pass the similarity gate, so few hits come back, but every cost (embed,
-    HNSW search, BM25, fetching BM25-only hits) is still paid in full.
-    """
-    parts = Components(_settings(tmp, "retrieval"))
-    store, retriever, s = parts.store, parts.retriever, parts.settings
-    rng, embedder = random.Random(2), store.embedder
-    chunks = [
-        Chunk(
-            f"syn-{i}",
-            paragraph(rng, 600),
-            {"source": f"/syn/{i // 10}", "doc_hash": f"h{i // 10}"},
-        )
-        for i in range(n_chunks)
-    ]
-    started = time.perf_counter()
-    store.embedder = RandomVectors(embedder.name)
-    try:
-        store.add(chunks)
-    finally:
-        store.embedder = embedder
-    write_s = time.perf_counter() - started
-    queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
-    started = time.perf_counter()
-    chunks = list(store.chunks())
-    read_s = time.perf_counter() - started
-    started = time.perf_counter()
-    BM25Index(chunks)
-    index_s = time.perf_counter() - started
-    first_s = retriever.retrieve(queries[0]).seconds  # the first query builds the index
-    bm25, n = retriever._bm25_index(s.collection), s.top_k * CANDIDATES_PER_RESULT
-    t: dict[str, list[float]] = {k: [] for k in ("total", "embed", "vector", "bm25", "fetch")}
-    t["revision"] = []
-
-    def timed(key: str, fn: Callable[..., Any], *args: Any) -> Any:
-        started = time.perf_counter()
-        result = fn(*args)
-        t[key].append(time.perf_counter() - started)
-        return result
-
-    for q in queries:  # the whole call, then its steps one by one as retrieve() runs them
-        t["total"].append(retriever.retrieve(q).seconds)
-        vec = np.asarray(timed("embed", store.embedder.embed, [q])[0], dtype=np.float32)
-        have = {h.chunk.id for h in timed("vector", store.search, vec, n)}
-        keyword_ids = timed("bm25", bm25.top, q, n)
-        timed("fetch", store.get_with_embeddings, [i for i in keyword_ids if i not in have])
-        timed("revision", store.revision)
-    RESULTS["retrieval"] = {"chunks": n_chunks, "write_s": write_s, "samples_s": t}
-
-    def p(key: str, q: int = 50) -> float:
-        return float(np.percentile(t[key], q)) * 1000
-
-    rest = max(0.0, p("total") - sum(p(k) for k in t if k != "total"))  # parts timed apart
-    note = f"{n_chunks:,} chunks (random vectors), {len(queries)} queries, hybrid"
-    return [
-        Row("Retrieve p50", p("total"), "ms", note=note),
-        Row("Retrieve p95", p("total", 95), "ms"),
-        Row("  (writing them: Store.add, vectors given)", n_chunks / write_s, "chunks/s"),
-        Row("Retrieve, first query (builds BM25 index)", first_s * 1000, "ms"),
-        Row("  BM25 build: read all chunks from Chroma", read_s * 1000, "ms"),
-        Row("  BM25 build: index them", index_s * 1000, "ms"),
-        Row("  part p50: query embedding (ONNX)", p("embed"), "ms"),
-        Row("  part p50: Chroma vector query (Store.search)", p("vector"), "ms"),
-        Row("  part p50: BM25 top-n", p("bm25"), "ms"),
-        Row("  part p50: fetch BM25-only hits with vectors", p("fetch"), "ms"),
-        Row("  part p50: store.revision() (BM25 freshness check)", p("revision"), "ms"),
-        Row("  rest: fusion, gating (p50 total - parts, >= 0)", rest, "ms"),
-    ]
+    rows = measure(tmp, n_chunks, n_queries)
+    RESULTS["retrieval"] = RETRIEVAL
+    return rows
 
 
 def _closure(names: list[str]) -> set[str]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from corpus import QUESTIONS, _fill, paragraph
 
 from api.gate import COOKIE, Gate
 from assistant.auth import Database, Directory, Principal
@@ -24,7 +25,7 @@ from assistant.auth.access import scope
 from assistant.auth.ratelimit import LoginLimiter
 from assistant.factory import Components
 from assistant.store import Chunk
-from bench import QUESTIONS, RandomVectors, Row, _fill, _settings, paragraph, table
+from bench import RandomVectors, Row, _settings, table
 
 GROUPS = 4
 

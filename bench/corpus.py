@@ -84,7 +84,7 @@ def write_mixed_corpus(folder: Path, files: int, seed: int, paragraphs: tuple[in
     import docx
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from pdfs import text_pdf  # the tests' builder of real PDFs
+    from support.pdfs import text_pdf  # the tests' builder of real PDFs
 
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)

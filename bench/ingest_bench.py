@@ -39,7 +39,7 @@ ASSISTANT = str(Path(sys.executable).with_name("assistant"))
 BROKEN = {  # name: bytes; each must come back as "failed" with a reason
     "truncated.pdf": b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",
     "junk.pdf": b"\x00\x01 not a pdf " * 100,
-    "latin.txt": "caf\xe9 ".encode("latin-1") + b"\x81\x8d\x8f\x90\x9d",
+    "binary.txt": bytes(range(256)) * 8,  # text in odd encodings is read now; binary is not
     "empty.md": b"",
 }
 

@@ -19,7 +19,9 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from assistant.store import Chunk
 from ingest.loaders import LoadedDocument, Section
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# `(.+)` then a strip in Python: the old `(.+?)[ \t#]*$` rescanned a line's tail at every
+# character (quadratic on a long line of "# #").
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+)$", re.MULTILINE)
 
 
 Stack = list[tuple[int, str]]  # the open headings: (level, name), outermost first
@@ -31,7 +33,8 @@ def _headings(text: str, stack: Stack) -> tuple[list[tuple[int, str]], Stack]:
     paths = []
     for match in _HEADING.finditer(text):
         level = len(match.group(1))
-        stack = [(lvl, name) for lvl, name in stack if lvl < level] + [(level, match.group(2))]
+        name = match.group(2).rstrip(" \t#") or match.group(2)[0]
+        stack = [(lvl, n) for lvl, n in stack if lvl < level] + [(level, name)]
         paths.append((match.start(), " > ".join(name for _, name in stack)))
     return paths, stack
 
@@ -129,6 +132,8 @@ def iter_chunks(
                 id=chunk_id(source, version, index),
                 text=piece,
                 metadata={
+                    **doc.metadata,
+                    **section.metadata,
                     "source": source,
                     "title": doc.title,
                     "anchor": _anchor(section, headings, start, end, context),

@@ -17,14 +17,14 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from assistant.store import DocumentWriter, Store
-from ingest.chunking import document_version, iter_chunks
+from assistant.store import Chunk, DocumentWriter, Store
+from ingest.chunking import chunk_id, document_version, iter_chunks
 from ingest.loaders import (
-    LoadedDocument,
+    Limits,
     LoadError,
     Section,
     check_file,
@@ -154,6 +154,7 @@ def ingest_paths(
     prune: bool = False,
     exact: bool = False,
     max_file_bytes: int | None = None,
+    limits: Limits | None = None,
     batch: int | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     on_chunks: Callable[[int], None] | None = None,
@@ -166,6 +167,10 @@ def ingest_paths(
     (for a progress display).
     """
     started = time.perf_counter()
+    if limits is None:
+        limits = Limits() if max_file_bytes is None else Limits(max_bytes=max_file_bytes)
+    limits = replace(limits, chunk_chars=chunk_size)  # table rows grouped a chunk at a time
+    max_file_bytes = limits.max_bytes
     roots = [Path(os.path.abspath(p)) for p in paths]
     name = collection or store.default_collection
     report = IngestReport(collection=name)
@@ -209,8 +214,13 @@ def ingest_paths(
                 emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
                 continue
             status[source] = "updated" if source in known else "added"
+            if twin and twin != source and _move(store, writer, twin, source, version):
+                notes[source] = f"renamed from {twin}: nothing re-embedded"
+                known[source] = version
+                known_hashes[version] = source
+                continue
             error = _write_file(
-                item, digest, version, writer, max_file_bytes, chunk_size, chunk_overlap, notes
+                item, digest, version, writer, limits, (chunk_size, chunk_overlap), notes
             )
             if error:
                 status.pop(source, None)
@@ -238,25 +248,38 @@ def ingest_paths(
     return report
 
 
+def _move(store: Store, writer: DocumentWriter, old: str, new: str, version: str) -> bool:
+    """A file whose content is indexed under a path that no longer exists was renamed or
+    moved: write the old document's chunks under the new path with their vectors (nothing
+    is parsed or embedded). The old document goes with `--prune` or the watcher."""
+    rows = store.document_chunks(old, writer.collection)
+    if not rows:
+        return False
+    writer.begin(new, version, str(rows[0][0].metadata.get("title", "")))
+    for index, (chunk, vector) in enumerate(rows):
+        meta = {**chunk.metadata, "source": new, "chunk_index": index}
+        writer.add(Chunk(chunk_id(new, version, index), chunk.text, meta), embedding=vector)
+    writer.end(new)
+    return True
+
+
 def _write_file(
     path: Path,
     digest: str,
     version: str,
     writer: DocumentWriter,
-    max_file_bytes: int | None,
-    chunk_size: int,
-    chunk_overlap: int,
+    limits: Limits,
+    chunking: tuple[int, int],
     notes: dict[str, str],
 ) -> str | None:
     """Stream one file into the writer; returns a failure reason, or None once written
     (then `notes[source]` says what of it was left out, if anything)."""
     source = str(path)
+    chunk_size, chunk_overlap = chunking
     begun = False
     try:
-        doc = open_document(path, max_bytes=max_file_bytes, content_hash=digest)
-        doc = LoadedDocument(
-            doc.path, doc.title, doc.content_hash, _guarded(doc.sections), doc.skipped
-        )
+        doc = open_document(path, content_hash=digest, limits=limits)
+        doc.sections = _guarded(doc.sections)
         writer.begin(source, version, doc.title)  # the doc_hash iter_chunks gives chunks
         begun = True
         n = 0
@@ -276,7 +299,10 @@ def _write_file(
     if n == 0:
         writer.abort(source)
         return "no text"
+    said = list(doc.warnings)
     if doc.skipped:
-        notes[source] = f"skipped unreadable {', '.join(doc.skipped)}"[:300]
+        said.append(f"skipped unreadable {', '.join(doc.skipped)}")
+    if said:
+        notes[source] = "; ".join(said)[:300]
     writer.end(source)
     return None

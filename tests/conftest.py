@@ -10,18 +10,25 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+# Re-exported: tests written as `from conftest import make_settings` keep working; new
+# tests import these from `support.paths` (helpers live in tests/support/).
+from support.paths import ROOT, SEEDS, make_settings
+from support.postgres import postgres_url  # noqa: F401  (a fixture: a throwaway PostgreSQL)
+
 import assistant  # noqa: F401  (switches telemetry off before chromadb/gradio import)
 from assistant.factory import Components
-from assistant.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
+__all__ = ["ROOT", "SEEDS", "make_settings"]
+# Under --import-mode=importlib pytest loads this file under its own module name; a test
+# doing `import conftest` gets this same module, not a second copy with a second guard.
+sys.modules.setdefault("conftest", sys.modules[__name__])
 
 
 def _live_ollama_addresses() -> set[str]:
@@ -63,13 +70,9 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)
 
 
+# Replacing the methods is the point: every connect in the process goes through the guard.
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings that ignore the developer's own config file and environment."""
-    return Settings(data_dir=data_dir, seed_dir=SEEDS, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)

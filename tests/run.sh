@@ -8,16 +8,21 @@ cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-# tests/test_auth_postgres.py runs a throwaway cluster of Debian's PostgreSQL (Unix socket only).
+# tests/core/test_auth_postgres.py runs a throwaway cluster of Debian's PostgreSQL (Unix socket only).
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+# OCR of scanned PDFs and images (tests/test_formats_ocr.py) runs Debian's Tesseract.
+if ! command -v tesseract >/dev/null || [ ! -e /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null
 fi
 # First install compiles llama-cpp-python (~10 minutes on 2 cores); pip caches the wheel.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
-.venv/bin/ruff check .
+# ruff, formatting, mypy, the generated docs, the layer rules (see the Justfile).
+.venv/bin/just lint
 
-# tests/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
+# tests/deploy/test_deploy.py: `systemd-analyze verify` checks the systemd units, and the bundle
 # test builds an offline bundle from a wheelhouse of every dependency, filled here while
 # the registry is reachable (about a minute, then skipped until pyproject.toml changes).
 if ! command -v systemd-analyze >/dev/null; then
@@ -26,7 +31,7 @@ fi
 wheelhouse=.cache/wheelhouse
 stamp="$wheelhouse/.done-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+  .venv/bin/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["postgres"]))' \
     | .venv/bin/pip wheel -q -w "$wheelhouse" -r /dev/stdin 'setuptools>=77'
   touch "$stamp"
 fi

@@ -10,21 +10,21 @@ import ipaddress
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
+from support.net import free_port
+from support.paths import ROOT, SEED_SUITE, SEEDS
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not shutil.which("unshare"), reason="needs util-linux unshare"),
 ]
 
-AUDIT = str(ROOT / "tests" / "audit_sockets.py")
-SUITE = ROOT / "tests" / "eval" / "seed_suite.yaml"
+AUDIT = str(ROOT / "tests" / "support" / "audit_sockets.py")
+SUITE = SEED_SUITE
 
 
 def environment(data_dir: Path) -> dict[str, str]:
@@ -105,17 +105,11 @@ def test_ingest_ask_and_eval_work_offline_and_reach_nothing(tmp_path):
     assert reached(log) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_served_ui_and_its_api_work_offline_and_reach_nothing(tmp_path):
     """`assistant serve` in the namespace; a client in the same namespace loads the page and
     asks through the API (the test's own process is outside it, so it runs a small script)."""
     log = tmp_path / "audit.log"
-    port = _free_port()
+    port = free_port()
     env = environment(tmp_path / "data") | {"ASSISTANT_PORT": str(port)}
     client = f"""
 import json, sys, time, urllib.request

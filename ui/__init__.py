@@ -1,7 +1,6 @@
-"""The Gradio web UI: `build_app` makes the page, `serve` runs it; `Uploads` switches the
-upload box on (the caller injects how files are ingested)."""
+"""The Gradio web UI: `build_app` makes the page that `api.app` mounts; uploads are on when
+it gets an `assistant.uploads.Uploads` (the caller injects how files are ingested)."""
 
-from ui.app import build_app, launch_options, serve
-from ui.uploads import Uploads
+from ui.app import build_app
 
-__all__ = ["Uploads", "build_app", "launch_options", "serve"]
+__all__ = ["build_app"]

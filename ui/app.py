@@ -1,5 +1,5 @@
 """The web UI, in Gradio 6: a streaming chat over the indexed documents (`ui.chat`), and
-a Documents tab to upload, list and delete them (`ui.documents`, `ui.uploads`).
+a Documents tab to upload, list and delete them (`ui.documents`, `assistant.uploads`).
 
 The page and the API endpoint run the same `Assistant.ask` path, so what people see is
 what clients get and what the tests check.
@@ -21,10 +21,11 @@ collection, the server's by default, and yields a dict)::
 Every reply has: answer, sources (number, file, source, title, anchor, snippet,
 similarity, cited), refused, done, error (one line, or None), model. Chat and API share one
 queue (`concurrency_id="model"`, limit: the embedded engine's slots, else 1): that many
-answers are generated at once, so concurrent users wait in line instead of failing. Uploads and deletions share
+answers are generated at once, so concurrent users wait in line instead of failing.
+Uploads and deletions share
 another slot (`concurrency_id="ingest"`), so chat keeps answering while files are indexed.
 
-Uploading is on when `build_app` gets `uploads` (`ui.uploads.Uploads`): ui/ must not import
+Uploading is on when `build_app` gets `uploads` (`assistant.uploads.Uploads`): ui/ must not import
 ingest/, so the composition root (`assistant serve`) injects the function that ingests.
 """
 
@@ -35,14 +36,14 @@ from typing import Any
 import gradio as gr  # after `assistant`, whose import switches Gradio's analytics off
 
 from assistant.answering import Assistant
-from assistant.auth.history import History
+from assistant.history import History
 from assistant.store import Store
+from assistant.uploads import Uploads
 from ui.chat import Reply, chat_tab, panel_updater, replies
-from ui.documents import Who, documents_tab
+from ui.documents import UserOf, documents_tab
 from ui.history import history_tab
-from ui.uploads import Uploads
 
-__all__ = ["Reply", "build_app", "launch_options", "replies", "serve"]
+__all__ = ["Reply", "build_app", "replies"]
 
 TITLE = "On-prem Assistant"
 NOTE = (
@@ -119,34 +120,35 @@ def build_app(
     *,
     collection: str | None = None,
     uploads: Uploads | None = None,
-    who: Who | None = None,
+    user_of: UserOf | None = None,
     history: History | None = None,
+    queue_max: int | None = None,
 ) -> gr.Blocks:
     """The page: a Chat tab (answers with their sources, the collection's documents beside
     them) and a Documents tab (upload when `uploads` is given, list, delete).
 
-    With `who` (login on, the app mounted by `api.app`), every handler acts for the
+    With `user_of` (login on, the app mounted by `api.app`), every handler acts for the
     signed-in user: only collections they may read, changes only where they own."""
     default = collection or store.default_collection
     private: dict[str, Any] = {"api_visibility": "private"}
 
-    # delete_cache: uploads nobody submitted are deleted within two hours, and at restart
-    # (handled ones are deleted at once).
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+    # delete_cache: uploads nobody submitted are deleted within 20 minutes (checked every
+    # 5), and at restart; handled ones are deleted at once.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(300, 900)) as app:
         gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{assistant.model.name}`")
-        if who is not None:  # login on: a plain form, the session cookie goes with it
+        if user_of is not None:  # login on: a plain form, the session cookie goes with it
             gr.HTML(SIGN_OUT, elem_id="sign-out")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat", elem_id="chat-tab") as chat_page:
-                chat = chat_tab(assistant, store, default, who, history)
+                chat = chat_tab(assistant, store, default, user_of, history)
             with gr.Tab("Documents", id="documents", elem_id="documents-tab") as docs_page:
-                docs = documents_tab(store, uploads, default, who)
-            if history is not None and who is not None:
+                docs = documents_tab(store, uploads, default, user_of)
+            if history is not None and user_of is not None:
                 with gr.Tab("History", id="history", elem_id="history-tab") as history_page:
-                    past = history_tab(history, who, chat)
+                    past = history_tab(history, user_of, chat)
                 history_page.select(past.refresh, None, past.outputs, **private)
 
-        refresh_chat = panel_updater(store, default, who)
+        refresh_chat = panel_updater(store, default, user_of)
         for event in docs.changed:  # the chat's choices and panel follow uploads and deletes
             event.then(refresh_chat, chat.collection, chat.outputs, **private)
         chat_page.select(refresh_chat, chat.collection, chat.outputs, **private)
@@ -154,26 +156,8 @@ def build_app(
         app.load(refresh_chat, chat.collection, chat.outputs, **private)
         app.load(docs.refresh, docs.collection, docs.outputs, **private)
 
-    # As many generations at once as the embedded engine has slots; everyone else queues.
+    # As many generations at once as the embedded engine has slots; everyone else queues,
+    # at most `queue_max` of them (Gradio tells one more that the queue is full).
     slots = getattr(getattr(assistant.model, "queue", None), "slots", 1)
-    app.queue(default_concurrency_limit=slots)
+    app.queue(default_concurrency_limit=slots, max_size=queue_max)
     return app
-
-
-def launch_options(*, host: str, port: int) -> dict[str, Any]:
-    """Keyword arguments for `Blocks.launch`, shared by `serve` and the tests."""
-    return {
-        "server_name": host,
-        "server_port": port,
-        "share": False,  # a share link would tunnel the page through gradio.live
-        "ssr_mode": False,  # no Node server: one process, nothing extra listening
-        "footer_links": ["api"],
-        "theme": THEME,
-        "css": CSS,
-        "show_error": False,
-    }
-
-
-def serve(app: gr.Blocks, *, host: str, port: int) -> None:
-    """Serve the page until interrupted (blocks)."""
-    app.launch(**launch_options(host=host, port=port))

@@ -15,11 +15,11 @@ import gradio as gr  # after `assistant`, whose import switches Gradio's analyti
 
 from assistant.answering import Answer, Assistant, Source
 from assistant.auth.access import Principal, scope
-from assistant.auth.history import History as ConversationLog
 from assistant.errors import AssistantError
+from assistant.history import History as ConversationLog
 from assistant.store import Store
 from ui import render
-from ui.documents import Who, collection_names
+from ui.documents import UserOf, collection_names
 
 log = logging.getLogger(__name__)
 History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
@@ -51,12 +51,13 @@ def replies(
     question: str,
     collection: str | None,
     collections: list[str] | None = None,
+    user: str = "",
 ) -> Iterator[Reply]:
     """Stream an answer as Reply steps; errors end the stream as a one-line message.
     `collections`, when given, are exactly the ones searched (a user's readable ones)."""
     text, sources = "", []
     try:
-        stream = assistant.ask(question, collection=collection, collections=collections)
+        stream = assistant.ask(question, collection=collection, collections=collections, user=user)
         sources = stream.sources
         yield Reply(text, sources)
         for piece in stream:
@@ -85,37 +86,46 @@ class ChatTab:
         return [self.collection, self.docs]
 
 
-def chat_tab(
-    assistant: Assistant,
-    store: Store,
-    default: str,
-    who: Who | None = None,
-    log: ConversationLog | None = None,
-) -> ChatTab:
-    """The chat with per-answer sources, and the chosen collection's documents beside it.
-    Call inside a `gr.Tab`; registers the `/ask` API too. With `who` (login on), a
-    question runs only against collections the signed-in user may read, all of them by
-    default, and `log` keeps each answer in the user's history."""
-    model = assistant.model.name
+class ChatHandlers:
+    """The chat's event handlers: one `Assistant.ask` path for the page and the `/ask` API.
+    With `user_of` (login on), a question runs only against collections the signed-in user
+    may read, all of them by default, and `log` keeps each answer in their history."""
 
-    def answers(question: str, collection: str | None, user: Principal | None) -> Iterator[Reply]:
+    def __init__(
+        self,
+        assistant: Assistant,
+        store: Store,
+        default: str,
+        user_of: UserOf | None = None,
+        log: ConversationLog | None = None,
+    ) -> None:
+        self.assistant, self.store, self.default = assistant, store, default
+        self.user_of, self.log = user_of, log
+
+    def user(self, request: gr.Request | None) -> Principal | None:
+        return self.user_of(request) if self.user_of and request is not None else None
+
+    def answers(
+        self, question: str, collection: str | None, user: Principal | None
+    ) -> Iterator[Reply]:
         name = (collection or "").strip()
         if user is not None:
             try:
-                allowed = scope(user, store, None if name in ("", ALL) else name)
+                allowed = scope(user, self.store, None if name in ("", ALL) else name)
             except AssistantError as exc:
                 yield Reply("", error=render.error_line(exc))
                 return
-            yield from replies(assistant, question, None, allowed)
+            yield from replies(self.assistant, question, None, allowed, user.name)
             return
         # Asking a collection that does not exist would create it, empty: refuse instead.
-        name = name or default
-        if name != default and name not in store.collections():
+        name = name or self.default
+        if name != self.default and name not in self.store.collections():
             yield Reply("", error=f"no collection named '{name}'")
             return
-        yield from replies(assistant, question, name)
+        yield from replies(self.assistant, question, name)
 
     def chat(
+        self,
         question: str,
         history: History,
         collection: str,
@@ -126,61 +136,46 @@ def chat_tab(
         if not question:
             yield history, "", conversation
             return
-        user = who(request) if who else None
+        user = self.user(request)
         history = [*history, {"role": "user", "content": render.safe_markdown(question)}]
-        for r in answers(question, collection, user):
-            if r.answer is not None and log is not None and user is not None:
-                conversation = log.record(user, r.answer, conversation)
+        for r in self.answers(question, collection, user):
+            if r.answer is not None and self.log is not None and user is not None:
+                conversation = self.log.record(user, r.answer, conversation)
             content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
             # "" clears the box
             yield [*history, {"role": "assistant", "content": content}], "", conversation
 
     def ask(
-        question: str, collection: str | None = None, request: gr.Request = None
+        self, question: str, collection: str | None = None, request: gr.Request | None = None
     ) -> Iterator[dict[str, Any]]:
         """Answer a question from the indexed documents, streaming; `collection` defaults
         to the server's (with login on: every collection you may read). See the module
         docstring of ui.app."""
-        user = who(request) if who else None
-        for r in answers(question, collection, user):
+        model = self.assistant.model.name
+        for r in self.answers(question, collection, self.user(request)):
             yield r.to_api(model)
 
+    def panel(self, name: str | None, request: gr.Request) -> str:
+        return documents_panel(self.store, name, self.user(request))
+
+
+def chat_tab(
+    assistant: Assistant,
+    store: Store,
+    default: str,
+    user_of: UserOf | None = None,
+    log: ConversationLog | None = None,
+) -> ChatTab:
+    """The chat with per-answer sources, and the chosen collection's documents beside it.
+    Call inside a `gr.Tab`; registers the `/ask` API too."""
+    handlers = ChatHandlers(assistant, store, default, user_of, log)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            chatbot = gr.Chatbot(
-                show_label=False,
-                height=560,
-                latex_delimiters=[],  # "$" in documents is money, not maths
-                feedback_options=None,
-                buttons=["copy"],
-                placeholder="Ask a question about the indexed documents.",
-            )
-            with gr.Row(equal_height=True):
-                box = gr.Textbox(
-                    placeholder="Ask a question and press Enter",
-                    show_label=False,
-                    container=False,
-                    scale=8,
-                    autofocus=True,
-                    max_lines=6,
-                    elem_id="question",
-                )
-                send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="send")
-        with gr.Column(scale=2, min_width=280):
-            gr.Markdown("### Indexed documents")
-            first = ALL if who else default
-            collection = gr.Dropdown(
-                choices=[first],
-                value=first,
-                label="Collection questions go to",
-                elem_id="chat-collection",
-            )
-            docs = gr.HTML(elem_id="documents")
-            refresh = gr.Button("Refresh", size="sm", elem_id="refresh")
+        chatbot, box, send = _conversation_column()
+        collection, docs, refresh = _documents_column(ALL if user_of else default)
 
     conversation = gr.State(None)
     chat_event: dict[str, Any] = {
-        "fn": chat,
+        "fn": handlers.chat,
         "inputs": [box, chatbot, collection, conversation],
         "outputs": [chatbot, box, conversation],
         "api_visibility": "private",  # clients use /ask: plain data, not chat HTML
@@ -189,16 +184,52 @@ def chat_tab(
     }
     box.submit(**chat_event)
     send.click(**chat_event)
-    gr.api(ask, api_name="ask", concurrency_id="model")
+    gr.api(handlers.ask, api_name="ask", concurrency_id="model")
     tab = ChatTab(collection, docs, chatbot, conversation)
-    update = panel_updater(store, default, who)
+    update = panel_updater(store, default, user_of)
     refresh.click(update, collection, tab.outputs, api_visibility="private")
-
-    def panel(name: str | None, request: gr.Request) -> str:
-        return documents_panel(store, name, who(request) if who else None)
-
-    collection.input(panel, collection, docs, api_visibility="private")
+    collection.input(handlers.panel, collection, docs, api_visibility="private")
     return tab
+
+
+def _conversation_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button]:
+    """The chat itself and the question box."""
+    with gr.Column(scale=3):
+        chatbot = gr.Chatbot(
+            show_label=False,
+            height=560,
+            latex_delimiters=[],  # "$" in documents is money, not maths
+            feedback_options=None,
+            buttons=["copy"],
+            placeholder="Ask a question about the indexed documents.",
+        )
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(
+                placeholder="Ask a question and press Enter",
+                show_label=False,
+                container=False,
+                scale=8,
+                autofocus=True,
+                max_lines=6,
+                elem_id="question",
+            )
+            send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="send")
+    return chatbot, box, send
+
+
+def _documents_column(first: str) -> tuple[gr.Dropdown, gr.HTML, gr.Button]:
+    """The collection questions go to, and its documents."""
+    with gr.Column(scale=2, min_width=280):
+        gr.Markdown("### Indexed documents")
+        collection = gr.Dropdown(
+            choices=[first],
+            value=first,
+            label="Collection questions go to",
+            elem_id="chat-collection",
+        )
+        docs = gr.HTML(elem_id="documents")
+        refresh = gr.Button("Refresh", size="sm", elem_id="refresh")
+    return collection, docs, refresh
 
 
 def documents_panel(store: Store, collection: str | None, user: Principal | None = None) -> str:
@@ -214,12 +245,12 @@ def documents_panel(store: Store, collection: str | None, user: Principal | None
         return render.error_html(render.error_line(exc))
 
 
-def panel_updater(store: Store, default: str, who: Who | None = None) -> Any:
+def panel_updater(store: Store, default: str, user_of: UserOf | None = None) -> Any:
     """A handler that refreshes the collection choices (keeping the choice while it
     exists) and the documents panel: after uploads, deletions, or on coming back."""
 
     def update(current: str | None, request: gr.Request) -> tuple[Any, str]:
-        user = who(request) if who else None
+        user = user_of(request) if user_of else None
         names = collection_names(store, default, user)
         if user is not None:
             names = [ALL, *names]

@@ -2,7 +2,7 @@
 
 Uploading and deleting share one queue slot (`concurrency_id="ingest"`, limit 1), so the
 page never runs two writes at once; the store's collection lock refuses a concurrent CLI
-ingest with a clear message. The screening, copying and reporting live in `ui.uploads`.
+ingest with a clear message. The screening, copying and reporting live in `assistant.uploads`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,22 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from assistant.auth.access import Principal
+from assistant.auth.access import AccessDenied, Principal, check_read, check_write
 from assistant.errors import AssistantError
 from assistant.store import Store
+from assistant.uploads import (
+    Uploads,
+    UploadStatus,
+    collection_problem,
+    delete_documents,
+    run,
+    screen,
+)
 from ui import render
-from ui.uploads import Progress, Uploads, collection_problem, remove_copies, run, screen
 
 log = logging.getLogger(__name__)
 # The signed-in user of a request (login on); without it the page is the laptop's.
-Who = Callable[[gr.Request], Principal]
+UserOf = Callable[[gr.Request], Principal]
 
 
 def collection_names(store: Store, default: str, user: Principal | None = None) -> list[str]:
@@ -51,113 +58,133 @@ class DocumentsTab:
     changed: list[Any]
 
 
-def documents_tab(
-    store: Store, uploads: Uploads | None, default: str, who: Who | None = None
-) -> DocumentsTab:
-    """Build the tab's content; call inside a `gr.Tab`. With `who` (login on), a user
-    sees only collections they may read, and uploads to or deletes from only those they
-    own (admins: all)."""
-    hint = "Upload some above." if uploads else "Index some with <code>assistant ingest</code>."
-    # (HTML, shown as is in the empty-collection message)
+class DocumentsHandlers:
+    """The tab's event handlers. With `user_of` (login on), a user sees only collections
+    they may read, and uploads to or deletes from only those they own (admins: all)."""
 
-    def user_of(request: gr.Request | None) -> Principal | None:
-        return who(request) if who and request is not None else None
+    def __init__(
+        self, store: Store, uploads: Uploads | None, default: str, user_of: UserOf | None
+    ) -> None:
+        self.store, self.uploads, self.default, self.user_of = store, uploads, default, user_of
+        # (HTML, shown as is in the empty-collection message)
+        self.hint = (
+            "Upload some above." if uploads else "Index some with <code>assistant ingest</code>."
+        )
 
-    def denied(user: Principal | None, name: str, write: bool = False) -> str | None:
-        if user is None:
-            return None
-        if not user.can_read(name) and not (write and user.can_write(name)):
-            return f"no collection named '{name}'"
-        if write and not user.can_write(name):
-            return f"only owners of '{name}' may change its documents"
-        return None
+    def user(self, request: gr.Request | None) -> Principal | None:
+        return self.user_of(request) if self.user_of and request is not None else None
 
-    def listing(collection: str | None, request: gr.Request = None) -> tuple[str, Any]:
-        name = collection or default
-        if problem := denied(user_of(request), name):
+    def listing(self, collection: str | None, request: gr.Request | None = None) -> tuple[str, Any]:
+        name = collection or self.default
+        if problem := denied(self.user(request), name):
             return render.error_html(problem), gr.update(choices=[], value=[])
         try:
-            docs = store.documents(name)
+            docs = self.store.documents(name)
         except AssistantError as exc:
             return render.error_html(render.error_line(exc)), gr.update(choices=[], value=[])
-        table = render.documents_html(docs, name, detail=True, hint=hint)
+        table = render.documents_html(docs, name, detail=True, hint=self.hint)
         return table, gr.update(choices=render.document_choices(docs), value=[])
 
-    def refresh(collection: str | None, request: gr.Request = None) -> tuple[Any, str, Any]:
-        user = user_of(request)
-        names = collection_names(store, default, user)
-        first = default if user is None or default in names else (names[0] if names else None)
+    def refresh(
+        self, collection: str | None, request: gr.Request | None = None
+    ) -> tuple[Any, str, Any]:
+        user = self.user(request)
+        names = collection_names(self.store, self.default, user)
+        default_ok = user is None or self.default in names
+        first = self.default if default_ok else (names[0] if names else None)
         name = collection if collection in names else first
         if name is None:
             note = render.note_html("You may not read any collection yet: ask an admin.")
             return gr.update(choices=[], value=None), note, gr.update(choices=[], value=[])
-        return gr.update(choices=names, value=name), *listing(name, request)
-
-    def target(picked: str | None, new: str) -> tuple[str | None, str | None]:
-        """The collection to upload into, or why there is none."""
-        new = new.strip()
-        if new:
-            problem = collection_problem(new)
-            return (None, f"'{new}' cannot be a collection: {problem}.") if problem else (new, None)
-        if picked:
-            return picked, None
-        return None, "Choose a collection, or name a new one."
+        return gr.update(choices=names, value=name), *self.listing(name, request)
 
     def upload(
-        files: list[str] | None, picked: str | None, new: str, request: gr.Request = None
+        self,
+        files: list[str] | None,
+        picked: str | None,
+        new: str,
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[str, Any, Any, Any]]:
         skip = gr.skip()
-        if uploads is None:
+        if self.uploads is None:
             yield render.error_html("Uploading is not enabled on this server."), skip, skip, skip
             return
         if not files:
             yield render.note_html("Choose files to upload first."), skip, skip, skip
             return
         name, problem = target(picked, new)
-        user = user_of(request)
+        user = self.user(request)
         if name is not None:
             problem = denied(user, name, write=True)
         if name is None or problem:
             yield render.error_html(problem or ""), skip, skip, skip  # the files stay chosen
             return
-        items = screen(files, uploads)
-        yield render.upload_html(Progress(items, name)), None, skip, skip  # empties the box
+        items = screen(files, self.uploads)
+        yield render.upload_html(UploadStatus(items, name)), None, skip, skip  # empties the box
         last = None
-        for last in run(items, name, uploads, temp=Path(get_upload_folder())):
+        for last in run(items, name, self.uploads, temp=Path(get_upload_folder())):
             yield render.upload_html(last), skip, skip, skip
-        names = collection_names(store, default, user)
+        names = collection_names(self.store, self.default, user)
         chosen = name if name in names else picked
         cleared = "" if chosen == name else skip
         yield render.upload_html(last), skip, gr.update(choices=names, value=chosen), cleared
 
-    def confirm(collection: str | None, sources: list[str] | None) -> tuple[Any, str, str]:
-        if not sources:
-            return gr.update(visible=False), "", render.note_html("Select documents first.")
-        files = ", ".join(render.file_name(s) for s in sources)
-        question = (
-            f"Delete {len(sources)} document(s) from '{collection}': {files}? Their chunks"
-            " leave the store, and their uploaded copies are deleted."
-        )
-        return gr.update(visible=True), render.note_html(question, warning=True), ""
-
     def delete(
-        collection: str | None, sources: list[str] | None, request: gr.Request = None
+        self, collection: str | None, sources: list[str] | None, request: gr.Request | None = None
     ) -> tuple[str, Any]:
         hidden = gr.update(visible=False)
         if not collection or not sources:
             return render.note_html("Nothing deleted."), hidden
-        if problem := denied(user_of(request), collection, write=True):
+        if problem := denied(self.user(request), collection, write=True):
             return render.error_html(problem), hidden
         try:
-            removed = store.remove(sources, collection)
+            removed = delete_documents(self.store, self.uploads, sources, collection)
         except AssistantError as exc:
             return render.error_html(render.error_line(exc)), hidden
-        if uploads is not None:
-            remove_copies(sources, uploads.folder / collection)
         files = ", ".join(render.file_name(s) for s in sources)
         done = f"Deleted {removed} document(s) from '{collection}': {files}."
         return render.note_html(done), hidden
 
+
+def denied(user: Principal | None, name: str, write: bool = False) -> str | None:
+    """Why `user` may not read (or, with `write`, change) collection `name`; None: allowed
+    (and always, with login off)."""
+    if user is None:
+        return None
+    try:
+        check_write(user, name) if write else check_read(user, name)
+    except AccessDenied as exc:
+        return str(exc)
+    return None
+
+
+def target(picked: str | None, new: str) -> tuple[str | None, str | None]:
+    """The collection to upload into, or why there is none."""
+    new = new.strip()
+    if new:
+        problem = collection_problem(new)
+        return (None, f"'{new}' cannot be a collection: {problem}.") if problem else (new, None)
+    if picked:
+        return picked, None
+    return None, "Choose a collection, or name a new one."
+
+
+def confirm(collection: str | None, sources: list[str] | None) -> tuple[Any, str, str]:
+    if not sources:
+        return gr.update(visible=False), "", render.note_html("Select documents first.")
+    files = ", ".join(render.file_name(s) for s in sources)
+    question = (
+        f"Delete {len(sources)} document(s) from '{collection}': {files}? Their chunks"
+        " leave the store, and their uploaded copies are deleted."
+    )
+    return gr.update(visible=True), render.note_html(question, warning=True), ""
+
+
+def documents_tab(
+    store: Store, uploads: Uploads | None, default: str, user_of: UserOf | None = None
+) -> DocumentsTab:
+    """Build the tab's content and wire its events; call inside a `gr.Tab`."""
+    h = DocumentsHandlers(store, uploads, default, user_of)
     with gr.Row(equal_height=True):
         picked = gr.Dropdown(
             choices=[default], value=default, label="Collection", elem_id="docs-collection"
@@ -168,6 +195,36 @@ def documents_tab(
             elem_id="new-collection",
             visible=uploads is not None,
         )
+    files, send, results = _upload_section(uploads)
+    gr.Markdown("### Documents")
+    table = gr.HTML(elem_id="collection-documents")
+    d = _delete_section()
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+    write: dict[str, Any] = {**private, "concurrency_id": "ingest", "concurrency_limit": 1}
+    picked.input(h.listing, picked, [table, d.selected], **private)
+    uploaded = send.click(
+        h.upload,
+        [files, picked, new],
+        [results, files, picked, new],
+        **write,
+        show_progress="minimal",
+    ).then(h.listing, picked, [table, d.selected], **private)
+    d.ask.click(confirm, [picked, d.selected], [d.row, d.question, d.message], **private)
+    d.no.click(
+        lambda: (gr.update(visible=False), render.note_html("Nothing deleted.")),
+        None,
+        [d.row, d.message],
+        **private,
+    )
+    d.selected.input(lambda: gr.update(visible=False), None, d.row, **private)
+    deleted = d.yes.click(h.delete, [picked, d.selected], [d.message, d.row], **write).then(
+        h.listing, picked, [table, d.selected], **private
+    )
+    return DocumentsTab(h.refresh, picked, [picked, table, d.selected], [uploaded, deleted])
+
+
+def _upload_section(uploads: Uploads | None) -> tuple[gr.File, gr.Button, gr.HTML]:
     with gr.Column(visible=uploads is not None, elem_id="upload-section"):
         limits = f"Accepted: {uploads.limits}." if uploads else ""
         gr.Markdown(
@@ -186,14 +243,28 @@ def documents_tab(
                 "Upload and index", variant="primary", scale=0, min_width=180, elem_id="upload"
             )
         results = gr.HTML(elem_id="upload-results")
-    gr.Markdown("### Documents")
-    table = gr.HTML(elem_id="collection-documents")
+    return files, send, results
+
+
+@dataclass
+class _DeleteControls:
+    selected: gr.Dropdown
+    ask: gr.Button
+    row: gr.Column
+    question: gr.HTML
+    yes: gr.Button
+    no: gr.Button
+    message: gr.HTML
+
+
+def _delete_section() -> _DeleteControls:
+    """Pick documents, ask to delete, confirm or cancel."""
     selected = gr.Dropdown(multiselect=True, label="Documents to delete", elem_id="delete-select")
     with gr.Row():
-        ask_delete = gr.Button(
+        ask = gr.Button(
             "Delete selected…", variant="stop", scale=0, min_width=180, elem_id="delete"
         )
-    with gr.Column(visible=False, elem_id="confirm-row") as confirm_row:
+    with gr.Column(visible=False, elem_id="confirm-row") as row:
         question = gr.HTML(elem_id="confirm-text")
         with gr.Row():
             yes = gr.Button(
@@ -201,26 +272,4 @@ def documents_tab(
             )
             no = gr.Button("Cancel", scale=0, min_width=140, elem_id="cancel-delete")
     message = gr.HTML(elem_id="delete-message")
-
-    private: dict[str, Any] = {"api_visibility": "private"}
-    write: dict[str, Any] = {**private, "concurrency_id": "ingest", "concurrency_limit": 1}
-    picked.input(listing, picked, [table, selected], **private)
-    uploaded = send.click(
-        upload,
-        [files, picked, new],
-        [results, files, picked, new],
-        **write,
-        show_progress="minimal",
-    ).then(listing, picked, [table, selected], **private)
-    ask_delete.click(confirm, [picked, selected], [confirm_row, question, message], **private)
-    no.click(
-        lambda: (gr.update(visible=False), render.note_html("Nothing deleted.")),
-        None,
-        [confirm_row, message],
-        **private,
-    )
-    selected.input(lambda: gr.update(visible=False), None, confirm_row, **private)
-    deleted = yes.click(delete, [picked, selected], [message, confirm_row], **write).then(
-        listing, picked, [table, selected], **private
-    )
-    return DocumentsTab(refresh, picked, [picked, table, selected], [uploaded, deleted])
+    return _DeleteControls(selected, ask, row, question, yes, no, message)

@@ -1,6 +1,6 @@
 """The History tab (login on): a user's past conversations, to read again, continue in
 the chat, or delete. Only the signed-in user's own, and sources from collections they
-can no longer read are left out (`assistant.auth.history`)."""
+can no longer read are left out (`assistant.history`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import gradio as gr
 
 from assistant.answering import Answer, Source
-from assistant.auth.history import History
+from assistant.history import History
 from ui import render
-from ui.documents import Who
+from ui.documents import UserOf
 
 
 @dataclass
@@ -34,12 +34,12 @@ def messages(conversation: dict[str, Any], model: str = "") -> list[dict[str, An
     return out
 
 
-def history_tab(history: History, who: Who, chat: Any) -> HistoryTab:
+def history_tab(history: History, user_of: UserOf, chat: Any) -> HistoryTab:
     """Build the tab; `chat` is the `ui.chat.ChatTab` a conversation is continued in."""
     private: dict[str, Any] = {"api_visibility": "private"}
 
     def choices(request: gr.Request) -> list[tuple[str, str]]:
-        return [(f"{c.updated_at[:16]}  {c.title}", c.id) for c in history.list(who(request))]
+        return [(f"{c.updated_at[:16]}  {c.title}", c.id) for c in history.list(user_of(request))]
 
     def refresh(request: gr.Request) -> tuple[Any, str]:
         found = choices(request)
@@ -47,7 +47,7 @@ def history_tab(history: History, who: Who, chat: Any) -> HistoryTab:
         return gr.update(choices=found, value=None), note
 
     def show(conversation: str | None, request: gr.Request) -> str:
-        found = history.get(who(request), conversation) if conversation else None
+        found = history.get(user_of(request), conversation) if conversation else None
         if found is None:
             return render.note_html("Choose a conversation.")
         parts = [
@@ -58,14 +58,14 @@ def history_tab(history: History, who: Who, chat: Any) -> HistoryTab:
         return "<hr>".join(parts)
 
     def reopen(conversation: str | None, request: gr.Request) -> tuple[Any, Any, str]:
-        found = history.get(who(request), conversation) if conversation else None
+        found = history.get(user_of(request), conversation) if conversation else None
         if found is None:
             return gr.skip(), gr.skip(), render.note_html("Choose a conversation.")
         note = render.note_html("Opened in the Chat tab: new questions continue it.")
         return messages(found), found["id"], note
 
     def delete(conversation: str | None, request: gr.Request) -> tuple[Any, str, str]:
-        user = who(request)
+        user = user_of(request)
         if not conversation or not history.delete(user, conversation):
             return gr.skip(), "", render.note_html("Nothing deleted.")
         found = [(f"{c.updated_at[:16]}  {c.title}", c.id) for c in history.list(user)]

@@ -16,11 +16,16 @@ from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from assistant.answering import Answer, Source
+from assistant.errors import one_line
 from assistant.store import DocumentInfo
-from ui.uploads import Progress
+from assistant.uploads import UploadStatus
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what would open an HTML tag or comment
 _MD_IMAGE = re.compile(r"!\[")  # ![alt](url) would make the browser fetch url
+# [text](url): a document can hide any URL behind harmless words; shown as "text (url)".
+_MD_LINK = re.compile(r"(?<!\\)\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+# [ref]: url (a definition that [text][ref] would turn into a link): made plain text.
+_MD_LINK_DEF = re.compile(r"^( {0,3})\[(?=[^\]\n]+\]:)", re.M)
 
 
 def file_name(source: str) -> str:
@@ -33,13 +38,25 @@ def _esc(text: str) -> str:
 
 
 def safe_markdown(text: str) -> str:
-    """Model text, still Markdown (lists, bold), but with no HTML tag or image left in it.
+    """Model text, still Markdown (lists, bold), but with no HTML tag, image or hidden
+    link left in it: a link shows its URL (a document's "[click here](...)" cannot
+    pass off one address as another).
 
     A code fence left open (mid-stream, or by the model) is closed, or it would swallow
     the sources block that follows.
     """
-    text = _MD_IMAGE.sub(r"!\\[", _TAG_START.sub("&lt;", text))
+    text = _TAG_START.sub("&lt;", text)
+    for _ in range(8):  # "[[a](b)](c)": the inner link first, then the outer
+        text, found = _MD_LINK.subn(_visible_link, text)
+        if not found:
+            break
+    text = _MD_IMAGE.sub(r"!\\[", _MD_LINK_DEF.sub(r"\1\\[", text))
     return text + "\n```" if text.count("```") % 2 else text
+
+
+def _visible_link(m: re.Match[str]) -> str:
+    label, url = m[1].strip(), m[2]
+    return f"{label} ({url})" if label and label != url else url
 
 
 def sources_html(sources: Sequence[Source], *, final: bool) -> str:
@@ -158,7 +175,7 @@ STATUS_LABELS = {"queued": "indexing…"}
 STATUS_ORDER = ("added", "updated", "unchanged", "removed", "failed", "queued")
 
 
-def upload_html(progress: Progress | None, *, error: str | None = None) -> str:
+def upload_html(progress: UploadStatus | None, *, error: str | None = None) -> str:
     """An upload run: one status line, then every file with its status, chunks and reason.
 
     While the run goes on, files still being indexed show as 'indexing…' and the line
@@ -206,9 +223,7 @@ def note_html(message: str, *, warning: bool = False) -> str:
     return f'<p class="note{" is-warning" if warning else ""}">{_esc(message)}</p>'
 
 
-def error_line(exc: BaseException) -> str:
-    """One line for the page, whatever the exception text holds."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+error_line = one_line  # one line for the page, whatever the exception text holds
 
 
 def error_html(message: str) -> str:

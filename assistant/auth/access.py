@@ -21,6 +21,10 @@ class AccessDenied(AssistantError):
     revealed to someone who may not read it."""
 
 
+class ReadOnly(AccessDenied):
+    """The user may read the collection but not change it (so saying so reveals nothing)."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """A signed-in user as the permission checks see them."""
@@ -56,7 +60,24 @@ def scope(principal: Principal, store: Store, requested: str | None = None) -> l
     it, or (None) every collection they may read."""
     existing = askable(store)
     if requested:
-        if requested not in existing or not principal.can_read(requested):
-            raise AccessDenied(f"no collection named '{requested}'")
+        check_read(principal, requested, existing)
         return [requested]
     return principal.visible(existing)
+
+
+def check_read(principal: Principal, collection: str, existing: list[str] | None = None) -> None:
+    """Raise `AccessDenied` unless `principal` may read `collection` (and, given the
+    collections that exist, it is one of them)."""
+    missing = existing is not None and collection not in existing
+    if missing or not principal.can_read(collection):
+        raise AccessDenied(f"no collection named '{collection}'")
+
+
+def check_write(principal: Principal, collection: str) -> None:
+    """Raise unless `principal` may upload to and delete from `collection`: `ReadOnly` for
+    a reader, `AccessDenied` for anyone else."""
+    if principal.can_write(collection):
+        return
+    if principal.can_read(collection):
+        raise ReadOnly(f"only owners of '{collection}' may change its documents")
+    raise AccessDenied(f"no collection named '{collection}'")

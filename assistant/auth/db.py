@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -15,8 +16,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
+    text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -79,6 +83,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     user: Mapped[User] = relationship()
     __table_args__ = (UniqueConstraint("user_id", "name"),)
 
@@ -136,6 +142,7 @@ class Database:
             Path(self.engine.url.database or ".").parent.mkdir(parents=True, exist_ok=True)
         try:
             Base.metadata.create_all(self.engine)
+            _add_new_columns(self.engine)
         except OperationalError as exc:
             raise AssistantError(
                 f"database '{_redact(url)}' cannot be opened: {str(exc.orig).splitlines()[0]}"
@@ -143,7 +150,21 @@ class Database:
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
 
-def _sqlite_pragmas(conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _add_new_columns(engine: Engine) -> None:
+    """A database made by an older version lacks columns added since (all nullable):
+    add them, so an upgrade needs no migration tool."""
+    existing = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    sql = f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
+                    conn.execute(text(sql))
+
+
+def _sqlite_pragmas(conn: DBAPIConnection, _record: object) -> None:
     cur = conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")  # cascades: deleting a user deletes its tokens
     cur.execute("PRAGMA journal_mode=WAL")  # the CLI may write while the server reads
@@ -158,3 +179,9 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparsable URL>"
+
+
+def rows_deleted(result: Result[Any]) -> int:
+    """How many rows a DELETE removed. `Session.execute` is typed as returning the general
+    `Result`; for a DML statement it is a `CursorResult`, which has the count."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -21,12 +22,14 @@ from assistant.auth.db import (
     Group,
     LoginSession,
     User,
+    rows_deleted,
     utcnow,
 )
 from assistant.errors import AssistantError
 
 ROLES = ("read", "owner")
 TOKEN_PREFIX = "oa_"  # lets a secret scanner (and a person) recognise a leaked token
+LAST_USE_EVERY = timedelta(minutes=1)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
@@ -41,6 +44,15 @@ def check_name(kind: str, name: str) -> str:
             " starting with a letter or digit"
         )
     return name
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    user: str
+    name: str
+    created: datetime
+    expires: datetime | None
+    last_used: datetime | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ class Directory:
             return bool(s.scalar(select(func.count()).select_from(User)))
 
     def add_user(
-        self, name: str, password: str, *, admin: bool = False, groups: list[str] = ()
+        self, name: str, password: str, *, admin: bool = False, groups: Sequence[str] = ()
     ) -> None:
         check_name("user", name)
         hashed = passwords.hash_password(password)
@@ -72,14 +84,17 @@ class Directory:
             user.groups = [self._group(s, g, create=True) for g in groups]
             s.add(user)
 
-    def set_password(self, name: str, password: str) -> None:
-        """Also ends the user's browser sessions: a changed password locks out whoever
-        knew the old one."""
+    def set_password(self, name: str, password: str) -> int:
+        """Also ends the user's browser sessions and revokes their API tokens: a changed
+        password locks out whoever knew the old one, or took a token made with it.
+        Returns how many tokens were revoked."""
         hashed = passwords.hash_password(password)
         with self.db.session.begin() as s:
             user = self._user(s, name)
             user.password_hash = hashed
             s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+            revoked = s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+            return rows_deleted(revoked)
 
     def remove_user(self, name: str) -> None:
         with self.db.session.begin() as s:
@@ -154,7 +169,7 @@ class Directory:
             done = s.execute(
                 delete(Grant).where(Grant.group_id == g.id, Grant.collection == collection)
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))
 
     def groups(self) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
         """Each group with its members and its (collection, role) grants."""
@@ -166,19 +181,24 @@ class Directory:
                 grants = s.execute(
                     select(Grant.collection, Grant.role).where(Grant.group_id == g.id)
                 ).all()
-                out.append((g.name, sorted(u.name for u in g.members), sorted(map(tuple, grants))))
+                pairs = sorted((c, r) for c, r in grants)
+                out.append((g.name, sorted(u.name for u in g.members), pairs))
             return out
 
     # --- API tokens --------------------------------------------------------------------
-    def create_token(self, user: str, name: str) -> str:
-        """A new token for `user`; shown once, only its hash is kept."""
+    def create_token(self, user: str, name: str, days: float | None = None) -> str:
+        """A new token for `user`, valid for `days` (None: until revoked); shown once,
+        only its hash is kept."""
         check_name("token", name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = utcnow() + timedelta(days=days) if days is not None else None
         with self.db.session.begin() as s:
             u = self._user(s, user)
             if s.scalar(select(ApiToken).where(ApiToken.user_id == u.id, ApiToken.name == name)):
                 raise AssistantError(f"user '{user}' has a token named '{name}' already")
-            s.add(ApiToken(user_id=u.id, name=name, token_hash=token_hash(token)))
+            s.add(
+                ApiToken(user_id=u.id, name=name, token_hash=token_hash(token), expires_at=expires)
+            )
         return token
 
     def revoke_token(self, user: str, name: str) -> bool:
@@ -187,20 +207,30 @@ class Directory:
             done = s.execute(
                 delete(ApiToken).where(ApiToken.user_id == u.id, ApiToken.name == name)
             )
-            return bool(done.rowcount)
+            return bool(rows_deleted(done))
 
-    def tokens(self, user: str | None = None) -> list[tuple[str, str, str]]:
-        """(user, token name, created) for every token, or one user's."""
+    def tokens(self, user: str | None = None) -> list[TokenInfo]:
+        """Every token, or one user's, with when it was made, expires and was last used."""
         with self.db.session() as s:
-            q = select(User.name, ApiToken.name, ApiToken.created_at).join(ApiToken.user)
+            q = select(User.name, ApiToken).join(ApiToken.user).order_by(User.name, ApiToken.name)
             if user:
                 q = q.where(User.name == user)
-            return [(u, n, at.isoformat(timespec="seconds")) for u, n, at in s.execute(q)]
+            return [
+                TokenInfo(owner, t.name, t.created_at, t.expires_at, t.last_used_at)
+                for owner, t in s.execute(q)
+            ]
 
     def by_token(self, token: str) -> Principal | None:
-        with self.db.session() as s:
+        """The token's user, unless it is unknown or expired; notes its use (at most once
+        a minute, so a busy client does not write on every request)."""
+        with self.db.session.begin() as s:
             row = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-            return self._principal(s, row.user) if row else None
+            now = utcnow()
+            if row is None or (row.expires_at is not None and row.expires_at < now):
+                return None
+            if row.last_used_at is None or now - row.last_used_at > LAST_USE_EVERY:
+                row.last_used_at = now
+            return self._principal(s, row.user)
 
     # --- browser sessions --------------------------------------------------------------
     def open_session(self, name: str, hours: float) -> str:

@@ -34,7 +34,7 @@ class _PackagedMiniLM(ONNXMiniLM_L6_V2):
         if missing:
             raise AssistantError(
                 f"{MODEL_DIR}: embedding model files missing ({', '.join(missing)});"
-                " reinstall the package or re-run `python -m assistant.embeddings.export_onnx`"
+                " reinstall the package or re-run `python scripts/export_onnx.py`"
             )
 
     @cached_property

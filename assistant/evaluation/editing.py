@@ -15,7 +15,7 @@ import yaml
 
 from assistant.evaluation.suite import Suite, SuiteError, parse_suite
 
-NEW_SUITE = "# Regression suite for `assistant eval` (see the README, section Eval).\ncases:\n"
+NEW_SUITE = "# Regression suite for `assistant eval` (see docs/eval.md).\ncases:\n"
 
 
 def _last_line(node: yaml.Node) -> int:

@@ -24,8 +24,7 @@ OnCase = Callable[[int, CaseResult], None]  # 1-based position, finished result
 
 def eval_settings(**overrides: Any) -> Settings:
     """Settings for a run: the user's, made deterministic, with the chat log off."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**{**given, "temperature": 0.0, "chat_log": False})
+    return Settings.load(**{**overrides, "temperature": 0.0, "chat_log": False})
 
 
 @dataclass

@@ -97,7 +97,8 @@ class _Reader:
         self.loader = loader
 
     def fail(self, node: yaml.Node, reason: str) -> SuiteError:
-        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {reason}")
+        # one line whatever the file holds (a key may contain a newline)
+        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {' '.join(reason.split())}")
 
     def value(self, node: yaml.Node) -> Any:
         return self.loader.construct_object(node, deep=True)
@@ -154,7 +155,7 @@ def _case(r: _Reader, node: yaml.Node, number: int) -> Case:
         regex = r.text(fields["regex"], "regex")
         try:
             re.compile(regex, re.IGNORECASE)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # "a{99999999999}" too
             raise r.fail(fields["regex"], f"regex does not compile: {exc}") from exc
     must_refuse = r.value(fields["must_refuse"]) if "must_refuse" in fields else False
     if not isinstance(must_refuse, bool):
@@ -191,13 +192,28 @@ def _thresholds(r: _Reader, node: yaml.Node) -> Thresholds:
     return Thresholds(minimum, max_drop)
 
 
+def _unreadable(text: str, path: Path, exc: yaml.reader.ReaderError) -> SuiteError:
+    """A character YAML does not allow (a control character, say): where it is."""
+    line = text[: exc.position].count("\n") + 1
+    return SuiteError(
+        f"{path}:{line}: not valid YAML: {exc.reason} (character #x{exc.character:04x})"
+    )
+
+
 def parse_suite(text: str, path: Path) -> Suite:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(text, path, exc) from exc
     try:
         root = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(text, path, exc) from exc
+    except RecursionError as exc:  # "[[[[..." thousands deep: PyYAML composes recursively
+        raise SuiteError(f"{path}: not valid YAML: nested too deeply") from exc
     except yaml.MarkedYAMLError as exc:
         mark, context = exc.problem_mark or exc.context_mark, ""
-        if exc.context and exc.context_mark and exc.context_mark.line != mark.line:
+        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
             context = f" ({exc.context} from line {exc.context_mark.line + 1})"
         reason = f"not valid YAML: {exc.problem or exc.context}{context}"
         raise SuiteError(

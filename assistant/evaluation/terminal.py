@@ -17,7 +17,7 @@ from assistant.evaluation.suite import METRICS
 
 
 def label(case: dict[str, Any], width: int = 64) -> str:
-    text = case["id"] if case["id"] != case["question"] else case["question"]
+    text = str(case["id"] if case["id"] != case["question"] else case["question"])
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

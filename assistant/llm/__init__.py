@@ -1,31 +1,12 @@
-"""Chat model backends behind one small interface, picked by `Settings.backend`."""
+"""Chat model backends behind one small interface (`base.ChatModel`), picked by
+`Settings.backend`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol, TypedDict
-
+from assistant.llm.base import ChatModel, Message
 from assistant.settings import Settings
 
-
-class Message(TypedDict):
-    role: str  # "system" | "user" | "assistant"
-    content: str
-
-
-class ChatModel(Protocol):
-    name: str
-    context_window: int
-
-    def count_tokens(self, messages: Sequence[Message]) -> int:
-        """Tokens the rendered prompt takes, chat template included."""
-        ...
-
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
-        """Yield the answer as text pieces as the model produces them, ending at `stop`."""
-        ...
+__all__ = ["ChatModel", "Message", "make_chat_model"]
 
 
 def make_chat_model(settings: Settings) -> ChatModel:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.llm import Message
+from assistant.llm.base import Message
 
 _PIECE = re.compile(r" ?[A-Za-z]+|\d|\s+|[^\sA-Za-z\d]")
 MARGIN = 1.1

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
 # Called with the waiter's place in line (1 = next), when it starts waiting and as it moves.
 OnWait = Callable[[int], None]
@@ -106,7 +107,7 @@ def with_places(pieces: Iterable[str]) -> Iterator[str | Queued]:
                 events.put(piece)
                 if stop.is_set():
                     break
-        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
+        except BaseException as exc:  # re-raised in the caller's thread
             events.put(_Failed(exc))
         finally:
             close = getattr(source, "close", None)
@@ -119,6 +120,6 @@ def with_places(pieces: Iterable[str]) -> Iterator[str | Queued]:
         while (item := events.get()) is not done:
             if isinstance(item, _Failed):
                 raise item.error
-            yield item  # type: ignore[misc]
+            yield cast("str | Queued", item)  # all the worker puts, besides _Failed and done
     finally:
         stop.set()

@@ -20,11 +20,11 @@ SCALAR_SIZE = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12:
 
 
 def _u32(f: BinaryIO) -> int:
-    return struct.unpack("<I", _exact(f, 4))[0]
+    return int(struct.unpack("<I", _exact(f, 4))[0])
 
 
 def _u64(f: BinaryIO) -> int:
-    return struct.unpack("<Q", _exact(f, 8))[0]
+    return int(struct.unpack("<Q", _exact(f, 8))[0])
 
 
 def _exact(f: BinaryIO, n: int) -> bytes:
@@ -64,7 +64,7 @@ def _value(f: BinaryIO, kind: int) -> str | int | None:
         return _string(f).decode("utf-8", "replace")
     if kind in INTEGER:
         fmt = INTEGER[kind]
-        return struct.unpack(fmt, _exact(f, struct.calcsize(fmt)))[0]
+        return int(struct.unpack(fmt, _exact(f, struct.calcsize(fmt)))[0])
     _skip(f, kind)
     return None
 

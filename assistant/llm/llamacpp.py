@@ -14,11 +14,18 @@ import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from assistant.errors import AssistantError
-from assistant.llm import Message
+from assistant.llm.base import Message
 from assistant.llm.fifo import FifoLock
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import (
+        ChatCompletionRequestMessage,
+        CreateChatCompletionStreamResponse,
+    )
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -78,7 +85,7 @@ class LlamaCppChat:
         """The exact prompt text llama.cpp will see, chat template applied."""
         if self._formatter is None:
             return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
-        return self._formatter(messages=list(messages)).prompt
+        return self._formatter(messages=_llama_messages(messages)).prompt
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return len(self._llm.tokenize(self.render(messages).encode(), add_bos=False, special=True))
@@ -88,7 +95,7 @@ class LlamaCppChat:
     ) -> Iterator[str]:
         with self.queue.held():
             chunks = self._llm.create_chat_completion(
-                messages=list(messages),  # type: ignore[arg-type]
+                messages=_llama_messages(messages),
                 max_tokens=max_tokens,
                 temperature=self._temperature,
                 seed=self._seed,
@@ -96,7 +103,14 @@ class LlamaCppChat:
                 stop=list(stop),
                 stream=True,
             )
-            for chunk in chunks:
-                text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
-                if text:
+            # stream=True returns an iterator of chunks (the stub's return type is a union).
+            for chunk in cast("Iterator[CreateChatCompletionStreamResponse]", chunks):
+                text = chunk["choices"][0]["delta"].get("content")
+                if isinstance(text, str) and text:
                     yield text
+
+
+def _llama_messages(messages: Sequence[Message]) -> list[ChatCompletionRequestMessage]:
+    """Our messages as llama.cpp's type: each is one of its message TypedDicts, but mypy
+    cannot pick the member of that union from a role typed as plain `str`."""
+    return cast("list[ChatCompletionRequestMessage]", list(messages))

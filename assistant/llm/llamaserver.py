@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from assistant.errors import AssistantError
-from assistant.llm import Message
+from assistant.llm.base import Message
 from assistant.llm.fifo import FifoLock
 from assistant.llm.llamacpp import packaged_model_path
 from assistant.llm.signals import keep_python_signal_handlers
@@ -77,7 +77,8 @@ class LlamaServerChat:
         response = self._http.post(path, json=body)
         if response.status_code != 200:
             raise AssistantError(f"the llama.cpp engine refused {path}: {response.text[:300]}")
-        return response.json()
+        reply: dict[str, Any] = response.json()
+        return reply
 
     def _slot_context(self) -> int:
         """The context each slot really has (the engine may round it)."""
@@ -99,7 +100,7 @@ class LlamaServerChat:
 
     def render(self, messages: Sequence[Message]) -> str:
         """The exact prompt text the engine will see, chat template applied."""
-        return self._post("/apply-template", {"messages": list(messages)})["prompt"]
+        return str(self._post("/apply-template", {"messages": list(messages)})["prompt"])
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         body = {"content": self.render(messages), "add_special": True, "parse_special": True}
@@ -133,7 +134,7 @@ class LlamaServerChat:
         def work() -> None:
             try:
                 self._server.handle_chat_completions(request, on_chunk)
-            except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
+            except BaseException as exc:  # re-raised in the caller's thread
                 chunks.put(exc)
             finally:
                 chunks.put(_DONE)

@@ -15,7 +15,7 @@ import httpx
 import ollama
 
 from assistant.errors import BackendUnavailable
-from assistant.llm import Message
+from assistant.llm.base import Message
 from assistant.llm.estimate import estimate_tokens
 from assistant.settings import Settings
 
@@ -74,6 +74,10 @@ class OllamaChat:
     def count_tokens(self, messages: Sequence[Message]) -> int:
         # Ollama has no tokenize endpoint: over-estimate, so num_ctx errs on the large side.
         return estimate_tokens(messages)
+
+    def ready(self) -> None:
+        """Raise unless the server is up and has the model (for the /readyz probe)."""
+        self._client.show(self._settings.ollama_model)
 
     def _num_ctx_for(self, needed: int) -> int:
         """Context for a request needing `needed` tokens: a power of two, capped, never shrunk."""

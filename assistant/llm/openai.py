@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from assistant.errors import BackendUnavailable
-from assistant.llm import Message
+from assistant.llm.base import Message
 from assistant.llm.estimate import TEMPLATE_TOKENS_PER_MESSAGE, estimate_tokens
 from assistant.settings import Settings
 
@@ -54,6 +54,11 @@ class OpenAIChat:
             return f"openai:{self._model or self.check()}"
         except BackendUnavailable:
             return "openai:(the served model)"
+
+    def ready(self) -> None:
+        """Raise unless the server is up and lists models (for the /readyz probe)."""
+        if not self.served_models():
+            raise BackendUnavailable(f"{self._base}/models lists no model")
 
     def served_models(self) -> list[str]:
         response = self._request("GET", f"{self._base}/models")

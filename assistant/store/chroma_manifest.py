@@ -117,7 +117,7 @@ class ChromaManifest:
     def _doc_id(collection: str, source: str) -> str:
         return f"doc:{_key(collection, source)}"
 
-    def _doc_record(self, collection: str, row: DocumentRow, active: bool = True) -> dict:
+    def _doc_record(self, collection: str, row: DocumentRow, active: bool = True) -> dict[str, Any]:
         return {
             "id": self._doc_id(collection, row.source),
             "kind": "doc",

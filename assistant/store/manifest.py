@@ -189,6 +189,22 @@ class Manifest:
             ).fetchall()
         return dict(got)
 
+    def active_of(self, collection: str, sources: Iterable[str]) -> dict[str, str]:
+        """source -> active doc_hash for just these sources (a query's hits)."""
+        wanted = sorted(set(sources))
+        out: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 900):
+                part = wanted[start : start + 900]
+                out.update(
+                    self._db.execute(
+                        "SELECT source, doc_hash FROM documents WHERE collection = ?"
+                        f" AND source IN ({','.join('?' * len(part))})",
+                        (collection, *part),
+                    ).fetchall()
+                )
+        return out
+
     def chunk_total(self, collection: str) -> int:
         with self._lock:
             row = self._db.execute(

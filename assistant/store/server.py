@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.errors import AssistantError, BackendUnavailable
+from assistant.errors import AssistantError, BackendUnavailable, one_line
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,20 @@ class ChromaServer:
     url: str
     token: str | None = field(default=None, repr=False)
     auth_header: str = "Authorization"
+    connect_timeout: float = 5.0  # seconds to open a connection
+    read_timeout: float = 60.0  # seconds to wait for any answer: a hung server is an error
+
+    def timeout(self) -> Any:
+        import httpx
+
+        return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+
+    @classmethod
+    def from_settings(cls, s: Any) -> ChromaServer:
+        """From the settings (chroma_url, chroma_token, chroma_auth_header, timeouts)."""
+        token = s.chroma_token.get_secret_value() if s.chroma_token else None
+        timeouts = (s.chroma_connect_timeout, s.chroma_read_timeout)
+        return cls(s.chroma_url, token, s.chroma_auth_header, *timeouts)
 
     def headers(self) -> dict[str, str]:
         """The auth header sent with every request: `Authorization: Bearer TOKEN` (what
@@ -65,6 +79,8 @@ class ChromaServer:
                 f"the Chroma server at {self.url} refused the credentials ({exc.message()}):"
                 " check ASSISTANT_CHROMA_TOKEN and ASSISTANT_CHROMA_AUTH_HEADER"
             ) from exc
+        except httpx.TimeoutException as exc:
+            raise BackendUnavailable(self.timed_out(exc)) from exc
         except (httpx.TransportError, ConnectionError) as exc:
             raise BackendUnavailable(
                 f"cannot reach the Chroma server at {self.url} ({_reason(exc)}): start it,"
@@ -85,6 +101,18 @@ class ChromaServer:
                 " ASSISTANT_CHROMA_AUTH_HEADER"
             ) from exc
 
+    def timed_out(self, exc: BaseException) -> str:
+        import httpx
+
+        if isinstance(exc, httpx.ConnectTimeout):
+            waited, setting = self.connect_timeout, "ASSISTANT_CHROMA_CONNECT_TIMEOUT"
+        else:
+            waited, setting = self.read_timeout, "ASSISTANT_CHROMA_READ_TIMEOUT"
+        return (
+            f"the Chroma server at {self.url} did not answer within {waited:g} s: check that"
+            f" it is up and not overloaded (ASSISTANT_CHROMA_URL), or raise {setting}"
+        )
+
 
 class ServerClient:
     """A chromadb HttpClient made on first use, whose calls raise `BackendUnavailable`
@@ -102,12 +130,15 @@ class ServerClient:
                 import chromadb
                 from chromadb.config import Settings as ChromaSettings
 
+                self._heartbeat()
                 try:
-                    self._client = chromadb.HttpClient(
+                    client = chromadb.HttpClient(
                         host=self.server.url.rstrip("/"),
                         headers=self.server.headers(),  # chromadb adds to it: a copy
                         settings=ChromaSettings(anonymized_telemetry=False),
                     )
+                    _set_timeout(client, self.server.timeout())
+                    self._client = client
                 except Exception as exc:
                     # chromadb wraps a failed first request in ValueError: report the cause
                     cause = exc.__context__ if isinstance(exc, ValueError) else exc
@@ -125,6 +156,24 @@ class ServerClient:
 
     def __getattr__(self, name: str) -> Any:
         return _guard(getattr(self._connect(), name), self.server)
+
+    def _heartbeat(self) -> None:
+        """One request with the timeouts before chromadb's client is made: its constructor
+        talks to the server with no timeout at all, so a hung server would block it."""
+        import httpx
+
+        url = f"{self.server.url.rstrip('/')}/api/v2/heartbeat"
+        with self.server.translated():
+            httpx.get(url, headers=self.server.headers(), timeout=self.server.timeout())
+
+
+def _set_timeout(client: Any, timeout: Any) -> None:
+    """chromadb 1.5's HTTP client makes its httpx session with `timeout=None` and offers no
+    setting: set the timeouts on that session (tests/test_chroma_server.py proves it)."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is None:
+        raise AssistantError("this chromadb version has no HTTP session to set timeouts on")
+    session.timeout = timeout
 
 
 class _GuardedCollection:
@@ -158,5 +207,4 @@ def _wrap(result: Any, server: ChromaServer) -> Any:
 
 
 def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:200]
-    return text or type(exc).__name__
+    return one_line(exc)[:200]

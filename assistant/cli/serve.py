@@ -1,0 +1,52 @@
+"""`assistant serve`: the web chat, uploads and the HTTP API."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import click
+
+from assistant.cli.wiring import ensure_seeded, served_app
+from assistant.errors import AssistantError
+from assistant.factory import Components
+from assistant.settings import Settings
+
+
+@click.command()
+@click.option("--host", help="Interface to bind; 0.0.0.0 serves the internal network.")
+@click.option("--port", type=int, help="Port for the web UI.")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the web chat, document uploads and the HTTP API (default http://127.0.0.1:7860).
+
+    Login is on once a user exists (`assistant users add NAME --admin`); serving beyond
+    this machine (e.g. --host 0.0.0.0) without any user is refused."""
+    import uvicorn
+
+    from assistant.auth import Database, Directory
+
+    parts = Components(Settings.load(host=host, port=port))
+    s = parts.settings
+    directory = Directory(Database(s.database))
+    login = directory.has_users()
+    if not login and not is_loopback(s.host):
+        raise AssistantError(
+            f"refusing to serve on {s.host} without login: anyone on the network could read"
+            " and delete every document. Create an admin first (`assistant users add NAME"
+            " --admin`), or serve on 127.0.0.1"
+        )
+    ensure_seeded(parts)
+    app = served_app(parts, directory, login=login)
+    mode = "login on" if login else "login off: no users, this machine only"
+    click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)
+    # proxy_headers off: the gate alone decides whose X-Forwarded-For to believe
+    # (`trusted_proxies`), instead of uvicorn trusting 127.0.0.1 behind our back.
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning", proxy_headers=False)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,83 @@
+"""Building what several commands share, from settings: indexing with the configured
+chunking and limits, seeding an empty store, and the app `serve` runs. The only module
+that hands `ingest/` to the web layer (ui/ and api/ never import ingest/); `bench/` and
+the tests use it too, so they exercise exactly what ships."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from assistant.factory import Components
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from assistant.auth import Directory
+    from ingest.indexer import IngestReport
+
+
+def index_files(
+    parts: Components, paths: Sequence[Path], collection: str | None = None, **options: Any
+) -> IngestReport:
+    """`ingest_paths` with the chunking, limits and batch size from settings: the one way
+    the CLI, first-start seeding and the web upload box index files."""
+    from ingest.indexer import ingest_paths
+    from ingest.loaders import Limits
+
+    s = parts.settings
+    return ingest_paths(
+        paths,
+        parts.store,
+        chunk_size=s.chunk_size,
+        chunk_overlap=s.chunk_overlap,
+        max_file_bytes=int(s.max_file_mb * 2**20),
+        limits=Limits.from_settings(s),
+        batch=s.embed_batch,
+        collection=collection,
+        **options,
+    )
+
+
+def ensure_seeded(parts: Components) -> None:
+    """Index the seed corpus into an empty default collection, so questions work at once."""
+    s = parts.settings
+    if not s.auto_seed or parts.store.count() > 0:
+        return
+    click.echo(f"Empty store: indexing the seed corpus from {s.seed_path()} ...", err=True)
+    report = index_files(parts, [s.seed_path()])
+    for failure in report.failed:
+        click.echo(f"  skipped {failure.path}: {failure.reason}", err=True)
+    click.echo(f"Indexed {report.counts['added']} documents, {report.chunks} chunks.", err=True)
+
+
+def served_app(parts: Components, directory: Directory, *, login: bool = True) -> FastAPI:
+    """The app `serve` runs: the web UI, the JSON and OpenAI-compatible APIs behind the
+    login gate, with uploads indexed by `index_files`."""
+    from api.app import create_app
+    from api.gate import Gate
+    from assistant.admission import Admission
+    from assistant.cli.sandbox import ingest_uploads
+    from assistant.history import History
+    from assistant.uploads import Uploads
+
+    s = parts.settings
+    gate = Gate.from_settings(s, directory if login else None)
+    # Each upload is parsed in a child process with limits first (sandbox.py).
+    uploads = Uploads.from_settings(s, partial(ingest_uploads, parts, index_files))
+    return create_app(
+        parts.assistant,
+        parts.store,
+        gate,
+        history=History(directory.db),
+        uploads=uploads,
+        upload_max_bytes=uploads.max_bytes,
+        bind_host=s.host,
+        allowed_hosts=s.allowed_hosts,
+        admission=Admission(s.max_questions_in_flight, s.max_questions_per_user),
+        upload_quota_bytes=int(s.upload_quota_mb * 2**20),
+    )

@@ -1,0 +1,111 @@
+"""Per-user chat history: conversations of question/answer turns, in the same database.
+
+A source keeps the collection it came from; when history is read back, sources from
+collections the user can no longer read are dropped, so revoking a grant also hides what
+was answered from it before.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from assistant.answering import Answer
+from assistant.auth.access import Principal
+from assistant.auth.db import Conversation, Database, Turn, rows_deleted, utcnow
+
+TITLE_CHARS = 80
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    turns: int
+
+
+HIDDEN_ANSWER = "(hidden: this answer drew on a collection you may no longer read)"
+
+
+class History:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, user: Principal, answer: Answer, conversation: str | None = None) -> str:
+        """Append a finished answer to `conversation`; its id. A new conversation when
+        None, deleted meanwhile, or not this user's (never appends to someone else's)."""
+        sources = [asdict(s) for s in answer.sources]
+        with self.db.session.begin() as s:
+            conv = s.get(Conversation, conversation) if conversation else None
+            if conv is None or conv.user_name != user.name:
+                title = " ".join(answer.question.split())[:TITLE_CHARS]
+                conv = Conversation(id=uuid.uuid4().hex, user_name=user.name, title=title)
+                s.add(conv)
+            conv.updated_at = utcnow()
+            conv.turns.append(
+                Turn(
+                    question=answer.question,
+                    answer=answer.text,
+                    sources_json=json.dumps(sources, ensure_ascii=False),
+                    refused=answer.refused,
+                )
+            )
+            return conv.id
+
+    def list(self, user: Principal) -> list[ConversationInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(Conversation)
+                .where(Conversation.user_name == user.name)
+                .order_by(Conversation.updated_at.desc())
+            )
+            return [
+                ConversationInfo(
+                    c.id,
+                    c.title,
+                    c.created_at.isoformat(timespec="seconds"),
+                    c.updated_at.isoformat(timespec="seconds"),
+                    len(c.turns),
+                )
+                for c in rows
+            ]
+
+    def get(self, user: Principal, conversation: str) -> dict[str, Any] | None:
+        """The conversation with its turns, or None if it is not this user's."""
+        with self.db.session() as s:
+            conv = s.get(Conversation, conversation)
+            if conv is None or conv.user_name != user.name:
+                return None
+            turns = []
+            for t in conv.turns:
+                stored = json.loads(t.sources_json)
+                sources = [s for s in stored if user.can_read(str(s.get("collection", "")))]
+                # The answer was written from its sources: if one is no longer readable,
+                # the text may quote it, so it goes too (the question is the user's own).
+                hidden = len(sources) < len(stored)
+                turns.append(
+                    {
+                        "question": t.question,
+                        "answer": HIDDEN_ANSWER if hidden else t.answer,
+                        "hidden": hidden,
+                        "refused": t.refused,
+                        "sources": sources,
+                        "time": t.created_at.isoformat(timespec="seconds"),
+                    }
+                )
+            return {"id": conv.id, "title": conv.title, "turns": turns}
+
+    def delete(self, user: Principal, conversation: str) -> bool:
+        with self.db.session.begin() as s:
+            done = s.execute(
+                delete(Conversation).where(
+                    Conversation.id == conversation, Conversation.user_name == user.name
+                )
+            )
+            return bool(rows_deleted(done))

@@ -1,0 +1,372 @@
+"""The keyword (BM25) index: on disk, in the embedded store's SQLite manifest file or the
+shared PostgreSQL database (keyword_db.py), updated with every write instead of rebuilt in
+memory after every change.
+
+Scoped per collection: each has its own tables (`kw_<tag>_*`), so its statistics (chunk
+count, document frequencies, average length) are its own and dropping it drops them.
+
+Versions follow the manifest's protocol exactly as the chunks in Chroma do: a new version's
+rows are written with its chunks (before the flip), readers keep only hits whose (source,
+doc_hash) is the active version, and the old version's rows are deleted after the flip (or
+by `Store.recover` after a kill). So the index flips with the manifest row, all or nothing.
+
+Ranking is Okapi BM25 (k1 1.5, b 0.75, as the in-memory index). Each posting stores its
+term-frequency part (the "impact", fixed at write time against the average length then);
+a query reads only the `TOP_PER_TERM` highest-impact postings of each of its terms from a
+B-tree ordered by impact, and sums idf x impact. That is exact whenever no query term is
+in more than `TOP_PER_TERM` chunks, and a bounded-cost approximation beyond (score-at-a-
+time early termination): SQLite FTS5's own `bm25()` scores every matching row, 0.6 s per
+query at 100k chunks whose words are all common (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+
+import numpy as np
+
+from assistant.store.keyword_db import KeywordDb
+from assistant.store.types import Chunk
+
+TOP_PER_TERM = 1000  # postings read per query term, highest impact first
+RESCORED = 100  # best candidates scored exactly from their own postings
+K1, B = 1.5, 0.75
+SCALE = 1000  # impacts are stored as integers, x SCALE
+_VARS = 900  # SQLite host parameters per statement, with room to spare
+
+_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words and numbers ("3.1", "llama's" stay whole), stopwords dropped."""
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+def idf(chunks: int, df: int) -> float:
+    return math.log(1 + (chunks - df + 0.5) / (df + 0.5))
+
+
+def _tag(collection: str) -> str:
+    return "kw_" + hashlib.sha256(collection.encode()).hexdigest()[:16]
+
+
+class KeywordIndex:
+    """The keyword tables of every collection in one SQLite file (see the module docstring)."""
+
+    def __init__(self, db: KeywordDb) -> None:
+        self._db = db
+        self._lock = db.lock
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self) -> AbstractContextManager[KeywordDb]:
+        return self._db.tx()
+
+    def _stats(self, collection: str) -> tuple[int, int] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT chunks, length FROM keyword_collections WHERE collection = ?",
+                (collection,),
+            ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def ready(self, collection: str) -> bool:
+        return self._stats(collection) is not None
+
+    def build(self, collection: str, chunks: Iterable[Chunk]) -> bool:
+        """Create the collection's index from its active chunks, in one transaction (a
+        store written before this index existed). False if it was there already."""
+        with self._tx() as db:
+            got = db.execute(
+                "SELECT 1 FROM keyword_collections WHERE collection = ?", (collection,)
+            ).fetchone()
+            if got is not None:
+                return False
+            self._create(db, collection)
+            batch: list[Chunk] = []
+            for chunk in chunks:
+                batch.append(chunk)
+                if len(batch) >= 1000:
+                    self._insert(db, collection, batch)
+                    batch = []
+            self._insert(db, collection, batch)
+        return True
+
+    def drop(self, collection: str) -> None:
+        t = _tag(collection)
+        with self._tx() as db:
+            for table in ("postings", "terms", "chunks"):
+                db.execute(f"DROP TABLE IF EXISTS {t}_{table}")
+            db.execute("DELETE FROM keyword_collections WHERE collection = ?", (collection,))
+
+    @staticmethod
+    def _create(db: KeywordDb, collection: str) -> None:
+        for statement in db.tables(_tag(collection)):
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO keyword_collections (collection) VALUES (?) ON CONFLICT DO NOTHING",
+            (collection,),
+        )
+
+    # --- writing -----------------------------------------------------------------------
+    def add(self, collection: str, chunks: Sequence[Chunk]) -> None:
+        """Index chunks of a version being written (invisible until its flip); a chunk
+        already indexed (same content-derived id) is skipped, as Chroma's upsert is."""
+        with self._tx() as db:
+            self._create(db, collection)
+            self._insert(db, collection, chunks)
+
+    def _insert(self, db: KeywordDb, collection: str, chunks: Sequence[Chunk]) -> None:
+        t = _tag(collection)
+        have = {
+            row[0]
+            for part in _parts([c.id for c in chunks])
+            for row in db.execute(
+                f"SELECT chunk_id FROM {t}_chunks WHERE chunk_id IN ({_marks(part)})", part
+            )
+        }
+        fresh = [c for c in chunks if c.id not in have]
+        if not fresh:
+            return
+        counts = [Counter(tokenize(c.text)) for c in fresh]
+        ids = self._term_ids(db, t, {term for tf in counts for term in tf})
+        n, length = db.execute(
+            "SELECT chunks, length FROM keyword_collections WHERE collection = ?", (collection,)
+        ).fetchone()
+        lengths = [sum(tf.values()) for tf in counts]
+        n, length = n + len(fresh), length + sum(lengths)
+        avg = max(length / n, 1.0)
+        (last,) = db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {t}_chunks").fetchone()
+        rows, postings = [], []
+        df: Counter[str] = Counter()
+        for seq, (c, tf, dl) in enumerate(zip(fresh, counts, lengths, strict=True), last + 1):
+            norm = K1 * (1 - B + B * dl / avg)
+            pairs = [(ids[w], _impact(f, norm), seq) for w, f in tf.items()]
+            flat = array("i", [x for w, i, _ in pairs for x in (w, i)]).tobytes()
+            meta = c.metadata
+            rows.append((seq, c.id, str(meta.get("source")), str(meta.get("doc_hash")), dl, flat))
+            postings += pairs
+            df.update(tf.keys())
+        db.executemany(f"INSERT INTO {t}_chunks VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.executemany(f"INSERT INTO {t}_postings VALUES (?, ?, ?)", postings)
+        bumps = [(k, ids[w]) for w, k in df.items()]
+        db.executemany(f"UPDATE {t}_terms SET df = df + ? WHERE id = ?", bumps)
+        db.execute(
+            "UPDATE keyword_collections SET chunks = ?, length = ? WHERE collection = ?",
+            (n, length, collection),
+        )
+
+    @staticmethod
+    def _term_ids(db: KeywordDb, t: str, terms: set[str]) -> dict[str, int]:
+        db.executemany(
+            f"INSERT INTO {t}_terms (term, df) VALUES (?, 0) ON CONFLICT DO NOTHING",
+            [(w,) for w in sorted(terms)],
+        )
+        out: dict[str, int] = {}
+        for part in _parts(sorted(terms)):
+            sql = f"SELECT term, id FROM {t}_terms WHERE term IN ({_marks(part)})"
+            out.update(db.execute(sql, part).fetchall())
+        return out
+
+    def delete_version(self, collection: str, source: str, doc_hash: str) -> int:
+        """Remove one version's rows; returns how many chunks it had."""
+        t = _tag(collection)
+        if not self.ready(collection):
+            return 0
+        with self._tx() as db:
+            got = db.execute(
+                f"SELECT seq, length, postings FROM {t}_chunks WHERE source = ? AND doc_hash = ?",
+                (source, doc_hash),
+            ).fetchall()
+            if not got:
+                return 0
+            postings = []
+            df: Counter[int] = Counter()  # by term id
+            for seq, _, blob in got:
+                pairs = np.frombuffer(blob, dtype=np.int32).reshape(-1, 2)
+                postings += [(int(w), int(i), seq) for w, i in pairs]
+                df.update(int(w) for w in pairs[:, 0])
+            db.executemany(
+                f"DELETE FROM {t}_postings WHERE term = ? AND impact = ? AND seq = ?", postings
+            )
+            db.executemany(
+                f"UPDATE {t}_terms SET df = df - ? WHERE id = ?", [(k, w) for w, k in df.items()]
+            )
+            db.execute(
+                f"DELETE FROM {t}_chunks WHERE source = ? AND doc_hash = ?", (source, doc_hash)
+            )
+            db.execute(
+                "UPDATE keyword_collections SET chunks = chunks - ?, length = length - ?"
+                " WHERE collection = ?",
+                (len(got), sum(r[1] for r in got), collection),
+            )
+        return len(got)
+
+    # --- reading -----------------------------------------------------------------------
+    def count(self, collection: str) -> int:
+        """Rows indexed, of any version (equals the manifest's chunk total when in step)."""
+        stats = self._stats(collection)
+        return stats[0] if stats else 0
+
+    def versions(self, collection: str) -> dict[tuple[str, str], int]:
+        """(source, doc_hash) -> chunks indexed, for every version in the index."""
+        if not self.ready(collection):
+            return {}
+        with self._lock:
+            got = self._db.execute(
+                f"SELECT source, doc_hash, COUNT(*) FROM {_tag(collection)}_chunks"
+                " GROUP BY source, doc_hash"
+            ).fetchall()
+        return {(s, h): int(n) for s, h, n in got}
+
+    def chunk_ids(self, collection: str) -> list[str]:
+        with self._lock:
+            got = self._db.execute(f"SELECT chunk_id FROM {_tag(collection)}_chunks").fetchall()
+        return [r[0] for r in got]
+
+    def weights(self, collection: str, terms: Iterable[str]) -> dict[str, float]:
+        """idf of each term in the collection (a term no chunk holds: the highest)."""
+        terms = sorted(set(terms))
+        stats = self._stats(collection)
+        n = stats[0] if stats else 0
+        df = dict.fromkeys(terms, 0)
+        if stats and terms:
+            with self._lock:
+                sql = (
+                    f"SELECT term, df FROM {_tag(collection)}_terms WHERE term IN ({_marks(terms)})"
+                )
+                got = self._db.execute(sql, terms).fetchall()
+            df.update(got)
+        return {w: idf(n, max(0, df[w])) for w in terms}
+
+    def top(self, collection: str, terms: Iterable[str], n: int) -> list[tuple[str, str, str]]:
+        """The n best (chunk_id, source, doc_hash) by BM25 over the terms, of any version:
+        the caller keeps the active ones.
+
+        Candidates: the `TOP_PER_TERM` highest-impact postings of each term, summed. The
+        best `RESCORED` of them are then scored exactly from their own postings (a chunk
+        may hold a common term whose top list it missed), and ranked by that."""
+        stats = self._stats(collection)
+        terms = sorted(set(terms))
+        if not stats or not terms or n <= 0:
+            return []
+        t = _tag(collection)
+        weights: dict[int, float] = {}
+        seqs, scores = [], []
+        with self._lock:
+            got = self._db.execute(
+                f"SELECT id, df FROM {t}_terms WHERE term IN ({_marks(terms)}) AND df > 0", terms
+            ).fetchall()
+            for term_id, df in got:
+                weights[term_id] = idf(stats[0], df)
+                rows = self._db.execute(
+                    f"SELECT seq, impact FROM {t}_postings WHERE term = ?"
+                    " ORDER BY impact DESC LIMIT ?",
+                    (term_id, TOP_PER_TERM),
+                ).fetchall()
+                part = np.array(rows, dtype=np.int64).reshape(-1, 2)
+                seqs.append(part[:, 0])
+                scores.append(part[:, 1] * weights[term_id])
+        if not seqs:
+            return []
+        unique, where = np.unique(np.concatenate(seqs), return_inverse=True)
+        total = np.bincount(where, weights=np.concatenate(scores))
+        best = [int(s) for s in unique[np.argsort(-total, kind="stable")[: max(n, RESCORED)]]]
+        with self._lock:
+            got = self._db.execute(
+                f"SELECT seq, chunk_id, source, doc_hash, postings FROM {t}_chunks"
+                f" WHERE seq IN ({_marks(best)})",
+                best,
+            ).fetchall()
+        exact = dict(zip([r[0] for r in got], _scores([r[4] for r in got], weights), strict=True))
+        ranked = sorted(exact, key=lambda seq: (-exact[seq], seq))[:n]
+        rows_by_seq = {seq: (chunk_id, s, h) for seq, chunk_id, s, h, _ in got}
+        return [rows_by_seq[s] for s in ranked]
+
+
+def _scores(blobs: list[bytes], weights: dict[int, float]) -> list[float]:
+    """Each chunk's BM25 score over the weighted terms, from its own (term id, impact) pairs."""
+    if not blobs:
+        return []
+    pairs = [np.frombuffer(b, dtype=np.int32).reshape(-1, 2) for b in blobs]
+    flat = np.concatenate(pairs)
+    ids = np.array(sorted(weights), dtype=np.int64)
+    idf_of = np.array([weights[i] for i in ids.tolist()])
+    at = np.minimum(np.searchsorted(ids, flat[:, 0]), len(ids) - 1)
+    contrib = np.where(ids[at] == flat[:, 0], idf_of[at] * flat[:, 1], 0.0)
+    owner = np.repeat(np.arange(len(pairs)), [len(p) for p in pairs])
+    scores: list[float] = np.bincount(owner, weights=contrib, minlength=len(pairs)).tolist()
+    return scores
+
+
+def _impact(tf: int, norm: float) -> int:
+    """BM25's term-frequency part, x SCALE (at least 1: a posting always counts); `norm` is
+    k1 (1 - b + b length / average length)."""
+    return max(1, round(tf * (K1 + 1) / (tf + norm) * SCALE))
+
+
+def _parts(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _VARS):
+        yield items[start : start + _VARS]
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ",".join("?" * len(items))

@@ -1,0 +1,189 @@
+"""Hybrid retrieval at scale, as one Markdown table: N chunks of synthetic prose (bench/
+corpus.py) with random unit vectors in place of embeddings, written through the store's
+own writer (manifest, Chroma, keyword index) into 5 collections; questions embedded for
+real. A user who reads all 5 collections is the access-scoped case.
+
+    .venv/bin/python bench/retrieval_bench.py --chunks 100000 [--queries 100] [--json F]
+                                              [--keep DIR]  # reuse the store next time
+
+Rows: writing (chunks/s), retrieval p50/p95 scoped over the 5 collections and in one,
+its parts, the first query after a change (a document added, then a question), and the
+peak RSS of a fresh process that opens the store and answers questions (serving, less
+the chat model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from corpus import QUESTIONS, _fill, paragraph
+
+from assistant.factory import Components
+from assistant.retrieval import CANDIDATES_PER_RESULT
+from assistant.store import Chunk
+from assistant.store.keywords import tokenize
+from bench import RandomVectors, Row, _settings, table
+
+COLLECTIONS = [f"team-{i}" for i in range(5)]
+CHUNKS_PER_DOC = 10
+RESULTS: dict[str, Any] = {}
+
+
+def write(parts: Components, n_chunks: int, seed: int = 2) -> float:
+    """n_chunks over the collections, 10-chunk documents, through `Store.writer`;
+    returns the seconds it took."""
+    store, embedder, rng = parts.store, parts.store.embedder, random.Random(seed)
+    store.embedder = RandomVectors(embedder.name)
+    started = time.perf_counter()
+    try:
+        per = n_chunks // len(COLLECTIONS)
+        for c, name in enumerate(COLLECTIONS):
+            with store.writer(name) as w:
+                for d in range(0, per, CHUNKS_PER_DOC):
+                    source, doc_hash = f"/syn/{c}/{d}", f"h{c}-{d}"
+                    w.begin(source, doc_hash, source)
+                    for i in range(min(CHUNKS_PER_DOC, per - d)):
+                        meta = {"source": source, "doc_hash": doc_hash, "chunk_index": i}
+                        w.add(Chunk(f"{doc_hash}-{i}", paragraph(rng, 600), meta))
+                    w.end(source)
+    finally:
+        store.embedder = embedder
+    return time.perf_counter() - started
+
+
+def change(parts: Components, i: int) -> None:
+    """One new document in one collection: what the first query after it must not pay for."""
+    store, embedder = parts.store, parts.store.embedder
+    store.embedder = RandomVectors(embedder.name)
+    try:
+        meta = {"source": f"/new/{i}", "doc_hash": f"n{i}", "title": "new"}
+        rng = random.Random(i)
+        store.add([Chunk(f"n{i}-{j}", paragraph(rng, 600), meta) for j in range(10)], "team-0")
+    finally:
+        store.embedder = embedder
+
+
+def serve_rss(data_dir: Path, queries: list[str]) -> float:
+    """Peak RSS (MiB) of a fresh process that opens the store and answers the questions."""
+    code = (
+        "import json, resource, sys\n"
+        "from assistant.factory import Components\n"
+        "from assistant.settings import Settings\n"
+        "p = Components(Settings(data_dir=sys.argv[1]))\n"
+        "for q in json.loads(sys.argv[2]):\n"
+        f"    p.retriever.retrieve_many(q, {COLLECTIONS!r})\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(data_dir), json.dumps(queries)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.split()[-1]) / 1024
+
+
+def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
+    settings = _settings(tmp, f"retrieval-{n_chunks}")
+    done = settings.data_dir / "written"  # with --keep: a store written by an earlier run
+    parts = Components(settings)
+    if done.exists():
+        write_s = float(done.read_text())
+    else:
+        write_s = write(parts, n_chunks)
+        done.write_text(str(write_s))
+    store, retriever = parts.store, parts.retriever
+    rng = random.Random(7)
+    queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
+    for q in queries[:3]:  # warm: ONNX session, page cache
+        retriever.retrieve_many(q, COLLECTIONS)
+    t: dict[str, list[float]] = {
+        k: [] for k in ("scoped", "one", "embed", "vector", "keyword", "fetch", "first")
+    }
+
+    def timed(key: str, fn: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        result = fn(*args)
+        t[key].append(time.perf_counter() - started)
+        return result
+
+    n = settings.top_k * CANDIDATES_PER_RESULT
+    for q in queries:
+        t["scoped"].append(retriever.retrieve_many(q, COLLECTIONS).seconds)
+        t["one"].append(retriever.retrieve(q, collection="team-0").seconds)
+        vec = np.asarray(timed("embed", store.embedder.embed, [q])[0], dtype=np.float32)
+        have = {h.chunk.id for h in timed("vector", store.search, vec, n, "team-0")}
+        ids = timed("keyword", store.keyword_search, tokenize(q), n, "team-0")
+        timed("fetch", store.get_with_embeddings, [i for i in ids if i not in have], "team-0")
+    for i in range(10):
+        change(parts, i)
+        t["first"].append(retriever.retrieve_many(queries[i], COLLECTIONS).seconds)
+    rss = serve_rss(settings.data_dir, queries[:20])
+    db = settings.chroma_dir / "manifest.sqlite3"
+    RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
+
+    def p(key: str, q: int = 50) -> float:
+        return float(np.percentile(t[key], q)) * 1000
+
+    target = 25.0 if n_chunks <= 100_000 else 60.0
+    first = "a 10-chunk document added, then a question over the 5 collections"
+    note = f"{n_chunks:,} chunks in 5 collections, {n_queries} queries, hybrid"
+    return [
+        Row(
+            "Retrieve p50, user reading all 5 collections", p("scoped"), "ms", ("<=", target), note
+        ),
+        Row("Retrieve p95, same", p("scoped", 95), "ms"),
+        Row("Retrieve p50, one collection", p("one"), "ms", note=f"{n_chunks // 5:,} chunks"),
+        Row("  part p50: query embedding (ONNX)", p("embed"), "ms"),
+        Row("  part p50: Chroma vector query, one collection", p("vector"), "ms"),
+        Row("  part p50: keyword index top-n, one collection", p("keyword"), "ms"),
+        Row("  part p50: fetch keyword-only hits with vectors", p("fetch"), "ms"),
+        Row("First query after a change, p50 of 10", p("first"), "ms", ("<=", 50.0), first),
+        Row("First query after a change, max of 10", max(t["first"]) * 1000, "ms"),
+        Row("Writing (Store.writer, vectors given)", n_chunks / write_s, "chunks/s"),
+        Row("Peak RSS, fresh process answering 20 questions", rss, "MiB", note="no chat model"),
+        Row("Manifest + keyword index on disk", db.stat().st_size / 2**20, "MiB"),
+        Row("Chroma on disk", _du(settings.chroma_dir) / 2**20 - db.stat().st_size / 2**20, "MiB"),
+    ]
+
+
+def _du(path: Path) -> float:
+    return float(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chunks", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--json", type=Path, help="also write the raw numbers here")
+    ap.add_argument("--keep", type=Path, help="keep the store here and reuse it next time")
+    args = ap.parse_args()
+    for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
+        del os.environ[var]  # a developer's settings must not leak into the numbers
+    os.environ["ASSISTANT_CONFIG"] = "/nonexistent/assistant.toml"
+    if args.keep:
+        rows = measure(args.keep, args.chunks, args.queries)
+    else:
+        with tempfile.TemporaryDirectory(prefix="assistant-bench-") as name:
+            rows = measure(Path(name), args.chunks, args.queries)
+    print(table(rows))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of this (writing) process: {peak:.0f} MiB")
+    if args.json:
+        args.json.write_text(json.dumps(RESULTS, indent=2))
+
+
+if __name__ == "__main__":
+    main()

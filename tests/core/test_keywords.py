@@ -1,0 +1,85 @@
+"""The persistent keyword index (embedded store): BM25 on disk, versions, scope, repair."""
+
+from support.keywords import TEXTS, chunks, search
+
+from assistant.retrieval import BM25Index
+from assistant.store import Store
+
+
+def test_rare_exact_terms_rank_first_and_match_the_in_memory_bm25(fresh):
+    store = fresh.store
+    written = chunks(TEXTS)
+    store.add(written)
+    assert search(store, "405B") == [written[1].id]
+    assert search(store, "banana") == []
+    memory = BM25Index(written)
+    for q in ["open models", "Russian army 1812", "weights licence", "Llama 3 Groq days"]:
+        assert search(store, q, 3) == memory.top(q, 3), q
+
+
+def test_a_new_version_replaces_the_old_one_in_the_keyword_index(fresh):
+    store = fresh.store
+    store.add(chunks(["The travel policy covers trains."], doc_hash="v1"))
+    store.add(chunks(["The travel policy covers flights."], doc_hash="v2"))
+    assert search(store, "trains") == []
+    [hit] = search(store, "flights")
+    assert hit.startswith("v2-")
+    assert store.keywords is not None
+    assert store.keywords.versions("documents") == {("/d/a.txt", "v2"): 1}  # old rows gone
+    store.delete_document("/d/a.txt")
+    assert search(store, "flights") == [] and store.keywords.versions("documents") == {}
+
+
+def test_the_index_is_on_disk_and_another_store_reads_it_without_rebuilding(fresh):
+    store = fresh.store
+    store.add(chunks(TEXTS))
+    reopened = Store(fresh.settings.chroma_dir, store.embedder, "documents")
+    assert reopened.keywords is not None and reopened.keywords.ready("documents")
+    reopened._collection = None  # type: ignore[assignment]  # proves Chroma is not read
+    assert search(reopened, "retreated") == [chunks(TEXTS)[5].id]
+
+
+def test_collections_have_their_own_index_and_statistics(fresh):
+    store = fresh.store
+    store.add(chunks(["Zorblax is the secret project."], source="/s.txt"), "secret")
+    store.add(chunks(TEXTS), "public")
+    assert search(store, "zorblax", collection="public") == []
+    assert len(search(store, "zorblax", collection="secret")) == 1
+    assert store.keywords is not None
+    weights = store.keyword_weights(["open"], "public")
+    assert weights != store.keyword_weights(["open"], "secret")  # df and N per collection
+
+
+def test_a_user_never_gets_a_keyword_hit_from_a_collection_they_cannot_read(fresh):
+    store, retriever = fresh.store, fresh.retriever
+    store.add(chunks(["Zorblax budget: 4.2 million for the zorblax launch."], "/s.txt"), "secret")
+    store.add(chunks(TEXTS), "public")
+    question = "What is the zorblax budget?"
+    allowed = retriever.retrieve_many(question, ["public"]).hits
+    assert all(h.chunk.metadata["collection"] == "public" for h in allowed)
+    assert not any("Zorblax" in h.chunk.text for h in allowed)
+    # the control: whoever may read it does get it, by keyword coverage
+    [hit] = retriever.retrieve_many(question, ["secret"]).hits
+    assert "Zorblax" in hit.chunk.text
+
+
+def test_repair_rebuilds_a_damaged_index_and_drops_stale_rows(fresh):
+    store = fresh.store
+    written = chunks(TEXTS)
+    store.add(written)
+    assert store.keywords is not None
+    store.keywords.delete_version("documents", "/d/a.txt", "h1")  # active rows lost
+    store.keywords.add("documents", chunks(["stale trains"], doc_hash="gone"))  # orphan rows
+    assert search(store, "405B") == []
+    store.repair()
+    assert search(store, "405B") == [written[1].id]
+    assert store.keywords.versions("documents") == {("/d/a.txt", "h1"): len(TEXTS)}
+
+
+def test_a_store_without_a_keyword_index_gets_one_built_on_first_use(fresh):
+    store = fresh.store
+    store.add(chunks(TEXTS))
+    assert store.keywords is not None
+    store.keywords.drop("documents")  # as a store written before the index existed
+    assert search(store, "405B") == [chunks(TEXTS)[1].id]
+    assert store.keywords.ready("documents")

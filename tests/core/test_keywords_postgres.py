@@ -1,0 +1,59 @@
+"""Server mode with `database_url` on PostgreSQL: the replicas of one Chroma server share one
+keyword index in PostgreSQL (a real `chroma run`, a real PostgreSQL on a Unix socket)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.chroma import ChromaProcess
+from support.keywords import TEXTS, chunks, search
+from support.paths import make_settings
+
+from assistant.factory import Components
+from assistant.store.keyword_db import PostgresKeywordDb
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaProcess]:
+    server = ChromaProcess(tmp_path / "server").start()
+    yield server
+    server.stop()
+
+
+def replica(tmp_path: Path, name: str, chroma: ChromaProcess, url: str) -> Components:
+    return Components(make_settings(tmp_path / name, chroma_url=chroma.url, database_url=url))
+
+
+def test_replicas_share_one_keyword_index_in_postgresql(tmp_path, chroma, postgres_url):
+    a, b = (replica(tmp_path, n, chroma, postgres_url) for n in ("a", "b"))
+    assert a.store.keywords is not None and b.store.keywords is not None
+    assert isinstance(a.store.keywords._db, PostgresKeywordDb)
+    written = chunks(TEXTS)
+    a.store.add(written, "shared")
+    assert b.store.keywords.ready("shared")  # written by a, nothing built by b
+    assert search(b.store, "405B", collection="shared") == [written[1].id]
+
+    newer = chunks(["The 70B model replaced the older one in 2025."], doc_hash="h2")
+    a.store.add(newer, "shared")  # a new version of the same source, through replica a
+    assert search(b.store, "405B", collection="shared") == []
+    assert search(b.store, "70B", collection="shared") == [newer[0].id]
+    assert b.store.keywords.versions("shared") == {("/d/a.txt", "h2"): 1}
+
+    hits = b.retriever.retrieve(
+        "When did the 70B model replace the older one?", collection="shared"
+    )
+    assert [h.chunk.id for h in hits.hits] == [newer[0].id]
+    b.store.drop("shared")
+    assert not a.store.keywords.ready("shared")
+
+
+def test_without_postgresql_server_mode_ranks_keywords_in_memory(tmp_path, chroma):
+    parts = Components(make_settings(tmp_path / "r", chroma_url=chroma.url))
+    assert parts.store.keywords is None
+    parts.store.add(chunks(TEXTS), "mem")
+    [hit] = parts.retriever.retrieve("What did the 405B model cost?", collection="mem").hits
+    assert hit.chunk.id == chunks(TEXTS)[1].id

@@ -1,0 +1,71 @@
+"""Office and OpenDocument files made by the tests (XLSX, PPTX, ODF)."""
+
+import zipfile
+from pathlib import Path
+
+
+def save_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def pptx_deck(path: Path) -> Path:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    for i, (title, body, notes) in enumerate(
+        [
+            ("Budget 2026", "Travel cut by ten percent", "Say it gently"),
+            ("Hiring", "Two nurses for ward B", "Ask finance first"),
+        ]
+    ):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+        slide.notes_slide.notes_text_frame.text = notes
+        if i == 1:
+            shape = slide.shapes.add_table(2, 2, Inches(1), Inches(4), Inches(4), Inches(1))
+            for r, row in enumerate([["Ward", "Beds"], ["B", "24"]]):
+                for c, value in enumerate(row):
+                    shape.table.cell(r, c).text = value
+    deck.save(path)
+    return path
+
+
+ODF_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+    ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+    ' xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"'
+    ' xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0"'
+)
+
+
+MIMETYPES = {
+    ".odt": ("text", "application/vnd.oasis.opendocument.text"),
+    ".ods": ("spreadsheet", "application/vnd.oasis.opendocument.spreadsheet"),
+    ".odp": ("presentation", "application/vnd.oasis.opendocument.presentation"),
+}
+
+
+def save_odf(path: Path, body: str) -> Path:
+    """A minimal OpenDocument file, as LibreOffice lays it out (mimetype first, stored)."""
+    kind, mimetype = MIMETYPES[path.suffix]
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODF_NS}>'
+        f"<office:body><office:{kind}>{body}</office:{kind}></office:body>"
+        "</office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", content)
+    return path
