@@ -11,19 +11,23 @@ from typing import Any
 
 import fastapi_offline
 import gradio as gr
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import health, login, openai_compat, routes
+from api import feedback as feedback_routes
+from api import health, login, openai_compat, routes, viewer
 from api.context import Context
 from api.gate import BodyLimit, Gate, GateMiddleware
 from api.guard import HostGuard, OriginGuard
 from api.quota import UploadQuota
 from assistant.admission import Admission
 from assistant.answering import Assistant
+from assistant.audit import Trail, acting_as
 from assistant.auth import LOCAL, Principal
+from assistant.auth.oidc import OidcSignIn
+from assistant.feedback import FeedbackLog
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
@@ -46,6 +50,11 @@ def create_app(
     allowed_hosts: Sequence[str] = (),
     admission: Admission | None = None,
     upload_quota_bytes: int = 500 * 2**20,
+    trail: Trail | None = None,
+    oidc: OidcSignIn | None = None,
+    oidc_redirect_url: str = "",
+    routers: Sequence[APIRouter] = (),
+    feedback: FeedbackLog | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="On-prem Assistant",
@@ -67,11 +76,21 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
         )
 
-    app.state.context = Context(assistant, store, history, uploads, admission)
+    app.state.context = Context(assistant, store, history, uploads, admission, feedback)
     app.include_router(health.router)
+    login_page = login.login_page
+    if oidc is not None:  # first: its /login page carries the provider's button
+        from api import oidc as oidc_routes
+
+        app.include_router(oidc_routes.router(gate, oidc, oidc_redirect_url))
+        login_page = lambda message: oidc_routes.with_sso(login.login_page(message))  # noqa: E731
     app.include_router(login.router(gate))
     app.include_router(routes.router)
+    for extra in routers:  # e.g. the admin page; before the UI, which takes every other path
+        app.include_router(extra)
     app.include_router(openai_compat.router)
+    app.include_router(viewer.router)
+    app.include_router(feedback_routes.router)
 
     def user_of(request: gr.Request) -> Principal:
         return _user_of(gate, request)
@@ -83,6 +102,7 @@ def create_app(
         user_of=user_of if gate.enabled else None,
         history=history if gate.enabled else None,
         queue_max=admission.max_in_flight if admission else None,
+        feedback=feedback,
     )
     app = gr.mount_gradio_app(
         app,
@@ -92,15 +112,22 @@ def create_app(
         footer_links=["api"],
         show_error=False,
         ssr_mode=False,
-        max_file_size=upload_max_bytes,
+        # No max_file_size: Gradio would drop a whole selection for one file over it, with
+        # no word on which. `BodyLimit` caps each request at the upload size (+ form
+        # overhead) before it is read, and `assistant.uploads.screen` names each file that
+        # is too large in its own result row.
         theme=THEME,
         css=CSS,
     )
+    if trail is not None:  # inside the gate: it knows who is asking
+        from api.audit import AuditMiddleware
+
+        app.add_middleware(AuditMiddleware, gate=gate, trail=trail)
     # Added last = runs first: the Host, then the Origin, then the gate, then the body
-    # limit, then the upload quota, then any route.
+    # limit, then the upload quota, then the audit, then any route.
     app.add_middleware(UploadQuota, quota_bytes=upload_quota_bytes)
     app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
-    app.add_middleware(GateMiddleware, gate=gate, login_page=login.login_page)
+    app.add_middleware(GateMiddleware, gate=gate, login_page=login_page)
     app.add_middleware(OriginGuard)
     app.add_middleware(HostGuard, bind=bind_host, allowed=allowed_hosts)
     return app
@@ -119,4 +146,5 @@ def _user_of(gate: Gate, request: Any) -> Principal:
     found = gate.directory.principal(name) if name else None
     if found is None:
         raise PermissionError("not signed in")  # the gate makes this unreachable
+    acting_as(found.name, getattr(getattr(request, "client", None), "host", "") or "")
     return found

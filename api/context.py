@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from assistant.admission import Admission
 from assistant.answering import Assistant
 from assistant.auth import Principal
+from assistant.feedback import FeedbackLog
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
@@ -22,6 +23,7 @@ class Context:
     history: History | None
     uploads: Uploads | None
     admission: Admission | None = None
+    feedback: FeedbackLog | None = None
 
 
 def context(request: Request) -> Context:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
 from api.passwords import PasswordChecks
 from assistant.auth import LOCAL, Directory, Principal
@@ -41,6 +43,8 @@ PUBLIC = frozenset(
         ("HEAD", "/healthz"),
         ("GET", "/readyz"),
         ("HEAD", "/readyz"),
+        ("GET", "/oidc/login"),  # OpenID Connect sign-in: its start and the provider's
+        ("GET", "/oidc/callback"),  # redirect back (state and nonce checked there)
     }
 )
 PUBLIC_MAX_BODY = 4096  # a login form is a few hundred bytes; never an upload's size
@@ -77,6 +81,28 @@ class Gate:
     @property
     def cookie(self) -> str:
         return SECURE_COOKIE if self.secure_cookie else COOKIE
+
+    async def start_session(self, response: Response, user: str) -> None:
+        """Open a session for `user` and set its cookie on `response`: the one place the
+        cookie's attributes are decided, for every way of signing in."""
+        assert self.directory is not None
+        token = await run_in_threadpool(self.directory.open_session, user, self.session_hours)
+        response.set_cookie(
+            self.cookie,
+            token,
+            max_age=int(self.session_hours * 3600),
+            httponly=True,  # page scripts never see it
+            samesite="strict",  # another site's form or fetch does not carry it (CSRF)
+            secure=self.secure_cookie,
+            path="/",
+        )
+
+    async def end_session(self, request: Request, response: Response) -> None:
+        """Close the request's session, if any, and clear its cookie on `response`."""
+        token = parse_cookies(request.headers.get("cookie", "")).get(self.cookie)
+        if token and self.directory is not None:
+            await run_in_threadpool(self.directory.close_session, token)
+        response.delete_cookie(self.cookie, path="/", secure=self.secure_cookie)
 
     def identify(self, scope: Scope) -> Principal | None:
         if self.directory is None:

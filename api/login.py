@@ -4,14 +4,22 @@ works before anything else on the server is reachable."""
 from __future__ import annotations
 
 import html
+import logging
 import math
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from api.gate import Gate, parse_cookies
+from api.gate import Gate
 from api.passwords import Busy
+from assistant.auth.ldap import DirectoryUnavailable
+from assistant.errors import one_line
+
+log = logging.getLogger(__name__)
+DIRECTORY_DOWN = (
+    "The organisation's directory cannot be reached, so directory accounts cannot sign in"
+    " right now. Try again later, or ask an administrator (local accounts still work)."
+)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · On-prem Assistant</title>
@@ -83,29 +91,21 @@ def router(gate: Gate) -> APIRouter:
             gate.limiter.refund(name, ip)
             message = "The server is busy checking other sign-ins: try again in a second."
             return _page(message, 503, **{"retry-after": "1"})
+        except DirectoryUnavailable as exc:  # not a wrong password: say so (details logged)
+            gate.limiter.refund(name, ip)
+            log.warning("sign-in of %r: %s", name, one_line(exc))
+            return _page(DIRECTORY_DOWN, 503)
         if principal is None:
             return _page("Wrong user name or password.", 401)
         gate.limiter.succeeded(name, ip)
-        token = await run_in_threadpool(gate.directory.open_session, name, gate.session_hours)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(
-            gate.cookie,
-            token,
-            max_age=int(gate.session_hours * 3600),
-            httponly=True,  # page scripts never see it
-            samesite="strict",  # another site's form or fetch does not carry it (CSRF)
-            secure=gate.secure_cookie,
-            path="/",
-        )
+        await gate.start_session(response, name)
         return response
 
     @r.post("/logout")
     async def logout(request: Request) -> Response:
-        token = parse_cookies(request.headers.get("cookie", "")).get(gate.cookie)
-        if token and gate.directory is not None:
-            await run_in_threadpool(gate.directory.close_session, token)
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(gate.cookie, path="/", secure=gate.secure_cookie)
+        await gate.end_session(request, response)
         return response
 
     return r

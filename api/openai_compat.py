@@ -1,8 +1,12 @@
 """An OpenAI-compatible endpoint, so existing OpenAI clients work unchanged: the base URL
 is this server's `/v1`, the api_key an `assistant tokens create` token, and `model` a
 collection you may read (`default` or `assistant`: all of them). The last user message
-is the question; answers come from the documents, with their sources both listed at the
-end of the text and as a `sources` field beside `choices`."""
+is the question, and the user and assistant messages before it are the conversation it
+follows up (searched as a follow-up, and in the prompt as far as they fit). System
+messages from the client are ignored: the assistant's own system prompt, which keeps
+answers to the documents, is the only one. Answers come from the documents, with their
+sources both listed at the end of the text and as a `sources` field beside `choices`,
+and the query the documents were searched with as `standalone_query`."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from api.context import Context, Ctx, Who
 from assistant.answering import Answer, AnswerStream, Source
 from assistant.auth import Principal
 from assistant.auth.access import AccessDenied, askable, scope
+from assistant.conversation import Turn, turns_from_messages
 from assistant.errors import AssistantError, one_line
 
 ALL = ("default", "assistant")
@@ -50,15 +55,15 @@ def _error(
     return JSONResponse(body, status, headers=headers)
 
 
-def _question(messages: list[ChatMessage]) -> str:
-    for m in reversed(messages):
-        if m.role == "user":
-            if isinstance(m.content, list):
-                return " ".join(
-                    str(p.get("text", "")) for p in m.content if p.get("type") == "text"
-                )
-            return m.content or ""
-    return ""
+def _text(m: ChatMessage) -> str:
+    if isinstance(m.content, list):
+        return " ".join(str(p.get("text", "")) for p in m.content if p.get("type") == "text")
+    return m.content or ""
+
+
+def _conversation(messages: list[ChatMessage]) -> tuple[list[Turn], str]:
+    """The earlier turns and the last user question (system messages left out)."""
+    return turns_from_messages([{"role": m.role, "content": _text(m)} for m in messages])
 
 
 def sources_text(sources: list[Source]) -> str:
@@ -82,8 +87,10 @@ def models(ctx: Ctx, who: Who) -> dict[str, Any]:
 
 @router.post("/chat/completions", response_model=None)
 def completions(body: ChatRequest, ctx: Ctx, who: Who) -> JSONResponse | StreamingResponse:
-    """Answer the last user message from the documents (streamed with `stream`)."""
-    question = _question(body.messages).strip()
+    """Answer the last user message from the documents, as a follow-up of the messages
+    before it (streamed with `stream`)."""
+    history, question = _conversation(body.messages)
+    question = question.strip()
     if not question:
         return _error(400, "no user message with text", "invalid_request_error")
     try:
@@ -95,7 +102,7 @@ def completions(body: ChatRequest, ctx: Ctx, who: Who) -> JSONResponse | Streami
     try:
         collection = None if body.model in ("", *ALL) else body.model
         allowed = scope(who, ctx.store, collection)
-        stream = ctx.assistant.ask(question, collections=allowed, user=who.name)
+        stream = ctx.assistant.ask(question, collections=allowed, history=history, user=who.name)
     except AccessDenied:
         leave(ctx, who)
         return _error(404, f"The model '{body.model}' does not exist", "invalid_request_error")
@@ -141,6 +148,8 @@ class _Reply:
                 "total_tokens": answer.prompt_tokens,
             },
             "sources": sources,
+            "standalone_query": answer.standalone_query,
+            "unsupported": [asdict(c) for c in answer.unsupported],
         }
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
@@ -160,7 +169,11 @@ class _Reply:
             answer = stream.result()
             sources = self.finish(answer)
             yield self.chunk({"content": sources_text(answer.sources)})
-            yield self.chunk({}, "stop", sources=sources)
+            unsupported = [asdict(c) for c in answer.unsupported]
+            query = answer.standalone_query
+            yield self.chunk(
+                {}, "stop", sources=sources, standalone_query=query, unsupported=unsupported
+            )
         except AssistantError as exc:
             yield self.chunk({"content": f"\n\nerror: {one_line(exc)}"}, "stop")
         yield "data: [DONE]\n\n"

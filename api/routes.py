@@ -7,21 +7,23 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.admit import admit, leave, released
 from api.context import Context, Ctx, Who
+from assistant import transcript
 from assistant.answering import Answer, AnswerStream
 from assistant.auth import Principal
 from assistant.auth.access import AccessDenied, ReadOnly, askable, check_read, check_write, scope
+from assistant.conversation import Turn
 from assistant.errors import AssistantError, one_line
 from assistant.llm.fifo import Queued, with_places
 from assistant.uploads import Uploads, collection_problem, delete_documents, name_problem, run
@@ -30,10 +32,25 @@ from assistant.uploads import screen as screen_uploads
 router = APIRouter(prefix="/api")
 
 
+class EarlierTurn(BaseModel):
+    question: str = Field(min_length=1, max_length=20000)
+    answer: str = Field("", max_length=20000)
+
+
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="at most max_question_chars long")
     collection: str | None = Field(None, description="one collection; empty = all you may read")
-    conversation: str | None = Field(None, description="continue this history entry")
+    conversation: str | None = Field(
+        None,
+        description="continue this conversation of yours (its earlier turns are the"
+        " question's history); the `done` line names the one the answer was added to",
+    )
+    turns: list[EarlierTurn] | None = Field(
+        None,
+        max_length=50,
+        description="earlier turns, oldest first, when there is no"
+        " stored conversation (ignored with `conversation`)",
+    )
     k: int | None = Field(None, ge=1, le=50)
 
 
@@ -45,16 +62,27 @@ def answer_json(answer: Answer, conversation: str | None = None) -> dict[str, An
         "sources": [asdict(s) for s in answer.sources],
         "timings": answer.timings,
         "conversation": conversation,
+        "standalone_query": answer.standalone_query,
+        "turns_used": answer.turns_used,
+        "answer_style": answer.answer_style,
+        "unsupported": [asdict(c) for c in answer.unsupported],
     }
 
 
 def start(
-    ctx: Context, who: Principal, question: str, collection: str | None, k: int | None = None
+    ctx: Context,
+    who: Principal,
+    question: str,
+    collection: str | None,
+    k: int | None = None,
+    history: Sequence[Turn] = (),
 ) -> AnswerStream:
     """Begin an answer over the collections `who` may read (one, or all)."""
     try:
         collections = scope(who, ctx.store, collection)
-        return ctx.assistant.ask(question, collections=collections, k=k, user=who.name)
+        return ctx.assistant.ask(
+            question, collections=collections, k=k, history=history, user=who.name
+        )
     except AccessDenied as exc:
         raise HTTPException(404, str(exc)) from exc
     except AssistantError as exc:
@@ -109,11 +137,15 @@ def ask(body: AskRequest, ctx: Ctx, who: Who) -> StreamingResponse:
     """Answer from the documents, streamed as NDJSON: a `sources` line, `queued` lines
     (your place in line) while the model answers others, `delta` lines with the text as
     generated, then `done` with the whole answer (or `error`)."""
-    if body.conversation and (ctx.history is None or not ctx.history.get(who, body.conversation)):
-        raise HTTPException(404, f"no conversation '{body.conversation}'")
+    memory = [Turn(t.question, t.answer) for t in body.turns or []]
+    if body.conversation:
+        found = ctx.history.memory(who, body.conversation) if ctx.history else None
+        if found is None:
+            raise HTTPException(404, f"no conversation '{body.conversation}'")
+        memory = found
     admit(ctx, who)
     try:
-        stream = start(ctx, who, body.question, body.collection, body.k)
+        stream = start(ctx, who, body.question, body.collection, body.k, memory)
     except BaseException:
         leave(ctx, who)
         raise
@@ -223,6 +255,33 @@ def conversation(ctx: Ctx, who: Who, conversation: str) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, f"no conversation '{conversation}'")
     return found
+
+
+class Rename(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+
+
+@router.patch("/history/{conversation}")
+def rename(ctx: Ctx, who: Who, conversation: str, body: Rename) -> dict[str, bool]:
+    """Rename one of your conversations."""
+    if ctx.history is None or not ctx.history.rename(who, conversation, body.title):
+        raise HTTPException(404, f"no conversation '{conversation}'")
+    return {"renamed": True}
+
+
+@router.get("/history/{conversation}/export")
+def export(ctx: Ctx, who: Who, conversation: str, format: Literal["md", "json"] = "md") -> Response:
+    """One of your conversations as a Markdown or JSON file."""
+    found = ctx.history.get(who, conversation) if ctx.history else None
+    if found is None:
+        raise HTTPException(404, f"no conversation '{conversation}'")
+    kind = "application/json" if format == "json" else "text/markdown; charset=utf-8"
+    name = transcript.file_name(found, format)
+    return Response(
+        transcript.render(found, format),
+        media_type=kind,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.delete("/history/{conversation}")

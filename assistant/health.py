@@ -75,6 +75,7 @@ class Doctor:
             ("embedder", self.embedder),
             ("collections", self.collections),
             ("chat model", self.chat_model),
+            ("identity", self.identity),
         ]
         for name, step in steps:
             try:
@@ -204,6 +205,12 @@ class Doctor:
                 f"the embedding model changed under the same name: re-index with {rebuild}",
             )
         return Check(name, True, f"{col.count()} chunks, embedder '{built_with}', dim {dim}")
+
+    def identity(self) -> Iterator[Check]:
+        """The directory sign-in and the audit trail, when configured (identity_health.py)."""
+        from assistant.identity_health import identity_checks
+
+        yield from (Check(*c) for c in identity_checks(self.s))
 
     # --- chat model ----------------------------------------------------------------------
     def chat_model(self) -> Iterator[Check]:

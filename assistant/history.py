@@ -7,16 +7,18 @@ was answered from it before.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from assistant.answering import Answer
 from assistant.auth.access import Principal
 from assistant.auth.db import Conversation, Database, Turn, rows_deleted, utcnow
+from assistant.conversation import Turn as Memory
 
 TITLE_CHARS = 80
 
@@ -54,6 +56,7 @@ class History:
                     answer=answer.text,
                     sources_json=json.dumps(sources, ensure_ascii=False),
                     refused=answer.refused,
+                    standalone_query=answer.standalone_query or None,
                 )
             )
             return conv.id
@@ -97,9 +100,34 @@ class History:
                         "refused": t.refused,
                         "sources": sources,
                         "time": t.created_at.isoformat(timespec="seconds"),
+                        "standalone_query": t.standalone_query,
                     }
                 )
-            return {"id": conv.id, "title": conv.title, "turns": turns}
+            return {
+                "id": conv.id,
+                "title": conv.title,
+                "created_at": conv.created_at.isoformat(timespec="seconds"),
+                "updated_at": conv.updated_at.isoformat(timespec="seconds"),
+                "turns": turns,
+            }
+
+    def memory(self, user: Principal, conversation: str) -> builtins.list[Memory] | None:
+        """The conversation's turns as a follow-up's history (sources the user can no
+        longer read left out), or None if it is not this user's."""
+        found = self.get(user, conversation)
+        return None if found is None else [Memory.from_dict(t) for t in found["turns"]]
+
+    def rename(self, user: Principal, conversation: str, title: str) -> bool:
+        title = " ".join(title.split())[:TITLE_CHARS]
+        if not title:
+            return False
+        with self.db.session.begin() as s:
+            done = s.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation, Conversation.user_name == user.name)
+                .values(title=title)
+            )
+            return bool(rows_deleted(done))
 
     def delete(self, user: Principal, conversation: str) -> bool:
         with self.db.session.begin() as s:

@@ -150,8 +150,8 @@ class Retriever:
         if not self.hybrid:
             return None
         if self.store.keywords is not None:
-            weights = self.store.keyword_weights(terms, collection)
-            return _Keywords(self.store.keyword_search(terms, n, collection), weights)
+            ids = self.store.keyword_search(terms, n, collection)  # first: may build it
+            return _Keywords(ids, self.store.keyword_weights(terms, collection))
         bm25 = self._bm25_index(collection)
         return _Keywords(bm25.top(terms, n), bm25.weights(terms))
 

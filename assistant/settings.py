@@ -163,10 +163,11 @@ class Settings(BaseSettings):
     )
     upload_max_mb: float = Field(50.0, gt=0, description="largest file the web UI accepts")
     upload_parse_seconds: float = Field(
-        120.0,
+        300.0,
         gt=0,
         description="an uploaded file is parsed in a child process first: longer than this"
-        " and it is refused (one hostile file cannot freeze the server)",
+        " and it is refused (one hostile file cannot freeze the server; OCR of a long scan"
+        " takes minutes)",
     )
     upload_parse_memory_mb: int = Field(
         1024,
@@ -213,6 +214,29 @@ class Settings(BaseSettings):
         description="share of rare question words that also makes a chunk related",
     )
     hybrid: bool = Field(True, description="fuse BM25 keyword ranking with vector ranking")
+    followup: Literal["auto", "rewrite", "fusion", "off"] = Field(
+        "auto",
+        description="how a follow-up question is searched: rewrite = the chat model makes it"
+        " a standalone question; fusion = searched with the earlier questions, no model;"
+        " off = on its own words; auto = rewrite for ollama/openai, fusion for llamacpp",
+    )
+    history_tokens: int | None = Field(
+        None,
+        ge=0,
+        description="most prompt tokens a conversation's earlier turns may take (newest"
+        " first); empty = 100 for llamacpp, a quarter of context_window for ollama/openai",
+    )
+    answer_style: Literal["auto", "generated", "quoted", "both"] = Field(
+        "auto",
+        description="generated: the model's answer; quoted: the sources' best supporting"
+        " sentences, each cited, without the model; both: the quote, then the model's answer."
+        " auto: the measured best for the packaged model, generated for any other model",
+    )
+    require_support: bool = Field(
+        True,
+        description="decline when no sentence of the retrieved passages supports an answer"
+        " (a question near the documents' topic that they do not answer)",
+    )
     chat_log: bool = Field(
         True,
         description="log each question, answer and sources to data_dir/chatlog, so a bad"
@@ -259,6 +283,97 @@ class Settings(BaseSettings):
         ["127.0.0.1", "::1"], description="addresses whose trusted_user_header is believed"
     )
 
+    # --- directory sign-in: LDAP / Active Directory (off while ldap_url is empty) -----------
+    ldap_url: str = Field(
+        "",
+        description="LDAP server, e.g. ldaps://dc1.corp.example or ldap://ldap.internal:389;"
+        " empty = no directory sign-in (local users only)",
+    )
+    ldap_user_dn: str = Field(
+        "",
+        description="bind as the user directly with this DN template, e.g."
+        " uid={user},ou=people,dc=example,dc=org or {user}@corp.example (AD);"
+        " empty = search-then-bind with ldap_bind_dn",
+    )
+    ldap_bind_dn: str = Field(
+        "", description="service account that searches for the user (search-then-bind)"
+    )
+    ldap_bind_password: SecretStr | None = Field(
+        None, description="the service account's password (never printed)"
+    )
+    ldap_base_dn: str = Field("", description="where users (and by default groups) are searched")
+    ldap_user_filter: str = Field(
+        "(uid={user})",
+        description="finds the user; AD: (sAMAccountName={user}). {user} is escaped",
+    )
+    ldap_group_filter: str = Field(
+        "",
+        description="finds the groups of an entry, followed upwards for nested groups, e.g."
+        " (member={dn}); AD with nesting in one query:"
+        " (member:1.2.840.113556.1.4.1941:={dn}); empty = the entry's memberOf",
+    )
+    ldap_group_base_dn: str = Field("", description="where groups are searched; empty = base")
+    ldap_disabled_filter: str = Field(
+        "",
+        description="an entry matching this is refused, e.g. AD:"
+        " (userAccountControl:1.2.840.113556.1.4.803:=2)",
+    )
+    ldap_starttls: bool = Field(False, description="upgrade ldap:// with StartTLS")
+    ldap_ca_file: Path | None = Field(
+        None, description="CA certificate(s) that signed the server's (PEM); empty = system's"
+    )
+    ldap_timeout: float = Field(5.0, gt=0, description="seconds to connect and per request")
+    directory_group_map: dict[str, str] = Field(
+        {},
+        description="directory group (DN or CN, case-insensitive) -> product group, set at each"
+        " directory sign-in; unmapped directory groups are ignored",
+    )
+
+    # --- directory sign-in: OpenID Connect (off while oidc_issuer is empty) ----------------
+    oidc_issuer: str = Field(
+        "",
+        description="OpenID provider's issuer URL, e.g. https://sso.corp.example/realms/staff"
+        " (discovery at ISSUER/.well-known/openid-configuration); empty = off",
+    )
+    oidc_client_id: str = Field("", description="this assistant's client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="the client's secret (confidential client; never printed)"
+    )
+    oidc_redirect_url: str = Field(
+        "",
+        description="this server's callback as people reach it, e.g."
+        " https://assistant.corp.example/oidc/callback; empty = from the request",
+    )
+    oidc_scopes: str = Field("openid profile email", description="scopes asked for")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="claim that names the user here"
+    )
+    oidc_groups_claim: str = Field(
+        "groups", description="claim holding the user's groups, mapped by directory_group_map"
+    )
+    oidc_ca_file: Path | None = Field(
+        None, description="CA certificate(s) of the provider's TLS (PEM); empty = system's"
+    )
+
+    # --- audit trail (off by default) -------------------------------------------------------
+    audit: bool = Field(
+        False,
+        description="record sign-ins, questions (who, collections, sources, model), documents"
+        " opened, uploaded and deleted, and every admin change in the hash-chained audit"
+        " trail of the users database (`assistant audit`)",
+    )
+    audit_texts: bool = Field(
+        False,
+        description="also record each question's and answer's text on the audit trail"
+        " (off: only who asked, where, and which sources came back)",
+    )
+    audit_retention_days: float = Field(
+        0.0,
+        ge=0,
+        description="audit records older than this are deleted when the server starts and"
+        " by `assistant audit purge`; 0 = keep forever",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -303,6 +418,21 @@ class Settings(BaseSettings):
     @property
     def chat_log_dir(self) -> Path:
         return self.data_dir / "chatlog"
+
+    @property
+    def followup_strategy(self) -> str:
+        """`followup` with `auto` resolved: a server's model is assumed capable of a rewrite."""
+        if self.followup != "auto":
+            return self.followup
+        return "fusion" if self.backend == "llamacpp" else "rewrite"
+
+    @property
+    def history_budget(self) -> int:
+        """`history_tokens` with the default resolved: on the packaged CPU model every prompt
+        token costs prefill time, so a follow-up's first token stays within 1.15x."""
+        if self.history_tokens is not None:
+            return self.history_tokens
+        return 100 if self.backend == "llamacpp" else self.context_window // 4
 
     def seed_path(self) -> Path:
         """The seed corpus: the setting, else the shipped one (see `shipped_seed_dir`)."""

@@ -14,6 +14,7 @@ deleted once handled, so confidential uploads do not linger in the temp folder.
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import logging
 import os
@@ -80,6 +81,9 @@ class Uploads:
     folder: Path  # settings.upload_dir
     max_bytes: int
     types: tuple[str, ...]  # lower-case suffixes with the dot
+    # Told of each finished upload and deletion (action, collection, details), e.g. for
+    # the audit trail; runs where the asker's context is (see run's thread).
+    on_event: Callable[..., None] | None = field(default=None, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, ingest: IngestFiles) -> Uploads:
@@ -320,8 +324,13 @@ def run(
                 progress.error, progress.done = error, True
                 changed.notify_all()
             folder_lock.release()
+            _tell(uploads, "document.upload", collection, items)
 
-    threading.Thread(target=work, name=f"upload-{collection}", daemon=True).start()
+    # The worker runs in a copy of this context, so it knows who uploads (the audit trail).
+    context = contextvars.copy_context()
+    threading.Thread(
+        target=context.run, args=(work,), name=f"upload-{collection}", daemon=True
+    ).start()
     while True:
         with changed:
             if not progress.done:
@@ -361,7 +370,21 @@ def delete_documents(
     removed = store.remove(present, collection) if present else 0
     if uploads is not None and removed:
         remove_copies(present, uploads.folder / collection)
+    if uploads is not None and uploads.on_event is not None:
+        outcome = "ok" if removed else "failed"
+        uploads.on_event("document.delete", collection, outcome=outcome, sources=list(sources))
     return removed
+
+
+def _tell(uploads: Uploads, action: str, collection: str, items: Sequence[Item]) -> None:
+    if uploads.on_event is None:
+        return
+    files = [{"file": i.name, "status": i.status, "chunks": i.chunks} for i in items]
+    ok = any(i.status not in ("failed", "queued") for i in items)
+    try:
+        uploads.on_event(action, collection, outcome="ok" if ok else "failed", files=files)
+    except Exception:  # the upload is done; a failed record is logged, not raised
+        log.exception("recording the upload into %r failed", collection)
 
 
 def remove_copies(sources: Sequence[str], folder: Path) -> None:

@@ -42,7 +42,7 @@ def make_scan(path: Path, pages: int) -> None:
     """A scanned PDF of `pages` pages, written a page at a time (the generator itself stays
     small too)."""
     from pypdf import PdfReader, PdfWriter
-    from scans import scanned_pdf
+    from support.scans import scanned_pdf
 
     writer = PdfWriter()
     for i in range(pages):

@@ -163,6 +163,7 @@ def start_server(
         "ASSISTANT_DATA_DIR": str(tmp),
         "ASSISTANT_CONFIG": str(tmp / "none.toml"),
         "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
+        "ASSISTANT_ANSWER_STYLE": "generated",  # the model's line is what is measured
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_SLOTS": str(slots),
     }

@@ -16,8 +16,14 @@ from dataclasses import dataclass, field
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _RULE = re.compile(r"^[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*$", re.MULTILINE)  # Markdown <hr>
-# Where a token may start; each kind is then matched by hand with `str.find` (see `_Tokens`).
-_START = re.compile(r"<|\[\[|\*\*")
+# Where a token may start; each kind is then matched by hand with `str.find`. Once no `>`
+# (or no `]`) is left in the text, `<` (or `[[`) can start nothing more and is not sought.
+_STARTS = {
+    (True, True): re.compile(r"<|\[\[|\*\*"),
+    (True, False): re.compile(r"<|\*\*"),
+    (False, True): re.compile(r"\[\[|\*\*"),
+    (False, False): re.compile(r"\*\*"),
+}
 _TIMESTAMP = re.compile(r'<a\s+class="yt-timestamp"\s+data-t="([0-9:]+)"')
 
 
@@ -108,7 +114,11 @@ def _tag(text: str, at: int, find: _Finder) -> _Token | None:
 def _tokens(text: str) -> Iterator[_Token]:
     find = _Finder(text)
     position = 0
-    while match := _START.search(text, position):
+    while True:
+        starts = _STARTS[find.find(">", position) >= 0, find.find("]", position) >= 0]
+        match = starts.search(text, position)
+        if match is None:
+            return
         at = match.start()
         if text.startswith("**", at):
             token: _Token | None = _Token(at, at + 2)

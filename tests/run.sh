@@ -12,9 +12,21 @@ fi
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
-# OCR of scanned PDFs and images (tests/test_formats_ocr.py) runs Debian's Tesseract.
+# OCR of scanned PDFs and images (tests/ingestion/test_formats_ocr.py) runs Debian's Tesseract.
 if ! command -v tesseract >/dev/null || [ ! -e /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null
+fi
+# tests/core/test_ldap.py runs Debian's OpenLDAP server (slapd, on loopback) and its ldapmodify.
+if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null
+fi
+# tests/web/test_oidc.py runs npm's oidc-provider on the machine's Node, installed here while
+# the registry is reachable (the tests run without network).
+if ! command -v npm >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -d tests/support/oidc/node_modules/oidc-provider ]; then
+  (cd tests/support/oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 # First install compiles llama-cpp-python (~10 minutes on 2 cores); pip caches the wheel.
 [ -x .venv/bin/python ] || python3 -m venv .venv

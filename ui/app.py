@@ -36,6 +36,7 @@ from typing import Any
 import gradio as gr  # after `assistant`, whose import switches Gradio's analytics off
 
 from assistant.answering import Assistant
+from assistant.feedback import FeedbackLog
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
@@ -93,6 +94,13 @@ CSS = """
 .upload-status, .note { font-size: .9em; margin: .3em 0; }
 .upload-status.is-busy { font-style: italic; opacity: .8; }
 .note.is-warning { font-weight: 700; }
+mark.evidence { background: #fde68a; color: inherit; padding: 0 .1em; }
+.src-open { text-decoration: none; }
+.src-open:hover .src-num { text-decoration: underline; }
+mark.claim-unsupported { background: none; color: inherit;
+  text-decoration: underline wavy #b91c1c; text-underline-offset: 3px; }
+.claim-reason, .claims-summary { color: var(--error-text-color, #b91c1c); font-size: .82em; }
+.claims-summary { margin-top: .4em; font-weight: 600; }
 """
 # Gradio's default theme on the fonts it ships and serves itself (no Google Fonts), minus
 # the SemiBold files: in gradio 6.31 they hold ~55 glyphs, so 600-weight text (headings,
@@ -123,6 +131,7 @@ def build_app(
     user_of: UserOf | None = None,
     history: History | None = None,
     queue_max: int | None = None,
+    feedback: FeedbackLog | None = None,
 ) -> gr.Blocks:
     """The page: a Chat tab (answers with their sources, the collection's documents beside
     them) and a Documents tab (upload when `uploads` is given, list, delete).
@@ -140,7 +149,7 @@ def build_app(
             gr.HTML(SIGN_OUT, elem_id="sign-out")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat", elem_id="chat-tab") as chat_page:
-                chat = chat_tab(assistant, store, default, user_of, history)
+                chat = chat_tab(assistant, store, default, user_of, history, feedback)
             with gr.Tab("Documents", id="documents", elem_id="documents-tab") as docs_page:
                 docs = documents_tab(store, uploads, default, user_of)
             if history is not None and user_of is not None:

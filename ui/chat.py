@@ -7,7 +7,7 @@ API keeps its default (the server's collection) unless a client names another.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,14 +15,18 @@ import gradio as gr  # after `assistant`, whose import switches Gradio's analyti
 
 from assistant.answering import Answer, Assistant, Source
 from assistant.auth.access import Principal, scope
+from assistant.conversation import Turn
 from assistant.errors import AssistantError
+from assistant.feedback import FeedbackLog
 from assistant.history import History as ConversationLog
 from assistant.store import Store
 from ui import render
 from ui.documents import UserOf, collection_names
+from ui.feedback import FeedbackHandlers, feedback_row
 
 log = logging.getLogger(__name__)
 History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
+Memory = list[dict[str, Any]]  # the conversation's turns so far: question, answer, sources
 ALL = "All my collections"  # with login on, the default: every collection the user may read
 
 
@@ -40,6 +44,7 @@ class Reply:
             "answer": self.text,
             "sources": [{"file": render.file_name(s.source), **asdict(s)} for s in self.sources],
             "refused": bool(self.answer and self.answer.refused),
+            "unsupported": [asdict(c) for c in self.answer.unsupported] if self.answer else [],
             "done": self.answer is not None or self.error is not None,
             "error": self.error,
             "model": model,
@@ -51,13 +56,17 @@ def replies(
     question: str,
     collection: str | None,
     collections: list[str] | None = None,
+    history: Sequence[Turn] = (),
     user: str = "",
 ) -> Iterator[Reply]:
     """Stream an answer as Reply steps; errors end the stream as a one-line message.
-    `collections`, when given, are exactly the ones searched (a user's readable ones)."""
+    `collections`, when given, are exactly the ones searched (a user's readable ones);
+    `history`, the conversation's earlier turns."""
     text, sources = "", []
     try:
-        stream = assistant.ask(question, collection=collection, collections=collections, user=user)
+        stream = assistant.ask(
+            question, collection=collection, collections=collections, history=history, user=user
+        )
         sources = stream.sources
         yield Reply(text, sources)
         for piece in stream:
@@ -80,6 +89,7 @@ class ChatTab:
     docs: gr.HTML
     chatbot: gr.Chatbot
     conversation: gr.State  # the history entry the chat appends to (None: a new one)
+    memory: gr.State | None = None  # the turns a follow-up continues (Memory)
 
     @property
     def outputs(self) -> list[Any]:
@@ -98,15 +108,21 @@ class ChatHandlers:
         default: str,
         user_of: UserOf | None = None,
         log: ConversationLog | None = None,
+        votes: FeedbackHandlers | None = None,
     ) -> None:
         self.assistant, self.store, self.default = assistant, store, default
         self.user_of, self.log = user_of, log
+        self.votes = votes  # finished answers are remembered for a like/dislike
 
     def user(self, request: gr.Request | None) -> Principal | None:
         return self.user_of(request) if self.user_of and request is not None else None
 
     def answers(
-        self, question: str, collection: str | None, user: Principal | None
+        self,
+        question: str,
+        collection: str | None,
+        user: Principal | None,
+        history: Sequence[Turn] = (),
     ) -> Iterator[Reply]:
         name = (collection or "").strip()
         if user is not None:
@@ -115,14 +131,14 @@ class ChatHandlers:
             except AssistantError as exc:
                 yield Reply("", error=render.error_line(exc))
                 return
-            yield from replies(self.assistant, question, None, allowed, user.name)
+            yield from replies(self.assistant, question, None, allowed, history, user.name)
             return
         # Asking a collection that does not exist would create it, empty: refuse instead.
         name = name or self.default
         if name != self.default and name not in self.store.collections():
             yield Reply("", error=f"no collection named '{name}'")
             return
-        yield from replies(self.assistant, question, name)
+        yield from replies(self.assistant, question, name, history=history)
 
     def chat(
         self,
@@ -130,20 +146,28 @@ class ChatHandlers:
         history: History,
         collection: str,
         conversation: str | None,
+        memory: Memory | None,
         request: gr.Request,
-    ) -> Iterator[tuple[History, str, str | None]]:
-        question = question.strip()
+    ) -> Iterator[tuple[History, str, str | None, Memory]]:
+        """Answer in the conversation: `memory` holds its turns so far, so a follow-up
+        is searched and prompted with them; the answer becomes its next turn."""
+        question, memory = question.strip(), list(memory or [])
         if not question:
-            yield history, "", conversation
+            yield history, "", conversation, memory
             return
         user = self.user(request)
         history = [*history, {"role": "user", "content": render.safe_markdown(question)}]
-        for r in self.answers(question, collection, user):
-            if r.answer is not None and self.log is not None and user is not None:
-                conversation = self.log.record(user, r.answer, conversation)
+        turns = [Turn.from_dict(t) for t in memory]
+        for r in self.answers(question, collection, user, turns):
+            if r.answer is not None:
+                memory = [*memory, remembered(r.answer)]
+                if self.log is not None and user is not None:
+                    conversation = self.log.record(user, r.answer, conversation)
             content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
+            if r.answer is not None and self.votes is not None:
+                self.votes.remember(content, r.answer)
             # "" clears the box
-            yield [*history, {"role": "assistant", "content": content}], "", conversation
+            yield [*history, {"role": "assistant", "content": content}], "", conversation, memory
 
     def ask(
         self, question: str, collection: str | None = None, request: gr.Request | None = None
@@ -165,19 +189,24 @@ def chat_tab(
     default: str,
     user_of: UserOf | None = None,
     log: ConversationLog | None = None,
+    feedback: FeedbackLog | None = None,
 ) -> ChatTab:
     """The chat with per-answer sources, and the chosen collection's documents beside it.
-    Call inside a `gr.Tab`; registers the `/ask` API too."""
-    handlers = ChatHandlers(assistant, store, default, user_of, log)
+    Call inside a `gr.Tab`; registers the `/ask` API too. With `feedback`, each answer
+    can be voted on (and commented)."""
+    votes = FeedbackHandlers(feedback, user_of) if feedback is not None else None
+    handlers = ChatHandlers(assistant, store, default, user_of, log, votes)
     with gr.Row(equal_height=False):
-        chatbot, box, send = _conversation_column()
+        chatbot, box, send, new = _conversation_column(votes is not None)
         collection, docs, refresh = _documents_column(ALL if user_of else default)
+    if votes is not None:
+        feedback_row(votes, chatbot)
 
-    conversation = gr.State(None)
+    conversation, memory = gr.State(None), gr.State([])
     chat_event: dict[str, Any] = {
         "fn": handlers.chat,
-        "inputs": [box, chatbot, collection, conversation],
-        "outputs": [chatbot, box, conversation],
+        "inputs": [box, chatbot, collection, conversation, memory],
+        "outputs": [chatbot, box, conversation, memory],
         "api_visibility": "private",  # clients use /ask: plain data, not chat HTML
         "concurrency_id": "model",
         "show_progress": "minimal",
@@ -185,21 +214,32 @@ def chat_tab(
     box.submit(**chat_event)
     send.click(**chat_event)
     gr.api(handlers.ask, api_name="ask", concurrency_id="model")
-    tab = ChatTab(collection, docs, chatbot, conversation)
+    tab = ChatTab(collection, docs, chatbot, conversation, memory)
+    new.click(
+        lambda: ([], None, []), None, [chatbot, conversation, memory], api_visibility="private"
+    )
     update = panel_updater(store, default, user_of)
     refresh.click(update, collection, tab.outputs, api_visibility="private")
     collection.input(handlers.panel, collection, docs, api_visibility="private")
     return tab
 
 
-def _conversation_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button]:
-    """The chat itself and the question box."""
+def remembered(answer: Answer) -> dict[str, Any]:
+    """A finished answer as a turn of the conversation's memory (plain data, for gr.State)."""
+    sources = [{"source": s.source, "cited": s.cited} for s in answer.sources]
+    return {"question": answer.question, "answer": answer.text, "sources": sources}
+
+
+def _conversation_column(
+    votes: bool = False,
+) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
+    """The chat itself, the question box, and a button to start a new conversation."""
     with gr.Column(scale=3):
         chatbot = gr.Chatbot(
             show_label=False,
             height=560,
             latex_delimiters=[],  # "$" in documents is money, not maths
-            feedback_options=None,
+            feedback_options=("Like", "Dislike") if votes else None,
             buttons=["copy"],
             placeholder="Ask a question about the indexed documents.",
         )
@@ -214,7 +254,8 @@ def _conversation_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button]:
                 elem_id="question",
             )
             send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="send")
-    return chatbot, box, send
+        new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+    return chatbot, box, send, new
 
 
 def _documents_column(first: str) -> tuple[gr.Dropdown, gr.HTML, gr.Button]:

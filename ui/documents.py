@@ -122,6 +122,7 @@ class DocumentsHandlers:
         items = screen(files, self.uploads)
         yield render.upload_html(UploadStatus(items, name)), None, skip, skip  # empties the box
         last = None
+        self.user(request)  # a new Gradio step: names the uploader again (the audit trail)
         for last in run(items, name, self.uploads, temp=Path(get_upload_folder())):
             yield render.upload_html(last), skip, skip, skip
         names = collection_names(self.store, self.default, user)

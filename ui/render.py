@@ -19,6 +19,7 @@ from assistant.answering import Answer, Source
 from assistant.errors import one_line
 from assistant.store import DocumentInfo
 from assistant.uploads import UploadStatus
+from ui.checkable import claim_marks, claims_summary, snippet_html, viewer_url
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what would open an HTML tag or comment
 _MD_IMAGE = re.compile(r"!\[")  # ![alt](url) would make the browser fetch url
@@ -59,7 +60,7 @@ def _visible_link(m: re.Match[str]) -> str:
     return f"{label} ({url})" if label and label != url else url
 
 
-def sources_html(sources: Sequence[Source], *, final: bool) -> str:
+def sources_html(sources: Sequence[Source], *, final: bool, refused: bool = False) -> str:
     """The sources under an answer, as one HTML block.
 
     No blank line inside, so Markdown passes the block through untouched; every string
@@ -69,19 +70,28 @@ def sources_html(sources: Sequence[Source], *, final: bool) -> str:
         return ""
     cited = [f"[{s.number}]" for s in sources if s.cited]
     head = "Sources"
-    if final:
+    if refused:  # declined, though related passages were found: show them
+        head = "Closest passages · none of them answers the question"
+    elif final:
         head += f" · cited {', '.join(cited)}" if cited else " · none cited"
     items = []
     for s in sources:
         mark = '<span class="src-cited">cited</span>' if s.cited else ""
+        url = viewer_url(s)
+        number = f'<span class="src-num">[{s.number}]</span>'
+        if url:  # opens the document at this place, the supporting sentence marked
+            number = (
+                f'<a class="src-open" href="{html.escape(url, quote=True)}" target="_blank"'
+                f' title="open the source at this place">{number}</a>'
+            )
         items.append(
             f'<li class="src{" is-cited" if s.cited else ""}">'
-            f'<span class="src-num">[{s.number}]</span> '
+            f"{number} "
             f'<span class="src-file" title="{_esc(s.title or s.source)}">'
             f"{_esc(file_name(s.source))}</span>"
             + (f' <span class="src-anchor">{_esc(s.anchor)}</span>' if s.anchor else "")
             + f" {mark}"
-            f'<div class="src-snippet">{_esc(s.snippet)}</div></li>'
+            f'<div class="src-snippet">{snippet_html(s)}</div></li>'
         )
     return (
         f'<details class="sources" open><summary>{head}</summary>'
@@ -99,7 +109,13 @@ def answer_meta(answer: Answer) -> str:
         parts.append(f"total {t['total_s']:.1f} s")
     if answer.omitted_sources:
         parts.append(f"{answer.omitted_sources} more source(s) did not fit the context")
-    return f'<div class="answer-meta">{_esc(" · ".join(parts))}</div>'
+    if answer.turns_used:
+        parts.append(f"{answer.turns_used} earlier turn(s) in the prompt")
+    meta = f'<div class="answer-meta">{_esc(" · ".join(parts))}</div>'
+    if answer.followup and answer.standalone_query != answer.question:
+        query = _esc(answer.standalone_query)
+        meta += f'<div class="answer-meta searched-as">searched as: {query}</div>'
+    return meta
 
 
 def chat_message(
@@ -110,13 +126,21 @@ def chat_message(
     error: str | None = None,
 ) -> str:
     """The assistant bubble: answer text, then an error line, the sources and the footer."""
-    parts = [safe_markdown(text)] if text else []
+    claims = final.unsupported if final is not None else []
+    marked, marks = claim_marks(text, claims)
+    shown = safe_markdown(marked)
+    for placeholder, tag in marks.items():
+        shown = shown.replace(placeholder, tag)
+    parts = [shown] if text else []
     if not text and final is None and error is None:
         parts.append('<div class="answer-pending">Reading the sources, writing the answer…</div>')
     if error:
         parts.append(error_html(error))
+    if claims:
+        parts.append(claims_summary(claims))
     if sources:
-        parts.append(sources_html(sources, final=final is not None))
+        refused = final is not None and final.refused
+        parts.append(sources_html(sources, final=final is not None, refused=refused))
     if final is not None:
         parts.append(answer_meta(final))
     return "\n\n".join(parts) or "…"

@@ -16,14 +16,13 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    inspect,
-    text,
 )
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
+from assistant.auth.schema import add_missing_columns
 from assistant.errors import AssistantError
 
 
@@ -124,6 +123,8 @@ class Turn(Base):
     sources_json: Mapped[str] = mapped_column(Text, default="[]")
     refused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What a follow-up was searched as (added later: created on open, NULL in old rows).
+    standalone_query: Mapped[str | None] = mapped_column(Text, nullable=True)
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
 
 
@@ -142,26 +143,12 @@ class Database:
             Path(self.engine.url.database or ".").parent.mkdir(parents=True, exist_ok=True)
         try:
             Base.metadata.create_all(self.engine)
-            _add_new_columns(self.engine)
+            add_missing_columns(self.engine, Base.metadata)
         except OperationalError as exc:
             raise AssistantError(
                 f"database '{_redact(url)}' cannot be opened: {str(exc.orig).splitlines()[0]}"
             ) from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)
-
-
-def _add_new_columns(engine: Engine) -> None:
-    """A database made by an older version lacks columns added since (all nullable):
-    add them, so an upgrade needs no migration tool."""
-    existing = inspect(engine)
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            have = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    sql = f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
-                    conn.execute(text(sql))
 
 
 def _sqlite_pragmas(conn: DBAPIConnection, _record: object) -> None:

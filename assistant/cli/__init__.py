@@ -14,7 +14,19 @@ import sys
 
 import click
 
-from assistant.cli import ask, config, docs, doctor, evaluate, models, serve, users
+from assistant.cli import (
+    ask,
+    audit,
+    config,
+    conversations,
+    docs,
+    doctor,
+    evaluate,
+    feedback,
+    models,
+    serve,
+    users,
+)
 from assistant.errors import AssistantError
 
 EXIT_FAILED = 1
@@ -29,6 +41,8 @@ def cli() -> None:
 for command in (
     serve.serve,
     ask.ask,
+    conversations.chat,
+    conversations.history_group,
     docs.ingest,
     docs.docs,
     docs.collections,
@@ -39,6 +53,8 @@ for command in (
     users.users,
     users.groups,
     users.tokens,
+    audit.audit,
+    feedback.feedback,
 ):
     cli.add_command(command)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from assistant import offline
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.health import Check
 
 
 @click.command()
@@ -18,7 +22,8 @@ def doctor(as_json: bool) -> None:
     for each failed check. Exit code 0 when all pass, 1 when anything needs fixing."""
     from assistant.health import Doctor
 
-    checks = Doctor(Settings.load()).run()
+    settings = Settings.load()
+    checks = [*Doctor(settings).run(), ocr_check(settings.ocr_languages)]
     healthy = all(c.ok for c in checks)
     if as_json:
         report = {
@@ -36,3 +41,15 @@ def doctor(as_json: bool) -> None:
         click.echo("all checks passed" if healthy else "some checks failed: see `fix:` above")
     if not healthy:
         sys.exit(1)
+
+
+def ocr_check(languages: str) -> Check:
+    """Tesseract reads scanned pages and images. Without it everything else works and such
+    files are refused with the package to install, so its absence is reported, not failed."""
+    from assistant.health import Check
+    from ingest.loaders.ocr import engine_problem
+
+    problem = engine_problem(languages)
+    if problem is None:
+        return Check("ocr", True, f"Tesseract with {languages}: scans and images are read")
+    return Check("ocr", True, f"{problem}: scanned pages and images are refused until then")

@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.chatlog import ChatLog
+from assistant.chatlog import ChatLog, LogEntry
 from assistant.cli.wiring import ensure_seeded
 from assistant.errors import AssistantError
 from assistant.evaluation.editing import append_case
@@ -116,6 +116,11 @@ def eval_group() -> None:
 @click.option("--max-drop", type=click.FloatRange(0, 1), help="Largest drop vs the baseline.")
 @click.option("--tag", "tags", multiple=True, help="Run only cases with this tag (repeatable).")
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval; do not generate answers.")
+@click.option(
+    "--answer-style",
+    type=click.Choice(["auto", "generated", "quoted", "both"]),
+    help="How answers are given (default: the answer_style setting).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results JSON, not tables.")
 def run_command(
     suite_path: Path,
@@ -130,11 +135,13 @@ def run_command(
     tags: tuple[str, ...],
     retrieval_only: bool,
     as_json: bool,
+    answer_style: str | None = None,
 ) -> None:
     """Run every case of SUITE through the chat path; score, report and gate it."""
     suite = load_suite(suite_path)  # a malformed suite fails before any model loads
     previous = load_result(baseline) if baseline else None
     given: dict[str, Any] = {"backend": backend, "top_k": top_k, "max_answer_tokens": max_tokens}
+    given["answer_style"] = answer_style
     chosen = _settings(run=True, **given)
     if model:
         field = {"ollama": "ollama_model", "openai": "openai_model"}.get(
@@ -174,6 +181,12 @@ def run_command(
 @click.argument("suite_path", metavar="SUITE", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--entry", "entry_id", help="Chat log entry id (see `assistant eval log`).")
 @click.option("--last", type=click.IntRange(1), default=1, help="The N-th most recent answer.")
+@click.option(
+    "--from-feedback",
+    "feedback_id",
+    type=int,
+    help="A feedback id (see `assistant feedback`): the voted answer becomes the case.",
+)
 @click.option("--expect", multiple=True, help="A substring a right answer contains (repeatable).")
 @click.option("--regex", help="A regular expression a right answer matches.")
 @click.option("--source", "sources", multiple=True, help="A file the answer must come from.")
@@ -188,6 +201,7 @@ def add_command(
     sources: tuple[str, ...],
     must_refuse: bool,
     tags: tuple[str, ...],
+    feedback_id: int | None = None,
 ) -> None:
     """Append a logged question to SUITE as a case (default: the last answer logged).
 
@@ -197,7 +211,10 @@ def add_command(
     if must_refuse and (expect or regex or sources):
         raise click.UsageError("--must-refuse cannot be combined with --expect/--regex/--source")
     settings = _settings()
-    entry = ChatLog(settings.chat_log_dir).find(entry_id, last)
+    if feedback_id is not None:
+        entry = _feedback_entry(feedback_id, settings)
+    else:
+        entry = ChatLog(settings.chat_log_dir).find(entry_id, last)
     if not (sources or must_refuse):
         cited = [s["source"] for s in entry.sources if s.get("cited")]
         sources = tuple(cited or [s["source"] for s in entry.sources[:1]])
@@ -221,13 +238,32 @@ def add_command(
         case["tags"] = list(tags)
     said = " ".join(entry.answer.split())
     comments = [
-        f"from chat log entry {entry.id} ({entry.time}, {entry.model})",
+        f"from {'' if feedback_id else 'chat log entry '}{entry.id} ({entry.time}, {entry.model})",
         f"it answered: {said[:150]}{'…' if len(said) > 150 else ''}",
     ]
     if not (expect or regex or must_refuse):
         comments.append("TODO: add `expect: [...]` with the fact a right answer contains")
     suite, line = append_case(suite_path, case, comments)
     click.echo(f"added case {len(suite.cases)} at {suite_path}:{line}: {entry.question}")
+
+
+def _feedback_entry(feedback_id: int, settings: Settings) -> LogEntry:
+    """A feedback row in the shape of a chat log entry (question, answer, sources)."""
+    from assistant.cli.feedback import feedback_log
+
+    f = feedback_log().get(feedback_id)
+    collection = f.collection if f.collection and "," not in f.collection else settings.collection
+    return LogEntry(
+        id=f"feedback {f.id}",
+        time=f.time,
+        question=f.question,
+        collection=collection,
+        answer=f.answer,
+        refused=False,
+        model=f"{f.model}, voted {f.vote} by {f.user}"
+        + (f": {' '.join(f.comment.split())[:100]}" if f.comment else ""),
+        sources=f.sources,
+    )
 
 
 @eval_group.command("log")

@@ -21,9 +21,20 @@ from assistant.factory import Components
 # loaders is imported (not the server's packages). A reason the loaders give (LoadError)
 # is left to the real ingest, which reports it the usual way.
 CHILD = """
-import resource, sys
+import resource, sys, traceback
 limit = int(sys.argv[2]) * 2**20
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def near_limit():  # under the limit, allocation failures surface as any exception
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(l for l in status if l.startswith("VmPeak:"))
+        return int(peak.split()[1]) * 1024 >= limit * 0.9
+    except BaseException:
+        return True
+
+
 try:
     from pathlib import Path
     from ingest.loaders import LoadError, open_document
@@ -34,6 +45,11 @@ try:
         pass
 except MemoryError:
     sys.exit(4)
+except BaseException:
+    if near_limit():
+        sys.exit(4)
+    traceback.print_exc()
+    sys.exit(1)
 """
 OUT_OF_MEMORY = 4
 

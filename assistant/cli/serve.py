@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import click
 
 from assistant.cli.wiring import ensure_seeded, served_app
 from assistant.errors import AssistantError
 from assistant.factory import Components
+from assistant.hosts import is_loopback
 from assistant.settings import Settings
 
 
@@ -22,12 +21,12 @@ def serve(host: str | None, port: int | None) -> None:
     this machine (e.g. --host 0.0.0.0) without any user is refused."""
     import uvicorn
 
-    from assistant.auth import Database, Directory
-
     parts = Components(Settings.load(host=host, port=port))
     s = parts.settings
-    directory = Directory(Database(s.database))
-    login = directory.has_users()
+    directory = parts.directory
+    if parts.trail is not None and s.audit_retention_days:
+        parts.trail.purge(s.audit_retention_days)
+    login = directory.has_users() or directory.external  # directory accounts sign in too
     if not login and not is_loopback(s.host):
         raise AssistantError(
             f"refusing to serve on {s.host} without login: anyone on the network could read"
@@ -41,12 +40,3 @@ def serve(host: str | None, port: int | None) -> None:
     # proxy_headers off: the gate alone decides whose X-Forwarded-For to believe
     # (`trusted_proxies`), instead of uvicorn trusting 127.0.0.1 behind our back.
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", proxy_headers=False)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

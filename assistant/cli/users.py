@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 
 def directory() -> Directory:
-    from assistant.auth import Database, Directory  # SQLAlchemy: only for these commands
+    """The users database (with the audit trail on, each change is recorded)."""
+    from assistant.factory import Components
 
-    return Directory(Database(Settings.load().database))
+    return Components(Settings.load()).directory
 
 
 def read_password(confirm: bool = True) -> str:

@@ -6,6 +6,7 @@ the tests use it too, so they exercise exactly what ships."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ import click
 from assistant.factory import Components
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
 
     from assistant.auth import Directory
     from ingest.indexer import IngestReport
@@ -62,6 +63,7 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     from api.gate import Gate
     from assistant.admission import Admission
     from assistant.cli.sandbox import ingest_uploads
+    from assistant.feedback import FeedbackLog
     from assistant.history import History
     from assistant.uploads import Uploads
 
@@ -69,6 +71,9 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
     gate = Gate.from_settings(s, directory if login else None)
     # Each upload is parsed in a child process with limits first (sandbox.py).
     uploads = Uploads.from_settings(s, partial(ingest_uploads, parts, index_files))
+    if parts.trail is not None:  # uploads and deletions, from the page and the API alike
+        uploads = replace(uploads, on_event=parts.trail.record)
+    routers = [admin_router(parts, directory)] if login else []
     return create_app(
         parts.assistant,
         parts.store,
@@ -80,4 +85,21 @@ def served_app(parts: Components, directory: Directory, *, login: bool = True) -
         allowed_hosts=s.allowed_hosts,
         admission=Admission(s.max_questions_in_flight, s.max_questions_per_user),
         upload_quota_bytes=int(s.upload_quota_mb * 2**20),
+        trail=parts.trail,
+        oidc=parts.oidc,
+        oidc_redirect_url=s.oidc_redirect_url,
+        routers=routers,
+        feedback=FeedbackLog(directory.db),
     )
+
+
+def admin_router(parts: Components, directory: Directory) -> APIRouter:
+    """The admin page over the served directory, with the directory checks `doctor` runs."""
+    from api.admin import Admin, router
+    from assistant.auth.accounts import Accounts
+
+    accounts = directory if isinstance(directory, Accounts) else parts.directory
+    checks = [(f"LDAP {parts.settings.ldap_url}", parts.ldap.check)] if parts.ldap else []
+    if parts.oidc:
+        checks.append((f"OpenID {parts.settings.oidc_issuer}", parts.oidc.check))
+    return router(Admin(accounts, parts.trail, parts.settings.audit_retention_days, checks))

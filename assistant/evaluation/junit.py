@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from assistant.evaluation.metrics import CHECK_METRIC
+from assistant.evaluation.metrics import check_metric
 from assistant.evaluation.suite import METRICS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
@@ -26,7 +26,7 @@ def _case_element(case: dict[str, Any], classname: str, gated: set[str]) -> ET.E
         "testcase", classname=classname, name=_clean(case["id"]), time=f"{case['total_s'] or 0:.3f}"
     )
     failed = [c for c, ok in case["checks"].items() if not ok]
-    enforced = [c for c in failed if CHECK_METRIC[c] in gated]
+    enforced = [c for c in failed if check_metric(c, case.get("turn", 0)) in gated]
     if case["error"]:
         ET.SubElement(element, "error", message=_clean(case["error"]), type="AssistantError")
     elif enforced:
@@ -39,6 +39,11 @@ def _case_element(case: dict[str, Any], classname: str, gated: set[str]) -> ET.E
         failure.text = _clean("\n".join(detail[c] for c in enforced))
     out = [
         f"question: {case['question']}",
+        *(
+            [f"follow-up, searched as: {case['standalone_query']}"]
+            if case.get("turn", 0) >= 2
+            else []
+        ),
         f"answer: {case['answer']}",
         f"retrieved: {', '.join(case['retrieved']) or '(none)'}",
         f"expected sources: {', '.join(case['expected_sources']) or '(none)'}",
@@ -63,7 +68,11 @@ def junit_xml(data: dict[str, Any]) -> str:
     for collection, corpus in v["corpus"].items():
         ET.SubElement(properties, "property", name=f"corpus.{collection}", value=str(corpus))
     for case in data["cases"]:
-        cases.append(_case_element(case, f"eval.{name}", gated))
+        kind = f"eval.{name}.conversation" if case.get("turn") else f"eval.{name}"
+        cases.append(_case_element(case, kind, gated))
+    if control := data["summary"].get("control"):
+        for key in ("hit_rate", "hit_at_2", "mrr", "refusal_accuracy"):
+            ET.SubElement(properties, "property", name=f"control.{key}", value=str(control[key]))
 
     gates = ET.SubElement(root, "testsuite", name=f"{name}.thresholds")
     for metric in METRICS:

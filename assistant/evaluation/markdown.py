@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.evaluation.metrics import REPORTED
 from assistant.evaluation.suite import METRICS
-from assistant.evaluation.terminal import fmt, label
+from assistant.evaluation.terminal import control_line, fmt, label, turn
 
 
 def _md(text: object) -> str:
@@ -47,6 +48,14 @@ def markdown_report(data: dict[str, Any]) -> str:
             delta = "n/a" if moved["delta"] is None else f"{moved['delta']:+.3f}"
             row += f" {fmt(moved['baseline'])} | {delta} |"
         lines.append(row)
+    for metric in REPORTED:
+        count = summary.get("reported_by", {}).get(metric, 0)
+        lines.append(
+            f"| {metric} | {fmt(summary.get(metric))} | report only | {count} |"
+            + (" | |" if data["comparison"] else "")
+        )
+    if control := control_line(summary):
+        lines += ["", control[0].upper() + control[1:] + "."]
     lat = summary["latency"]
     lines += [
         "",
@@ -76,13 +85,14 @@ def markdown_report(data: dict[str, Any]) -> str:
         "",
         "## Cases",
         "",
-        "| # | case | sources | answer | refusal | total s |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| # | case | turn | sources | answer | refusal | total s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n, case in enumerate(data["cases"], start=1):
         total = "–" if case["total_s"] is None else f"{case['total_s']:.1f}"
         lines.append(
-            f"| {n} | {_md(label(case))} | {_mark(case, 'hit')} | {_mark(case, 'answer')} |"
+            f"| {n} | {_md(label(case))} | {_md(turn(case)) or '–'} | {_mark(case, 'hit')} |"
+            f" {_mark(case, 'answer')} |"
             f" {_mark(case, 'refusal')} | {total} |"
         )
     failed = [c for c in data["cases"] if not all(c["checks"].values()) or c["error"]]
@@ -94,6 +104,11 @@ def markdown_report(data: dict[str, Any]) -> str:
                 f"### {_md(label(case, 120))}",
                 "",
                 f"- question: {_md(case['question'])}",
+                *(
+                    [f"- searched as: {_md(case['standalone_query'])}"]
+                    if case.get("turn", 0) >= 2
+                    else []
+                ),
                 f"- failed: {missed}",
                 f"- expected sources: {', '.join(case['expected_sources']) or '–'};"
                 f" retrieved: {', '.join(case['retrieved']) or '–'}",

@@ -53,6 +53,7 @@ def run_to_dict(
         "verdict": {"passed": not failures, "failures": failures},
         "comparison": comparison,
         "cases": [case_to_dict(r, gated) for r in run.results],
+        "control": [case_to_dict(r, gated) for r in run.control],
     }
 
 

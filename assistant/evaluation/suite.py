@@ -6,6 +6,7 @@ case 31 is reported as `suite.yaml:214: ...` instead of a stack trace. The forma
     name: seed corpus              # optional
     thresholds:                    # optional; a metric left out must be perfect (1.0)
       hit_rate: 0.9                # minimum share of cases whose expected source was retrieved
+      hit_at_2: null               # the same, among the first two sources only
       mrr: 0.7                     # minimum mean reciprocal rank of the expected sources
       answer_rate: null            # null: reported, never fails the run
       refusal_accuracy: 1.0        # minimum share of must_refuse cases refused
@@ -20,13 +21,23 @@ case 31 is reported as `suite.yaml:214: ...` instead of a stack trace. The forma
         tags: [timeline]
       - question: What is the capital of Peru?
         must_refuse: true          # the documents don't answer it
+      - id: llama3-tokens          # a conversation: optional id, collection, tags
+        turns:
+          - When did LLaMA 3 come out?         # a plain string: asked, not scored
+          - question: How many tokens was it trained on?   # scored, as a follow-up
+            expect: ["15 trillion"]
+            sources: [001_5fec047b8f95376e.txt]
+
+Each scored turn of a conversation is a case of its own (id `CONVERSATION#N`), asked
+after the turns before it, with their answers as the conversation's history. Turns after
+the first count towards the `followup_*` metrics, not the single-question ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +45,29 @@ import yaml
 
 from assistant.errors import AssistantError
 
-METRICS = ("hit_rate", "mrr", "answer_rate", "refusal_accuracy")
-DEFAULT_MINIMUM: dict[str, float | None] = {
+BASE_METRICS = ("hit_rate", "hit_at_2", "mrr", "answer_rate", "refusal_accuracy")
+FOLLOWUP = "followup_"  # the same metrics over follow-ups (turn 2 on of a conversation)
+METRICS = (*BASE_METRICS, *(FOLLOWUP + m for m in BASE_METRICS))
+_BASE_MINIMUM: dict[str, float | None] = {
     "hit_rate": 1.0,
+    "hit_at_2": None,  # hit@2: an expected file among the first two; report only by default
     "mrr": None,  # hit_rate already gates presence; rank alone is too strict a default
     "answer_rate": 1.0,
     "refusal_accuracy": 1.0,
 }
+DEFAULT_MINIMUM = {**_BASE_MINIMUM, **{FOLLOWUP + m: v for m, v in _BASE_MINIMUM.items()}}
 DEFAULT_MAX_DROP = 0.05
 CASE_KEYS = ("id", "question", "collection", "expect", "regex", "sources", "must_refuse", "tags")
+CONVERSATION_KEYS = ("id", "turns", "collection", "tags")
 TOP_KEYS = ("name", "thresholds", "cases")
 
 
 class SuiteError(AssistantError):
-    """A suite file that cannot be used; the message starts with `FILE:LINE:`."""
+    """A suite file that cannot be used; the message starts with `FILE:LINE:`, and is one
+    line whatever the file holds (a key with a newline in it is shown as `\\n`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,13 @@ class Case:
     sources: tuple[str, ...] = ()
     must_refuse: bool = False
     tags: tuple[str, ...] = ()
+    conversation: str | None = None  # the conversation's id, for a turn of one
+    turn: int = 0  # 1-based turn in its conversation; 0 for a question asked alone
+    before: tuple[str, ...] = ()  # the questions of the conversation's earlier turns
+
+    @property
+    def is_followup(self) -> bool:
+        return self.turn >= 2
 
     @property
     def checks_answer(self) -> bool:
@@ -97,8 +124,7 @@ class _Reader:
         self.loader = loader
 
     def fail(self, node: yaml.Node, reason: str) -> SuiteError:
-        # one line whatever the file holds (a key may contain a newline)
-        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {' '.join(reason.split())}")
+        return SuiteError(f"{self.path}:{node.start_mark.line + 1}: {reason}")
 
     def value(self, node: yaml.Node) -> Any:
         return self.loader.construct_object(node, deep=True)
@@ -145,7 +171,7 @@ class _Reader:
         return float(value)
 
 
-def _case(r: _Reader, node: yaml.Node, number: int) -> Case:
+def _case(r: _Reader, node: yaml.Node, number: int | str) -> Case:
     fields = r.mapping(node, f"case {number}", CASE_KEYS)
     if "question" not in fields:
         raise r.fail(node, f"case {number} has no 'question'")
@@ -178,6 +204,43 @@ def _case(r: _Reader, node: yaml.Node, number: int) -> Case:
             node, f"case {number} checks nothing: give expect, regex, sources or must_refuse"
         )
     return case
+
+
+def _conversation(r: _Reader, node: yaml.Node, number: int) -> list[Case]:
+    """The scored turns of a `turns:` item as cases, each knowing the turns before it."""
+    fields = r.mapping(node, f"case {number}", CONVERSATION_KEYS)
+    turns = fields["turns"]
+    if not isinstance(turns, yaml.SequenceNode) or len(turns.value) < 2:
+        raise r.fail(turns, f"case {number}: turns must be a list of at least two questions")
+    collection = r.text(fields["collection"], "collection") if "collection" in fields else None
+    tags = r.texts(fields["tags"], "tags", single=True) if "tags" in fields else ()
+    questions: list[str] = []
+    cases: list[Case] = []
+    for n, turn in enumerate(turns.value, start=1):
+        if isinstance(turn, yaml.ScalarNode):
+            questions.append(r.text(turn, f"turn {n} of case {number}"))
+            continue
+        case = _case(r, turn, f"{number}, turn {n}")
+        if case.collection is not None or case.id != case.question:
+            raise r.fail(
+                turn, f"case {number}, turn {n}: give id and collection on the conversation"
+            )
+        cases.append(
+            replace(
+                case,
+                collection=collection,
+                tags=(*tags, *case.tags),
+                turn=n,
+                before=tuple(questions),
+            )
+        )
+        questions.append(case.question)
+    if not cases:
+        raise r.fail(
+            node, f"case {number} scores no turn: give one as '- question: ...' with checks"
+        )
+    name = r.text(fields["id"], "id") if "id" in fields else questions[0]
+    return [replace(c, id=f"{name}#{c.turn}", conversation=name) for c in cases]
 
 
 def _thresholds(r: _Reader, node: yaml.Node) -> Thresholds:
@@ -237,11 +300,16 @@ def parse_suite(text: str, path: Path) -> Suite:
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for number, node in enumerate(cases_node.value, start=1):
-        case = _case(r, node, number)
-        if case.id in seen:
-            raise r.fail(node, f"case {number} repeats the id of the case on line {seen[case.id]}")
-        seen[case.id] = case.line
-        cases.append(case)
+        is_conversation = isinstance(node, yaml.MappingNode) and any(
+            r.value(k) == "turns" for k, _ in node.value
+        )
+        for case in _conversation(r, node, number) if is_conversation else [_case(r, node, number)]:
+            if case.id in seen:
+                raise r.fail(
+                    node, f"case {number} repeats the id of the case on line {seen[case.id]}"
+                )
+            seen[case.id] = case.line
+            cases.append(case)
     sha = hashlib.sha256(text.encode()).hexdigest()[:12]
     return Suite(path, name, tuple(cases), thresholds, sha)
 

@@ -12,13 +12,20 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from assistant.evaluation.metrics import CHECK_METRIC
+from assistant.evaluation.metrics import REPORTED, check_metric
 from assistant.evaluation.suite import METRICS
 
 
 def label(case: dict[str, Any], width: int = 64) -> str:
     text = str(case["id"] if case["id"] != case["question"] else case["question"])
+    if case.get("turn"):  # a conversation's turn: the question, marked as a follow-up
+        text = ("↳ " if case["turn"] >= 2 else "") + str(case["question"])
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def turn(case: dict[str, Any]) -> str:
+    """`CONVERSATION#N` for a conversation's turn, "" for a question asked alone."""
+    return case["id"] if case.get("turn") else ""
 
 
 def cell(case: dict[str, Any], check: str, gated: set[str]) -> str:
@@ -27,7 +34,8 @@ def cell(case: dict[str, Any], check: str, gated: set[str]) -> str:
         return "-"
     if case["checks"][check]:
         return f"rank {case['rank']}" if check == "hit" else "ok"
-    return "[red]FAIL[/]" if CHECK_METRIC[check] in gated else "[yellow]miss[/]"
+    failed = check_metric(check, case.get("turn", 0)) in gated
+    return "[red]FAIL[/]" if failed else "[yellow]miss[/]"
 
 
 def _seconds(value: float | None, unit: str = "") -> str:
@@ -38,14 +46,28 @@ def fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def control_line(summary: dict[str, Any]) -> str:
+    """The follow-ups asked alone (no conversation), beside the follow-up metrics."""
+    control = summary.get("control")
+    if not control:
+        return ""
+    return (
+        f"control, the same {control['cases']} follow-ups asked alone (retrieval and gate):"
+        f" hit_rate {fmt(control['hit_rate'])} (with history {fmt(summary['followup_hit_rate'])}),"
+        f" hit_at_2 {fmt(control['hit_at_2'])} (with history {fmt(summary['followup_hit_at_2'])}),"
+        f" mrr {fmt(control['mrr'])}, refusal_accuracy {fmt(control['refusal_accuracy'])}"
+    )
+
+
 def render(data: dict[str, Any], console: Console) -> None:
     gated = {m for m, v in data["thresholds"]["minimum"].items() if v is not None}
     suite = data["suite"]
     cases = Table(title=f"{suite['name']}: {suite['cases']} cases", box=box.SIMPLE_HEAD)
     cases.add_column("#", justify="right", no_wrap=True)
     cases.add_column(
-        "case", no_wrap=True, overflow="ellipsis", max_width=max(30, console.width - 64)
+        "case", no_wrap=True, overflow="ellipsis", max_width=max(30, console.width - 80)
     )
+    cases.add_column("turn", no_wrap=True, overflow="ellipsis", max_width=16)
     for name in ("sources", "answer", "refusal", "1st token s", "total s"):
         right = name.endswith(" s")
         cases.add_column(
@@ -59,6 +81,7 @@ def render(data: dict[str, Any], console: Console) -> None:
         cases.add_row(
             str(n),
             name,
+            turn(case),
             cell(case, "hit", gated),
             cell(case, "answer", gated),
             refusal,
@@ -88,7 +111,13 @@ def render(data: dict[str, Any], console: Console) -> None:
             delta = moved["delta"]
             row += [fmt(moved["baseline"]), "n/a" if delta is None else f"{delta:+.3f}"]
         totals.add_row(*row)
+    for metric in REPORTED:  # how checkable the answers are; never gated
+        row = [metric, fmt(summary.get(metric)), "report only"]
+        row.append(str(summary.get("reported_by", {}).get(metric, 0)))
+        totals.add_row(*row, *(["", ""] if comparison else []))
     console.print(totals)
+    if line := control_line(summary):
+        console.print(line, highlight=False)
 
     lat, v = summary["latency"], data["versions"]
     ttft, total = lat["first_token_s"], lat["total_s"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import assistant
-from assistant import answering
+from assistant import answering, conversation, rewrite
 from assistant.evaluation.metrics import basename
 from assistant.factory import Components
 
@@ -27,6 +27,10 @@ SETTINGS_THAT_MATTER = (
     "min_similarity",
     "min_keyword_coverage",
     "hybrid",
+    "followup_strategy",
+    "history_budget",
+    "answer_style",
+    "require_support",
 )
 
 
@@ -40,8 +44,15 @@ def _digest(parts: Iterable[str]) -> str:
 
 def prompt_version() -> str:
     """Hash of the prompt texts and of the code that assembles and fits the prompt."""
-    code = (answering.build_messages, answering.source_block, answering.Assistant._fit)
-    texts = (answering.SYSTEM_PROMPT, answering.NOT_COVERED)
+    code: tuple[Callable[..., Any], ...] = (
+        answering.build_messages,
+        answering.source_block,
+        answering.Assistant._fit,
+        conversation.turn_messages,
+        conversation.clip,
+        rewrite.rewrite_messages,
+    )
+    texts = (answering.SYSTEM_PROMPT, answering.NOT_COVERED, rewrite.REWRITE_SYSTEM)
     return _digest([*texts, *(inspect.getsource(f) for f in code)])
 
 
@@ -72,5 +83,9 @@ def versions(parts: Components, collections: Iterable[str], *, top_k: int) -> di
         "embedder": parts.store.embedder.name,
         "prompt": prompt_version(),
         "corpus": {name: corpus_version(parts, name) for name in sorted(set(collections))},
-        "settings": {"top_k": top_k, **{name: getattr(s, name) for name in SETTINGS_THAT_MATTER}},
+        "settings": {
+            "top_k": top_k,
+            **{name: getattr(s, name) for name in SETTINGS_THAT_MATTER},
+            "answer_style": parts.answer_style,  # `auto` resolved
+        },
     }

@@ -69,6 +69,7 @@ class Store:
         self.default_collection = default_collection
         self._revisions: dict[str, int] = {}
         self._active_cache: dict[str, tuple[int, dict[str, str]]] = {}
+        self._readers: dict[str, tuple[int, Any, int]] = {}
         self._lock = threading.RLock()
 
     # --- collections -------------------------------------------------------------------
@@ -120,6 +121,7 @@ class Store:
         if self.keywords is not None:
             self.keywords.drop(name)
         self._manifest.forget(name)
+        self._readers.pop(name, None)
         self._bump(name)
 
     def revision(self, collection: str | None = None) -> tuple[int, int]:
@@ -422,6 +424,18 @@ class Store:
                 out.append(CollectionInfo(col.name, built_with, None, None))
         return sorted(out, key=lambda c: c.name)
 
+    def _reading(self, name: str) -> tuple[Any, int]:
+        """The collection and its chunk count (orphans included), kept until the manifest's
+        generation changes: opening and counting a collection cost Chroma more than a
+        query does, and only a write (which bumps the generation) changes either."""
+        generation = self._manifest.generation(name)
+        cached = self._readers.get(name)
+        if cached is None or cached[0] != generation:
+            col = self._collection(name)
+            cached = (generation, col, col.count())
+            self._readers[name] = cached
+        return cached[1], cached[2]
+
     def _pages(self, collection: str | None, include: list[str], page: int = 1000) -> Iterator[Any]:
         """Everything in a collection, paged so a large one never sits in one response."""
         col = self._collection(collection)
@@ -468,8 +482,7 @@ class Store:
         """The k nearest active chunks: over-fetch a little and drop chunks of inactive
         versions in Python (a Chroma `where` filter costs ~25x per query)."""
         name = collection or self.default_collection
-        col = self._collection(name)
-        total = col.count()
+        col, total = self._reading(name)
         n = min(total, k + max(4, k // 4))
         query = np.asarray([embedding], dtype=np.float32)
         while n > 0:
@@ -502,7 +515,7 @@ class Store:
         if not ids:
             return []
         name = collection or self.default_collection
-        got = self._collection(name).get(
+        got = self._reading(name)[0].get(
             ids=list(ids), include=["documents", "metadatas", "embeddings"]
         )
         active = self._active_for(name, [str((m or {}).get("source")) for m in got["metadatas"]])

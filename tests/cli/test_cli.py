@@ -61,7 +61,8 @@ def test_unknown_command_is_usage_error_2(tmp_path):
 
 @pytest.mark.slow
 def test_ask_json_seeds_an_empty_store_and_returns_answer_and_sources(tmp_path):
-    result = run(["ask", "--json", "When was Llama 2 released, and under what licence?"], tmp_path)
+    question = "When was Llama 2 released, and under what licence?"
+    result = run(["ask", "--json", question], tmp_path, ASSISTANT_ANSWER_STYLE="generated")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["text"] and not answer["refused"]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from support.paths import make_settings
 
-from assistant.answering import NOT_COVERED
+from assistant.answering import NOT_COVERED, NOT_SUPPORTED
 from assistant.errors import AssistantError
 from assistant.factory import Components
 
@@ -26,7 +26,7 @@ def test_answer_streams_and_cites_sources_that_exist(seeded):
         assert Path(src.source).is_file()
         assert src.anchor
         text = " ".join(chunks[src.chunk_id].text.split())
-        assert src.snippet.rstrip("…") in text
+        assert src.snippet.strip("…") in text
     names = [Path(s.source).name for s in answer.sources]
     assert {"001_5fec047b8f95376e.txt", "004_9034c93824e74505.txt"} & set(names[:2])
 
@@ -53,3 +53,32 @@ def test_a_question_too_long_for_the_context_is_a_clear_error(seeded, tmp_path):
     small.store = seeded.store
     with pytest.raises(AssistantError, match="do not fit the model's context"):
         small.assistant.ask("Why is Meta's Llama open? " * 60)
+
+
+def test_quoted_answers_cite_the_supporting_sentence_without_the_model(seeded, tmp_path):
+    quoted = Components(make_settings(tmp_path, answer_style="quoted"))
+    quoted.store = seeded.store
+    answer = quoted.assistant.ask("When was Llama 2 released?").result()
+    assert not answer.refused and answer.answer_style == "quoted"
+    assert "July 2023" in answer.text and "first_token_s" not in answer.timings
+    cited = [s for s in answer.sources if s.cited]
+    assert cited and all(f"[{s.number}]" in answer.text for s in cited)
+    assert any("July 2023" in e.text for s in cited for e in s.evidence)
+
+
+def test_a_near_topic_question_is_declined_with_the_closest_passages(seeded):
+    answer = seeded.assistant.ask("How much did Meta pay to acquire Instagram?").result()
+    assert answer.refused and answer.text == NOT_SUPPORTED
+    assert answer.sources, "the closest passages are shown"
+    assert "first_token_s" not in answer.timings  # the model was never asked
+
+
+def test_both_shows_the_quote_then_the_models_checked_answer(seeded, tmp_path):
+    both = Components(make_settings(tmp_path, answer_style="both", max_answer_tokens=48))
+    both.store = seeded.store
+    answer = both.assistant.ask("When was Llama 2 released?").result()
+    assert answer.text.startswith(answer.quote) and "July 2023" in answer.quote
+    assert "The model's answer:" in answer.text and answer.timings["first_token_s"] > 0
+    for claim in answer.unsupported:  # offsets point into the whole text, after the quote
+        assert answer.text[claim.start : claim.end] == claim.text
+        assert claim.start > len(answer.quote)

@@ -208,6 +208,7 @@ def test_serve_needs_no_login_on_loopback_until_a_user_exists(tmp_path: Path):
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            proc.stderr.close()
 
     laptop = me(free_port())
     assert laptop.status_code == 200 and laptop.json()["name"] == "local"

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.answering import Answer, Source
 from assistant.auth import Database, Directory, Principal
+from assistant.feedback import FeedbackLog, answer_record
 from assistant.history import History
 
 pytestmark = pytest.mark.slow
@@ -33,6 +34,11 @@ def test_directory_and_history_work_on_postgresql(postgres_url: str):
     conv = history.record(alice, Answer("Pay?", "It is [1].", [src], False, "m"))
     assert history.get(alice, conv)["turns"][0]["sources"][0]["collection"] == "hr-files"
     assert history.get(Principal("bob"), conv) is None
+    feedback = FeedbackLog(db)  # its table is created on open, on PostgreSQL too
+    vote = feedback.add(alice, "down", answer_record(Answer("Pay?", "No [1].", [src], False, "m")))
+    assert [f.id for f in feedback.list(Principal("root", is_admin=True), vote="down")] == [vote.id]
+    assert feedback.list(Principal("bob")) == []
+    assert feedback.list(alice, collection="hr-files")[0].sources[0]["source"] == "/d/pay.md"
     directory.remove_user("alice")  # cascades to tokens and sessions
     assert directory.by_token(token) is None and directory.by_session(session) is None
     assert history.delete(alice, conv)

@@ -248,3 +248,37 @@ def test_name_does_not_need_the_server(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     assert OpenAIChat(settings_for(url, tmp_path, openai_model="m")).name == "openai:m"
     assert OpenAIChat(settings_for(url, tmp_path)).name == "openai:(the served model)"
+
+
+@pytest.mark.slow
+def test_a_server_model_rewrites_a_follow_up_and_answers_with_the_turn_in_its_prompt(
+    server: LlamaServer, seeded: Any, tmp_path: Path
+) -> None:
+    """Issue 14: the rewrite path (the OpenAI backend's default) against the real server."""
+    from assistant.answering import Assistant
+    from assistant.conversation import Turn
+    from assistant.rewrite import rewrite
+
+    first = Turn("When did LLaMA 3 come out?", "LLaMA 3 came out in April 2024 [1].")
+    follow_up = "How many tokens was it trained on?"
+    s = settings_for(server.url, tmp_path, max_answer_tokens=48)
+    assert s.followup_strategy == "rewrite"
+    model = OpenAIChat(s)
+    assistant = Assistant(
+        seeded.retriever,
+        model,
+        max_answer_tokens=48,
+        followup=s.followup_strategy,
+        history_tokens=s.history_budget,
+    )
+    stream = assistant.ask(follow_up, history=[first])
+    answer = stream.result()
+    query = answer.standalone_query
+    assert answer.followup == "rewrite" and query and "\n" not in query and len(query) <= 200
+    assert query == rewrite(model, [first], follow_up), "temperature 0: the same rewrite"
+    assert answer.turns_used == 1
+    roles = [m["role"] for m in stream._messages]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert stream._messages[1]["content"] == first.question
+    if not answer.refused:  # the server's model answered with the earlier turn in view
+        assert answer.text.strip() and answer.sources

@@ -65,3 +65,10 @@ def test_admission_bounds_the_line_and_each_users_share():
     for user in ("alice", "bob", "carol"):
         line.leave(user)
     assert line.in_flight == 0
+
+
+def test_the_web_chat_queue_has_the_same_bound(seeded: Components):
+    from ui.app import build_app
+
+    blocks = build_app(seeded.assistant, seeded.store, queue_max=7)
+    assert blocks._queue.max_size == 7  # Gradio tells the 8th waiter the queue is full

@@ -50,6 +50,7 @@ def test_any_text_is_a_suite_or_one_line(text: str):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trees)
+@example({"\n": None})  # a key with a newline must not break the message's one line
 def test_any_yaml_shape_is_a_suite_or_one_line(tree: object):
     _check(yaml.safe_dump(tree, allow_unicode=True))
     _check(yaml.safe_dump({"cases": tree}, allow_unicode=True))

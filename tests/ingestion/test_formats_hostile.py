@@ -4,6 +4,7 @@ and what was stored before is kept."""
 
 from pathlib import Path
 
+import pytest
 from support.mail import nested_mime
 from support.scans import image_bytes, png_header, scanned_page, tiff_of
 
@@ -19,6 +20,8 @@ HOSTILE = {
     "huge.png": (png_header(30_000, 30_000), "pixels, over the 89 million pixel limit"),
     "blank.png": (image_bytes(scanned_page([]), "PNG"), "no text found by OCR"),
 }
+
+pytestmark = pytest.mark.apt  # Debian's tesseract-ocr (tests/run.sh installs it)
 
 
 def test_hostile_files_fail_one_line_each_and_good_ones_are_indexed(fresh, tmp_path):

@@ -15,6 +15,8 @@ from ingest.loaders import ocr as ocr_module
 MEMO = ["Ward seven closes for cleaning", "on the third of March.", "Patients move to ward nine."]
 INVOICE = ["Invoice 4471 from Northwind Supplies", "Total due: 1280 euros"]
 
+pytestmark = pytest.mark.apt  # Debian's tesseract-ocr (tests/run.sh installs it)
+
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name

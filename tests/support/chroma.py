@@ -30,13 +30,14 @@ class ChromaProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> ChromaProcess:
-        log = open(self.path.parent / f"chroma-{self.port}.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [CHROMA, "run", "--path", str(self.path), "--port", str(self.port)]
-            + ["--host", "127.0.0.1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        # The server writes its own copy of the log's file descriptor; ours closes at once.
+        with open(self.path.parent / f"chroma-{self.port}.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [CHROMA, "run", "--path", str(self.path), "--port", str(self.port)]
+                + ["--host", "127.0.0.1"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

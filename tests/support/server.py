@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from starlette.routing import Mount
 
 from assistant.auth import Database, Directory
 from assistant.cli.wiring import index_files, served_app
@@ -104,3 +105,26 @@ def serving(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def app_routes(routes: list, prefix: str = "") -> Iterator[tuple[str, frozenset[str]]]:
+    """Every (path, methods) of the app, into included routers and mounted apps (Gradio)."""
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's included router
+            yield from app_routes(route.original_router.routes, prefix)
+        elif isinstance(route, Mount):
+            inner = route.routes or getattr(route.app, "routes", None)
+            if inner:
+                yield from app_routes(inner, prefix + route.path)
+            else:  # static files
+                yield prefix + route.path + "/{path}", frozenset({"GET"})
+        elif hasattr(route, "path"):
+            yield prefix + route.path, frozenset(getattr(route, "methods", None) or {"GET"})
+
+
+@contextmanager
+def serving_world(parts: Components, directory: Directory, hr_source: str) -> Iterator[Server]:
+    """`build_world`'s parts served, each user with an API token (`Server.client(user)`)."""
+    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
+    with serving(parts, directory) as (url, app):
+        yield Server(url, parts, directory, tokens, hr_source, app)

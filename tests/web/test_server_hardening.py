@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from support.server import PASSWORDS, Server, build_world, serving
+from support.server import PASSWORDS, Server, build_world, serving, serving_world
 
 from api.gate import Gate, GateMiddleware
 
@@ -22,9 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queu
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     parts, directory, hr_source = build_world(tmp_path_factory.mktemp("world") / "data")
-    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
-    with serving(parts, directory) as (url, app):
-        yield Server(url, parts, directory, tokens, hr_source, app)
+    with serving_world(parts, directory, hr_source) as server:
+        yield server
 
 
 def gate_of(app: object) -> Gate:
@@ -38,7 +37,7 @@ def from_address(ip: str) -> dict[str, str]:
 
 def sign_in(server: Server, user: str, ip: str) -> str:
     """A session token for `user`, from the login form."""
-    with httpx.Client(base_url=server.url, headers=from_address(ip)) as c:
+    with httpx.Client(timeout=60, base_url=server.url, headers=from_address(ip)) as c:
         r = c.post("/login", data={"username": user, "password": PASSWORDS[user]})
         assert r.status_code == 303, r.text
         return r.cookies[gate_of(server.app).cookie]
@@ -49,7 +48,7 @@ def test_10000_failed_logins_under_distinct_names_leave_the_limiter_small(server
     limiter = gate_of(server.app).limiter
     before = len(limiter)
     statuses: dict[int, int] = {}
-    with httpx.Client(base_url=server.url, headers=from_address("203.0.113.1")) as c:
+    with httpx.Client(timeout=60, base_url=server.url, headers=from_address("203.0.113.1")) as c:
         for n in range(10_000):
             name = f"nobody-{n:05d}-{'x' * 40}"
             r = c.post("/login", data={"username": name, "password": "guess-guess"})
@@ -129,7 +128,7 @@ def test_a_signed_in_user_is_answered_during_a_login_flood(server: Server):
 
 # --- low items: public pairs, cookies, identity headers ----------------------------------
 def test_only_the_login_pairs_and_probes_are_public(server: Server):
-    with httpx.Client(base_url=server.url) as c:
+    with httpx.Client(timeout=60, base_url=server.url) as c:
         for method, path in (
             ("GET", "/logout"),
             ("PUT", "/login"),
@@ -150,7 +149,7 @@ def test_only_the_login_pairs_and_probes_are_public(server: Server):
 def test_a_malformed_cookie_beside_the_session_keeps_the_user_signed_in(server: Server):
     session = sign_in(server, "alice", "192.0.2.10")
     cookie = f'theme="dark; other=x y; assistant_session={session}; lang=en'
-    with httpx.Client(base_url=server.url) as c:
+    with httpx.Client(timeout=60, base_url=server.url) as c:
         me = c.get("/api/me", headers={"cookie": cookie})
         assert me.status_code == 200 and me.json()["name"] == "alice"
 
@@ -159,7 +158,7 @@ def test_a_request_naming_two_users_is_refused(server: Server):
     gate = gate_of(server.app)
     gate.trusted_header = "x-remote-user"
     try:
-        with httpx.Client(base_url=server.url) as c:
+        with httpx.Client(timeout=60, base_url=server.url) as c:
             one = c.get("/api/me", headers=[("x-remote-user", "alice")])
             assert one.status_code == 200 and one.json()["name"] == "alice"
             two = c.get("/api/me", headers=[("x-remote-user", "alice"), ("x-remote-user", "admin")])
@@ -175,7 +174,7 @@ def test_secure_cookies_carry_the_host_prefix(server: Server):
     gate = gate_of(server.app)
     gate.secure_cookie = True
     try:
-        with httpx.Client(base_url=server.url, headers=from_address("192.0.2.11")) as c:
+        with httpx.Client(timeout=60, base_url=server.url, headers=from_address("192.0.2.11")) as c:
             r = c.post("/login", data={"username": "alice", "password": PASSWORDS["alice"]})
             cookie = r.headers["set-cookie"]
             assert cookie.startswith("__Host-assistant_session=")
@@ -197,7 +196,7 @@ def test_tokens_expire_note_their_last_use_and_die_with_a_password_change(server
     lasting = d.create_token("dave", "laptop", days=30)
     expired = d.create_token("dave", "old", days=1e-9)
     forever = d.create_token("dave", "ci")
-    with httpx.Client(base_url=server.url) as c:
+    with httpx.Client(timeout=60, base_url=server.url) as c:
 
         def me(token: str) -> int:
             return c.get("/api/me", headers={"authorization": f"Bearer {token}"}).status_code
@@ -215,7 +214,7 @@ def test_tokens_expire_note_their_last_use_and_die_with_a_password_change(server
 # --- item 10: DNS rebinding --------------------------------------------------------------
 def test_another_host_name_is_refused_even_with_login_off(server: Server):
     off = serving(server.parts)  # no directory: login off, the laptop with no users
-    with off as (url, _), httpx.Client(base_url=url) as c:
+    with off as (url, _), httpx.Client(timeout=60, base_url=url) as c:
         listing = "/api/documents?collection=documents"
         assert c.get(listing).status_code == 200  # the laptop: no login on loopback
         rebound = {"host": "rebind.attacker.example:7860"}
@@ -230,7 +229,7 @@ def test_state_changes_from_another_origin_are_refused(server: Server):
     session = sign_in(server, "bob", "192.0.2.12")
     doc = {"files": ("csrf.md", b"# Planted\n\nPlanted by another page.\n", "text/markdown")}
     upload = "/api/documents?collection=hr-files"
-    with httpx.Client(base_url=server.url, cookies={"assistant_session": session}) as c:
+    with httpx.Client(timeout=60, base_url=server.url, cookies={"assistant_session": session}) as c:
         for headers in (
             {"sec-fetch-site": "same-site"},  # a page on another host of the same site
             {"sec-fetch-site": "cross-site"},

@@ -17,14 +17,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from starlette.routing import Mount
 from support.server import (
     PASSWORDS,
     PAYROLL_QUESTION,
     SECRET,
     Server,
+    app_routes,
     build_world,
     serving,
+    serving_world,
 )
 
 from api.gate import PUBLIC
@@ -35,9 +36,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queu
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     parts, directory, hr_source = build_world(tmp_path_factory.mktemp("world") / "data")
-    tokens = {name: directory.create_token(name, "test") for name in PASSWORDS}
-    with serving(parts, directory) as (url, app):
-        yield Server(url, parts, directory, tokens, hr_source, app)
+    with serving_world(parts, directory, hr_source) as server:
+        yield server
 
 
 def ask(client: httpx.Client, question: str, **body: object) -> tuple[int, str, list[dict]]:
@@ -47,23 +47,8 @@ def ask(client: httpx.Client, question: str, **body: object) -> tuple[int, str, 
     return r.status_code, r.text, lines
 
 
-def _routes(routes: list, prefix: str = "") -> Iterator[tuple[str, frozenset[str]]]:
-    """Every (path, methods) of the app, into included routers and mounted apps (Gradio)."""
-    for route in routes:
-        if hasattr(route, "original_router"):  # FastAPI's included router
-            yield from _routes(route.original_router.routes, prefix)
-        elif isinstance(route, Mount):
-            inner = route.routes or getattr(route.app, "routes", None)
-            if inner:
-                yield from _routes(inner, prefix + route.path)
-            else:  # static files
-                yield prefix + route.path + "/{path}", frozenset({"GET"})
-        elif hasattr(route, "path"):
-            yield prefix + route.path, frozenset(getattr(route, "methods", None) or {"GET"})
-
-
 def test_every_route_refuses_without_login(server: Server):
-    found = sorted(set(_routes(server.app.routes)), key=str)
+    found = sorted(set(app_routes(server.app.routes)), key=str)
     paths = {p for p, _ in found}
     # Gradio's own API, queue, upload and file routes are among them
     for needed in (
@@ -74,6 +59,7 @@ def test_every_route_refuses_without_login(server: Server):
         assert needed in paths, sorted(paths)
     assert {"/api/ask", "/v1/chat/completions", "/docs", "/openapi.json"} <= paths
     assert "/docs-static/{path}" in paths
+    assert {"/view", "/view/file", "/api/feedback"} <= paths  # the viewer and feedback too
     checked = 0
     bad_credentials = [
         {},

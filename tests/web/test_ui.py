@@ -157,3 +157,47 @@ def test_browser_shows_the_askers_place_in_the_queue(server):
     for job in busy:
         job.result()
     assert seen, "the page never showed the place in the queue"
+
+
+@pytest.fixture(scope="module")
+def quoted_server(seeded: Components, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same store served with `answer_style = quoted`: answers come at once, without
+    the model, which the citation link does not depend on."""
+    from support.paths import make_settings
+    from support.server import serving
+
+    parts = Components(make_settings(tmp_path_factory.mktemp("quoted"), answer_style="quoted"))
+    parts.store = seeded.store
+    with serving(parts) as (url, _):
+        yield url + "/"
+
+
+def test_browser_citation_opens_the_source_at_the_highlighted_sentence(quoted_server):
+    """Click a source's [n] under an answer: the document opens, served by this server,
+    scrolled to the supporting sentence, which is highlighted; nothing loads from
+    elsewhere, on the chat page or in the viewer."""
+    with browser_page(quoted_server) as (page, requests):
+        page.locator("#question textarea").fill("When was Llama 2 released?")
+        page.locator("#send").click()
+        bot = page.locator("[data-testid='bot']").last
+        bot.locator(".answer-meta").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        first = bot.locator(".src").first
+        marked = first.locator("mark.evidence").inner_text()
+        assert marked, "the supporting sentence is highlighted in the snippet"
+        with page.context.expect_page() as opened:
+            first.locator("a.src-open").click()
+        viewer = opened.value
+        viewer.wait_for_load_state()
+        assert urlparse(viewer.url).path == "/view"
+        mark = viewer.locator("mark#evidence")
+        assert " ".join(mark.inner_text().split()) == " ".join(marked.split())
+        assert mark.evaluate(
+            "m => { const r = m.getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight; }"
+        ), "the viewer is scrolled to the sentence"
+        viewer.screenshot(path="/tmp/viewer.png")
+    for url in requests:
+        parts = urlparse(url)
+        assert parts.scheme in ("data", "blob") or parts.hostname in ("127.0.0.1", "localhost"), (
+            f"the page fetched {url}: everything must come from this machine"
+        )

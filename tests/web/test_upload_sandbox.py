@@ -17,6 +17,14 @@ def test_a_normal_file_parses_in_the_child(tmp_path: Path):
     assert parse_problem(doc, **LIMITS) is None
 
 
+def test_a_pdf_parses_in_the_child_within_the_default_memory(tmp_path: Path):
+    from support.pdfs import text_pdf
+
+    doc = tmp_path / "report.pdf"
+    doc.write_bytes(text_pdf(["Page one of the report.", "Page two, with a table."]))
+    assert parse_problem(doc, **LIMITS) is None
+
+
 def test_a_file_the_loaders_refuse_is_left_to_the_ingest_to_explain(tmp_path: Path):
     empty = tmp_path / "empty.md"
     empty.write_text("")
