@@ -5,7 +5,8 @@ OpenAPI docs at /docs (signed in, like everything else)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,36 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     feedback: FeedbackLog | None = None,
 ) -> FastAPI:
+    app = _api_with_docs()
+    app.state.context = Context(assistant, store, history, uploads, admission, feedback)
+    login_page = _include_routes(app, gate, oidc, oidc_redirect_url, routers)
+    blocks = build_app(
+        assistant,
+        store,
+        uploads=uploads,
+        user_of=partial(_user_of, gate) if gate.enabled else None,
+        history=history if gate.enabled else None,
+        queue_max=admission.max_in_flight if admission else None,
+        feedback=feedback,
+    )
+    app = _mount_ui(app, blocks)
+    if trail is not None:  # inside the gate: it knows who is asking
+        from api.audit import AuditMiddleware
+
+        app.add_middleware(AuditMiddleware, gate=gate, trail=trail)
+    # Added last = runs first: the Host, then the Origin, then the gate, then the body
+    # limit, then the upload quota, then the audit, then any route.
+    app.add_middleware(UploadQuota, quota_bytes=upload_quota_bytes)
+    app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
+    app.add_middleware(GateMiddleware, gate=gate, login_page=login_page)
+    app.add_middleware(OriginGuard)
+    app.add_middleware(HostGuard, bind=bind_host, allowed=allowed_hosts)
+    return app
+
+
+def _api_with_docs() -> FastAPI:
+    """The app, with its OpenAPI docs served from here: FastAPI's default /docs loads
+    Swagger UI from a CDN."""
     app = FastAPI(
         title="On-prem Assistant",
         summary="Answers from your organisation's documents, with sources; nothing leaves"
@@ -76,13 +107,24 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io
         )
 
-    app.state.context = Context(assistant, store, history, uploads, admission, feedback)
+    return app
+
+
+def _include_routes(
+    app: FastAPI,
+    gate: Gate,
+    oidc: OidcSignIn | None,
+    oidc_redirect_url: str,
+    routers: Sequence[APIRouter],
+) -> Callable[[str], str]:
+    """Every route but the UI's; returns the login page the gate shows."""
     app.include_router(health.router)
     login_page = login.login_page
     if oidc is not None:  # first: its /login page carries the provider's button
         from api import oidc as oidc_routes
 
-        app.include_router(oidc_routes.router(gate, oidc, oidc_redirect_url))
+        app.state.sso = oidc_routes.Sso(gate, oidc, oidc_redirect_url)
+        app.include_router(oidc_routes.router)
         login_page = lambda message: oidc_routes.with_sso(login.login_page(message))  # noqa: E731
     app.include_router(login.router(gate))
     app.include_router(routes.router)
@@ -91,20 +133,11 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(viewer.router)
     app.include_router(feedback_routes.router)
+    return login_page
 
-    def user_of(request: gr.Request) -> Principal:
-        return _user_of(gate, request)
 
-    blocks = build_app(
-        assistant,
-        store,
-        uploads=uploads,
-        user_of=user_of if gate.enabled else None,
-        history=history if gate.enabled else None,
-        queue_max=admission.max_in_flight if admission else None,
-        feedback=feedback,
-    )
-    app = gr.mount_gradio_app(
+def _mount_ui(app: FastAPI, blocks: gr.Blocks) -> FastAPI:
+    return gr.mount_gradio_app(
         app,
         blocks,
         path="",
@@ -119,18 +152,6 @@ def create_app(
         theme=THEME,
         css=CSS,
     )
-    if trail is not None:  # inside the gate: it knows who is asking
-        from api.audit import AuditMiddleware
-
-        app.add_middleware(AuditMiddleware, gate=gate, trail=trail)
-    # Added last = runs first: the Host, then the Origin, then the gate, then the body
-    # limit, then the upload quota, then the audit, then any route.
-    app.add_middleware(UploadQuota, quota_bytes=upload_quota_bytes)
-    app.add_middleware(BodyLimit, max_bytes=upload_max_bytes + MULTIPART_SLACK)
-    app.add_middleware(GateMiddleware, gate=gate, login_page=login_page)
-    app.add_middleware(OriginGuard)
-    app.add_middleware(HostGuard, bind=bind_host, allowed=allowed_hosts)
-    return app
 
 
 def _username(request: Request) -> str | None:

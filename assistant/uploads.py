@@ -283,63 +283,87 @@ def run(
     The work runs in its own thread and finishes (copies settled, temp files deleted) even
     if nobody reads the progress any more, e.g. the page was closed mid-upload.
     """
-    started = time.perf_counter()
-    progress = UploadStatus(items, collection)
-    changed = threading.Condition()
-    by_path: dict[str, Item] = {}
-
-    def on_file(result: FileOutcome) -> None:
-        with changed:
-            _apply(by_path, result)
-            changed.notify_all()
-
-    def on_chunks(n: int) -> None:
-        with changed:
-            progress.chunks += n
-            changed.notify_all()
-
-    def work() -> None:
-        error = None
-        folder_lock = _folder_lock(uploads.folder / collection)
-        folder_lock.acquire()  # staging, ingesting and settling of one folder: one run at once
-        try:
-            with changed:
-                stage(items, uploads.folder / collection)
-                by_path.update({str(i.dest): i for i in items if i.dest is not None})
-                paths = [i.dest for i in items if i.dest is not None and i.pending]
-                changed.notify_all()
-            if paths:
-                report = uploads.ingest(paths, collection, on_file=on_file, on_chunks=on_chunks)
-                with changed:
-                    for result in report.results:  # the report is the record
-                        _apply(by_path, result)
-        except AssistantError as exc:
-            error = one_line(exc)
-        except Exception as exc:  # a bug: the log gets the traceback, the page one line
-            log.exception("ingesting uploads into %r failed", collection)
-            error = f"internal error ({type(exc).__name__}); see the log"
-        finally:
-            with changed:
-                settle(items, error=error, temp=temp)
-                progress.error, progress.done = error, True
-                changed.notify_all()
-            folder_lock.release()
-            _tell(uploads, "document.upload", collection, items)
-
+    job = _UploadJob(items, collection, uploads, temp)
     # The worker runs in a copy of this context, so it knows who uploads (the audit trail).
     context = contextvars.copy_context()
     threading.Thread(
-        target=context.run, args=(work,), name=f"upload-{collection}", daemon=True
+        target=context.run, args=(job.work,), name=f"upload-{collection}", daemon=True
     ).start()
-    while True:
-        with changed:
-            if not progress.done:
-                changed.wait(timeout=tick)
-            progress.seconds = time.perf_counter() - started
-            snapshot = replace(progress, items=[replace(i) for i in items])
-        yield snapshot
-        if snapshot.done:
-            return
+    yield from job.snapshots(tick)
+
+
+class _UploadJob:
+    """One run of `run`: the worker thread updates the items and the progress under
+    `changed`, and wakes the reader of `snapshots` at each step."""
+
+    def __init__(
+        self, items: list[Item], collection: str, uploads: Uploads, temp: Path | None
+    ) -> None:
+        self.items, self.collection, self.uploads, self.temp = items, collection, uploads, temp
+        self.started = time.perf_counter()
+        self.progress = UploadStatus(items, collection)
+        self.changed = threading.Condition()
+        self.by_path: dict[str, Item] = {}
+
+    def on_file(self, result: FileOutcome) -> None:
+        with self.changed:
+            _apply(self.by_path, result)
+            self.changed.notify_all()
+
+    def on_chunks(self, n: int) -> None:
+        with self.changed:
+            self.progress.chunks += n
+            self.changed.notify_all()
+
+    def work(self) -> None:
+        error = None
+        folder = self.uploads.folder / self.collection
+        folder_lock = _folder_lock(folder)
+        folder_lock.acquire()  # staging, ingesting and settling of one folder: one run at once
+        try:
+            paths = self._stage(folder)
+            if paths:
+                self._ingest(paths)
+        except AssistantError as exc:
+            error = one_line(exc)
+        except Exception as exc:  # a bug: the log gets the traceback, the page one line
+            log.exception("ingesting uploads into %r failed", self.collection)
+            error = f"internal error ({type(exc).__name__}); see the log"
+        finally:
+            with self.changed:
+                settle(self.items, error=error, temp=self.temp)
+                self.progress.error, self.progress.done = error, True
+                self.changed.notify_all()
+            folder_lock.release()
+            _tell(self.uploads, "document.upload", self.collection, self.items)
+
+    def _stage(self, folder: Path) -> list[Path]:
+        """Copy the accepted uploads into the folder; returns the copies to ingest."""
+        with self.changed:
+            stage(self.items, folder)
+            staged = [i for i in self.items if i.dest is not None]
+            self.by_path.update({str(i.dest): i for i in staged})
+            self.changed.notify_all()
+            return [i.dest for i in staged if i.dest is not None and i.pending]
+
+    def _ingest(self, paths: list[Path]) -> None:
+        report = self.uploads.ingest(
+            paths, self.collection, on_file=self.on_file, on_chunks=self.on_chunks
+        )
+        with self.changed:
+            for result in report.results:  # the report is the record
+                _apply(self.by_path, result)
+
+    def snapshots(self, tick: float) -> Iterator[UploadStatus]:
+        while True:
+            with self.changed:
+                if not self.progress.done:
+                    self.changed.wait(timeout=tick)
+                self.progress.seconds = time.perf_counter() - self.started
+                snapshot = replace(self.progress, items=[replace(i) for i in self.items])
+            yield snapshot
+            if snapshot.done:
+                return
 
 
 _FOLDER_LOCKS: dict[str, threading.Lock] = {}

@@ -121,61 +121,11 @@ def ttft(tmp: Path, questions: list[str]) -> list[Row]:
     twice per question in ABBA order (BAAB for the next) and its faster run counts: load
     from other processes only ever adds time, and llama.cpp's two threads suffer it badly.
     """
-    from llama_cpp import Llama
-
-    parts = Components(_settings(tmp, "ttft"))
-    s, chat, ask = parts.settings, parts.model, parts.assistant
-    assert isinstance(chat, LlamaCppChat)
-    index_files(parts, [SEEDS])
-    path, threads = str(s.model_path or packaged_model_path()), s.threads
-    raw = Llama(path, n_ctx=s.context_window, n_threads=threads, seed=s.seed, verbose=False)
-    gen = {"max_tokens": s.max_answer_tokens, "temperature": s.temperature, "seed": s.seed}
-
-    def cold_cache() -> None:  # forget the previous prompt in both KV caches
-        chat._llm.reset()
-        raw.reset()
-
-    def run_ask(q: str) -> tuple[float, str, Any]:
-        cold_cache()
-        started = time.perf_counter()
-        stream = ask.ask(q)
-        pieces = iter(stream)
-        first = next(pieces)
-        took = time.perf_counter() - started
-        return took, first + "".join(pieces), stream
-
-    def run_raw(messages: Any) -> tuple[float, str, Any]:
-        cold_cache()
-        started, took, pieces = time.perf_counter(), 0.0, []
-        for chunk in raw.create_chat_completion(messages, stream=True, repeat_penalty=1.1, **gen):
-            piece = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
-            if piece:
-                took = took or time.perf_counter() - started
-                pieces.append(piece)
-        return took, "".join(pieces), None
-
-    def prompt(q: str) -> Any:  # the messages ask builds: same retrieval, same fitting
-        return ask._fit(q, parts.retriever.retrieve(q).hits)[0]
-
+    sides = _TtftSides(Components(_settings(tmp, "ttft")))
     warm = SEED_QUESTIONS[-1]
-    run_raw(prompt(warm))
-    run_ask(warm)  # also builds the BM25 index and loads the ONNX session
-    samples: list[dict[str, Any]] = []
-    for i, q in enumerate(questions):
-        messages = prompt(q)
-        runs: dict[str, list[tuple[float, str, Any]]] = {"ask": [], "raw": []}
-        for side in ("raw", "ask", "ask", "raw") if i % 2 else ("ask", "raw", "raw", "ask"):
-            runs[side].append(run_ask(q) if side == "ask" else run_raw(messages))
-        ask_s, _, stream = min(runs["ask"], key=lambda r: r[0])
-        raw_s = min(r[0] for r in runs["raw"])
-        assert chat.render(stream._messages) == chat.render(messages), "prompts differ"
-        same = len({r[1] for r in runs["ask"] + runs["raw"]}) == 1
-        every = {f"{k}_runs_s": [r[0] for r in v] for k, v in runs.items()}
-        sample = dict(q=q, ask_s=ask_s, raw_s=raw_s, same=same, **every)
-        a = stream.answer
-        samples.append(
-            sample | {"retrieval_s": a.timings["retrieval_s"], "tokens": a.prompt_tokens}
-        )
+    sides.run_raw(sides.prompt(warm))
+    sides.run_ask(warm)  # also builds the BM25 index and loads the ONNX session
+    samples = [sides.sample(q, abba=i % 2 == 0) for i, q in enumerate(questions)]
     RESULTS["ttft"] = samples
     ask_s, raw_s, retrieval_s, tokens = (
         statistics.median(x[k] for x in samples)
@@ -190,6 +140,67 @@ def ttft(tmp: Path, questions: list[str]) -> list[Row]:
         Row("  of which retrieval in ask, median", retrieval_s, "s"),
         Row("TTFT ratio ask / raw, median of per-question ratios", ratio, "x", ("<=", 1.10)),
     ]
+
+
+class _TtftSides:
+    """The two sides of `ttft`: the product's Assistant.ask, and a raw llama.cpp Llama on
+    the same GGUF and settings, each timed to its first token from a cold KV cache."""
+
+    def __init__(self, parts: Components) -> None:
+        from llama_cpp import Llama
+
+        self.parts, s, self.chat = parts, parts.settings, parts.model
+        assert isinstance(self.chat, LlamaCppChat)
+        index_files(parts, [SEEDS])
+        path = str(s.model_path or packaged_model_path())
+        self.raw = Llama(
+            path, n_ctx=s.context_window, n_threads=s.threads, seed=s.seed, verbose=False
+        )
+        self.gen = {"max_tokens": s.max_answer_tokens, "temperature": s.temperature, "seed": s.seed}
+
+    def cold_cache(self) -> None:  # forget the previous prompt in both KV caches
+        self.chat._llm.reset()
+        self.raw.reset()
+
+    def run_ask(self, q: str) -> tuple[float, str, Any]:
+        self.cold_cache()
+        started = time.perf_counter()
+        stream = self.parts.assistant.ask(q)
+        pieces = iter(stream)
+        first = next(pieces)
+        took = time.perf_counter() - started
+        return took, first + "".join(pieces), stream
+
+    def run_raw(self, messages: Any) -> tuple[float, str, Any]:
+        self.cold_cache()
+        started, took, pieces = time.perf_counter(), 0.0, []
+        stream = self.raw.create_chat_completion(
+            messages, stream=True, repeat_penalty=1.1, **self.gen
+        )
+        for chunk in stream:
+            piece = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+            if piece:
+                took = took or time.perf_counter() - started
+                pieces.append(piece)
+        return took, "".join(pieces), None
+
+    def prompt(self, q: str) -> Any:  # the messages ask builds: same retrieval, same fitting
+        return self.parts.assistant._fit(q, self.parts.retriever.retrieve(q).hits)[0]
+
+    def sample(self, q: str, *, abba: bool) -> dict[str, Any]:
+        """Both sides twice on one question, ABBA (or BAAB); each side's faster run counts."""
+        messages = self.prompt(q)
+        runs: dict[str, list[tuple[float, str, Any]]] = {"ask": [], "raw": []}
+        for side in ("ask", "raw", "raw", "ask") if abba else ("raw", "ask", "ask", "raw"):
+            runs[side].append(self.run_ask(q) if side == "ask" else self.run_raw(messages))
+        ask_s, _, stream = min(runs["ask"], key=lambda r: r[0])
+        raw_s = min(r[0] for r in runs["raw"])
+        assert self.chat.render(stream._messages) == self.chat.render(messages), "prompts differ"
+        same = len({r[1] for r in runs["ask"] + runs["raw"]}) == 1
+        every = {f"{k}_runs_s": [r[0] for r in v] for k, v in runs.items()}
+        sample = dict(q=q, ask_s=ask_s, raw_s=raw_s, same=same, **every)
+        a = stream.answer
+        return sample | {"retrieval_s": a.timings["retrieval_s"], "tokens": a.prompt_tokens}
 
 
 def ingest_speed(tmp: Path, files: int, slices: int) -> list[Row]:

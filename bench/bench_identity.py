@@ -93,15 +93,16 @@ def audit_rows(data_dir: Path, n: int) -> list[tuple[str, str, str]]:
 
 
 def sign_in_rows(tmp: Path, n: int) -> list[tuple[str, str, str]]:
-    import httpx
-    from chroma_server import free_port
+    return ldap_rows(tmp, n) + oidc_rows(tmp, n)
+
+
+def ldap_rows(tmp: Path, n: int) -> list[tuple[str, str, str]]:
+    """Sign-in against the directory in each mode, and with a local password beside it."""
     from support.ldap_server import BASE, PASSWORDS, SVC_DN, SVC_PW, start_slapd
-    from support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, drive
 
     from assistant.auth import Database
     from assistant.auth.accounts import Accounts
     from assistant.auth.ldap import LdapConfig, LdapSignIn
-    from assistant.auth.oidc import OidcConfig, OidcSignIn
 
     rows = []
     slapd = start_slapd(tmp / "slapd")
@@ -135,6 +136,19 @@ def sign_in_rows(tmp: Path, n: int) -> list[tuple[str, str, str]]:
         rows.append(("sign-in: local password (Argon2id), p50", f"{ms(times):.1f} ms", ""))
     finally:
         slapd.stop()
+    return rows
+
+
+def oidc_rows(tmp: Path, n: int) -> list[tuple[str, str, str]]:
+    """The OpenID callback alone, and the whole flow through the provider's pages."""
+    import httpx
+    from support.net import free_port
+    from support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, drive
+
+    from assistant.auth import Database
+    from assistant.auth.accounts import Accounts
+    from assistant.auth.oidc import OidcConfig, OidcSignIn
+
     provider = Provider(free_port())
     callback = f"http://127.0.0.1:{free_port()}/oidc/callback"  # never followed
     provider.start([callback], tmp / "provider.log")
@@ -155,23 +169,20 @@ def sign_in_rows(tmp: Path, n: int) -> list[tuple[str, str, str]]:
             code = back.split("code=")[1].split("&")[0]
             ours.append(timed(lambda c=code, s=state: accounts.sign_in_oidc(oidc.finish(c, s, s))))
             whole.append(time.perf_counter() - started)
-        rows.append(
-            (
-                "sign-in: OpenID callback (code exchange, ID token, userinfo, account), p50 / p95",
-                f"{ms(ours):.1f} / {ms(ours, 0.95):.1f} ms",
-                "",
-            )
-        )
-        rows.append(
-            (
-                "sign-in: OpenID whole flow incl. the provider's login and consent pages, p50",
-                f"{ms(whole):.0f} ms",
-                "",
-            )
-        )
     finally:
         provider.stop()
-    return rows
+    return [
+        (
+            "sign-in: OpenID callback (code exchange, ID token, userinfo, account), p50 / p95",
+            f"{ms(ours):.1f} / {ms(ours, 0.95):.1f} ms",
+            "",
+        ),
+        (
+            "sign-in: OpenID whole flow incl. the provider's login and consent pages, p50",
+            f"{ms(whole):.0f} ms",
+            "",
+        ),
+    ]
 
 
 def main() -> None:

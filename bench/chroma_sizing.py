@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,8 +91,6 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    import chromadb
-
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     if chroma is None:
         sys.exit("chroma_sizing: the `chroma` command of chromadb is missing")
@@ -104,60 +103,83 @@ def main() -> None:
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     try:
-        client = None
-        for _ in range(120):
-            try:
-                client = chromadb.HttpClient(host="127.0.0.1", port=port)
-                client.heartbeat()
-                break
-            except Exception:
-                time.sleep(0.5)
-        assert client is not None
-        rss_empty = rss_mb(server.pid)
-        col = client.create_collection("sizing", metadata={"hnsw:space": "cosine"})
-        rng = np.random.default_rng(0)
-        start = time.perf_counter()
-        for first in range(0, args.chunks, args.batch):
-            n = min(args.batch, args.chunks - first)
-            vectors = rng.standard_normal((n, 384)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            col.add(
-                ids=[f"doc{(first + i) // 50}:{first + i}" for i in range(n)],
-                embeddings=vectors,
-                documents=texts(rng, n),
-                metadatas=[
-                    {
-                        "source": f"/srv/documents/file{(first + i) // 50}.pdf",
-                        "anchor": f"page {(first + i) % 50 + 1}",
-                        "sha256": f"{first + i:064x}",
-                        "version": "v1",
-                        "chunk": (first + i) % 50,
-                    }
-                    for i in range(n)
-                ],
-            )
-        write_s = time.perf_counter() - start
-        query = rng.standard_normal((1, 384)).astype(np.float32)
-        q_start = time.perf_counter()
-        for _ in range(20):
-            col.query(query_embeddings=query, n_results=16)
-        query_ms = (time.perf_counter() - q_start) / 20 * 1000
-        time.sleep(2)  # let the server settle (flushes, compaction)
-        result = {
-            "chunks": args.chunks,
-            "rss_empty_mb": round(rss_empty, 1),
-            "rss_loaded_mb": round(rss_mb(server.pid), 1),
-            "disk_mb": round(disk_mb(data), 1),
-            "write_chunks_per_s": round(args.chunks / write_s),
-            "query_ms": round(query_ms, 1),
-            "raw_vectors_mb": round(args.chunks * 384 * 4 / 2**20, 1),
-        }
+        result = measure(server, connect(port), data, args.chunks, args.batch)
     finally:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
+    print_table(result, args.batch)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
 
-    print(f"| Chroma server, {args.chunks:,} chunks at 384 dims | value |")
+
+def connect(port: int) -> Any:
+    """A client of the server on `port`, once it answers (within a minute)."""
+    import chromadb
+
+    client = None
+    for _ in range(120):
+        try:
+            client = chromadb.HttpClient(host="127.0.0.1", port=port)
+            client.heartbeat()
+            break
+        except Exception:
+            time.sleep(0.5)
+    assert client is not None
+    return client
+
+
+def measure(
+    server: subprocess.Popen[bytes], client: Any, data: Path, chunks: int, batch: int
+) -> dict[str, float]:
+    """Write the chunks, query them, and measure the server's memory and disk."""
+    rss_empty = rss_mb(server.pid)
+    col = client.create_collection("sizing", metadata={"hnsw:space": "cosine"})
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for first in range(0, chunks, batch):
+        add_batch(col, rng, first, min(batch, chunks - first))
+    write_s = time.perf_counter() - start
+    query = rng.standard_normal((1, 384)).astype(np.float32)
+    q_start = time.perf_counter()
+    for _ in range(20):
+        col.query(query_embeddings=query, n_results=16)
+    query_ms = (time.perf_counter() - q_start) / 20 * 1000
+    time.sleep(2)  # let the server settle (flushes, compaction)
+    return {
+        "chunks": chunks,
+        "rss_empty_mb": round(rss_empty, 1),
+        "rss_loaded_mb": round(rss_mb(server.pid), 1),
+        "disk_mb": round(disk_mb(data), 1),
+        "write_chunks_per_s": round(chunks / write_s),
+        "query_ms": round(query_ms, 1),
+        "raw_vectors_mb": round(chunks * 384 * 4 / 2**20, 1),
+    }
+
+
+def add_batch(col: Any, rng: np.random.Generator, first: int, n: int) -> None:
+    """Chunks first..first+n, shaped like ours: unit vectors, text, our metadata."""
+    vectors = rng.standard_normal((n, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    col.add(
+        ids=[f"doc{(first + i) // 50}:{first + i}" for i in range(n)],
+        embeddings=vectors,
+        documents=texts(rng, n),
+        metadatas=[
+            {
+                "source": f"/srv/documents/file{(first + i) // 50}.pdf",
+                "anchor": f"page {(first + i) % 50 + 1}",
+                "sha256": f"{first + i:064x}",
+                "version": "v1",
+                "chunk": (first + i) % 50,
+            }
+            for i in range(n)
+        ],
+    )
+
+
+def print_table(result: dict[str, float], batch: int) -> None:
+    print(f"| Chroma server, {result['chunks']:,} chunks at 384 dims | value |")
     print("| --- | --- |")
     print(f"| raw float32 vectors (N x 384 x 4 B) | {result['raw_vectors_mb']} MB |")
     print(
@@ -165,10 +187,8 @@ def main() -> None:
         f"{result['rss_loaded_mb']} MB |"
     )
     print(f"| disk (data dir) | {result['disk_mb']} MB |")
-    print(f"| write rate (batches of {args.batch}) | {result['write_chunks_per_s']} chunks/s |")
+    print(f"| write rate (batches of {batch}) | {result['write_chunks_per_s']} chunks/s |")
     print(f"| query, top 16, mean of 20 | {result['query_ms']} ms |")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from corpus import QUESTIONS, _fill, paragraph
 
 from assistant.factory import Components
 from assistant.retrieval import CANDIDATES_PER_RESULT, SEARCH_THREADS
+from assistant.settings import Settings
 from assistant.store import Chunk
 from assistant.store.keywords import tokenize
 from bench import RandomVectors, Row, _settings, table
@@ -104,11 +105,22 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
     else:
         write_s = write(parts, n_chunks)
         done.write_text(str(write_s))
-    store, retriever = parts.store, parts.retriever
     rng = random.Random(7)
     queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
     for q in queries[:3]:  # warm: ONNX session, page cache
-        retriever.retrieve_many(q, COLLECTIONS)
+        parts.retriever.retrieve_many(q, COLLECTIONS)
+    t, cpu = _sample(parts, queries)
+    rss = serve_rss(settings.data_dir, queries[:20])
+    RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
+    return _rows(settings, t, cpu, n_chunks=n_chunks, n_queries=n_queries, write_s=write_s, rss=rss)
+
+
+def _sample(
+    parts: Components, queries: list[str]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall seconds of each query, whole and by part, then of the first query after each
+    of 10 changes; and the CPU seconds of the whole ones."""
+    store, retriever = parts.store, parts.retriever
     t: dict[str, list[float]] = {
         k: [] for k in ("scoped", "serial", "one", "embed", "vector", "keyword", "fetch", "first")
     }
@@ -119,15 +131,15 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
         t[key].append(time.perf_counter() - started)
         return result
 
-    n = settings.top_k * CANDIDATES_PER_RESULT
+    n = parts.settings.top_k * CANDIDATES_PER_RESULT
     cpu: dict[str, list[float]] = {"scoped": [], "first": []}
-    for i, q in enumerate(queries):
-        if i % 2:  # ABBA: the 5 collections one after the other, as before they ran at once
+    for j, q in enumerate(queries):
+        if j % 2:  # ABBA: the 5 collections one after the other, as before they ran at once
             t["serial"].append(serial(retriever, q))
         started = time.process_time()
         t["scoped"].append(retriever.retrieve_many(q, COLLECTIONS).seconds)
         cpu["scoped"].append(time.process_time() - started)
-        if not i % 2:
+        if not j % 2:
             t["serial"].append(serial(retriever, q))
         t["one"].append(retriever.retrieve(q, collection="team-0").seconds)
         vec = np.asarray(timed("embed", store.embedder.embed, [q])[0], dtype=np.float32)
@@ -139,9 +151,20 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
         started = time.process_time()
         t["first"].append(retriever.retrieve_many(queries[i], COLLECTIONS).seconds)
         cpu["first"].append(time.process_time() - started)
-    rss = serve_rss(settings.data_dir, queries[:20])
+    return t, cpu
+
+
+def _rows(
+    settings: Settings,
+    t: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    *,
+    n_chunks: int,
+    n_queries: int,
+    write_s: float,
+    rss: float,
+) -> list[Row]:
     db = settings.chroma_dir / "manifest.sqlite3"
-    RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
 
     def p(key: str, q: int = 50) -> float:
         return float(np.percentile(t[key], q)) * 1000
@@ -156,8 +179,8 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
             "Retrieve p50, user reading all 5 collections", p("scoped"), "ms", ("<=", target), note
         ),
         Row("Retrieve p95, same", p("scoped", 95), "ms"),
-        Row("  the 5 searched one after the other, p50", p("serial"), "ms", note=serial_note),
         Row("  CPU time of it p50 (all threads)", _ms(cpu["scoped"]), "ms", note=busy),
+        Row("  the 5 searched one after the other, p50", p("serial"), "ms", note=serial_note),
         Row("Retrieve p50, one collection", p("one"), "ms", note=f"{n_chunks // 5:,} chunks"),
         Row("  part p50: query embedding (ONNX)", p("embed"), "ms"),
         Row("  part p50: Chroma vector query, one collection", p("vector"), "ms"),

@@ -170,82 +170,111 @@ def ingest_paths(
     if limits is None:
         limits = Limits() if max_file_bytes is None else Limits(max_bytes=max_file_bytes)
     limits = replace(limits, chunk_chars=chunk_size)  # table rows grouped a chunk at a time
-    max_file_bytes = limits.max_bytes
     roots = [Path(os.path.abspath(p)) for p in paths]
     name = collection or store.default_collection
-    report = IngestReport(collection=name)
-    status: dict[str, Status] = {}
-    notes: dict[str, str] = {}  # e.g. the damaged pages a written PDF left out
-
-    def emit(result: FileResult) -> None:
-        report.results.append(result)
-        if on_file:
-            on_file(result)
-
-    def committed(source: str, chunks: int, replaced: bool) -> None:
-        state = status.pop(source, "updated" if replaced else "added")
-        emit(FileResult(source, state, chunks, reason=notes.pop(source, "")))
-
-    seen: set[str] = set()
-    unwalkable: list[str] = []
+    sync = _Sync(store, IngestReport(collection=name), limits, (chunk_size, chunk_overlap), on_file)
     options = {} if batch is None else {"batch": batch}
-    with store.writer(name, on_commit=committed, on_batch=on_chunks, **options) as writer:
-        known = {d.source: d.doc_hash for d in store.documents(name)}
-        known_hashes = {h: s for s, h in known.items()}
+    with store.writer(name, on_commit=sync.committed, on_batch=on_chunks, **options) as writer:
+        sync.start(writer)
         for item in iter_files(roots):
-            if isinstance(item, FileResult):
-                unwalkable.append(item.path)
-                emit(item)
-                continue
-            source = str(item)
-            seen.add(source)
-            try:
-                check_file(item, max_file_bytes)
-                digest = file_hash(item)
-            except LoadError as exc:
-                emit(FileResult(source, "failed", reason=str(exc)))
-                continue
-            version = document_version(digest, chunk_size, chunk_overlap)
-            if known.get(source) == version:
-                emit(FileResult(source, "unchanged"))
-                continue
-            twin = known_hashes.get(version)
-            if twin and twin != source and os.path.exists(twin):
-                emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
-                continue
-            status[source] = "updated" if source in known else "added"
-            if twin and twin != source and _move(store, writer, twin, source, version):
-                notes[source] = f"renamed from {twin}: nothing re-embedded"
-                known[source] = version
-                known_hashes[version] = source
-                continue
-            error = _write_file(
-                item, digest, version, writer, limits, (chunk_size, chunk_overlap), notes
-            )
-            if error:
-                status.pop(source, None)
-                notes.pop(source, None)
-                emit(FileResult(source, "failed", reason=error))
-                continue
-            known[source] = version
-            known_hashes[version] = source
+            sync.add(item)
         writer.flush()
-        gone: list[str] = []
-        if exact and not unwalkable:  # a typo'd or unreadable path must not empty the store
-            gone = sorted(s for s in known if s not in seen)
-        elif prune:
-            existing = [str(r) for r in roots if r.exists()]
-            gone = sorted(
-                s
-                for s in known
-                if s not in seen and _under(s, existing) and not _under(s, unwalkable)
-            )
+        gone = sync.gone(roots, exact=exact, prune=prune)
         if gone:
             writer.remove(gone)
             for source in gone:
-                emit(FileResult(source, "removed"))
-    report.seconds = time.perf_counter() - started
-    return report
+                sync.emit(FileResult(source, "removed"))
+    sync.report.seconds = time.perf_counter() - started
+    return sync.report
+
+
+class _Sync:
+    """One run of `ingest_paths`: what the collection holds, what this run has seen, and
+    the result of each file so far (a written file's comes when the writer commits it)."""
+
+    writer: DocumentWriter
+
+    def __init__(
+        self,
+        store: Store,
+        report: IngestReport,
+        limits: Limits,
+        chunking: tuple[int, int],
+        on_file: Callable[[FileResult], None] | None,
+    ) -> None:
+        self.store, self.report, self.limits, self.chunking = store, report, limits, chunking
+        self.on_file = on_file
+        self.status: dict[str, Status] = {}
+        self.notes: dict[str, str] = {}  # e.g. the damaged pages a written PDF left out
+        self.known: dict[str, str] = {}  # source: version, of what is stored
+        self.known_hashes: dict[str, str] = {}  # version: source
+        self.seen: set[str] = set()
+        self.unwalkable: list[str] = []
+
+    def start(self, writer: DocumentWriter) -> None:
+        self.writer = writer
+        self.known = {d.source: d.doc_hash for d in self.store.documents(self.report.collection)}
+        self.known_hashes = {h: s for s, h in self.known.items()}
+
+    def emit(self, result: FileResult) -> None:
+        self.report.results.append(result)
+        if self.on_file:
+            self.on_file(result)
+
+    def committed(self, source: str, chunks: int, replaced: bool) -> None:
+        state = self.status.pop(source, "updated" if replaced else "added")
+        self.emit(FileResult(source, state, chunks, reason=self.notes.pop(source, "")))
+
+    def add(self, item: Path | FileResult) -> None:
+        """Skip the file if stored as it is, re-use a moved file's vectors, else write it."""
+        if isinstance(item, FileResult):
+            self.unwalkable.append(item.path)
+            self.emit(item)
+            return
+        source = str(item)
+        self.seen.add(source)
+        try:
+            check_file(item, self.limits.max_bytes)
+            digest = file_hash(item)
+        except LoadError as exc:
+            self.emit(FileResult(source, "failed", reason=str(exc)))
+            return
+        version = document_version(digest, *self.chunking)
+        if self.known.get(source) == version:
+            self.emit(FileResult(source, "unchanged"))
+            return
+        twin = self.known_hashes.get(version)
+        if twin and twin != source and os.path.exists(twin):
+            self.emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
+            return
+        self.status[source] = "updated" if source in self.known else "added"
+        if twin and twin != source and _move(self.store, self.writer, twin, source, version):
+            self.notes[source] = f"renamed from {twin}: nothing re-embedded"
+        else:
+            error = _write_file(
+                item, digest, version, self.writer, self.limits, self.chunking, self.notes
+            )
+            if error:
+                self.status.pop(source, None)
+                self.notes.pop(source, None)
+                self.emit(FileResult(source, "failed", reason=error))
+                return
+        self.known[source] = version
+        self.known_hashes[version] = source
+
+    def gone(self, roots: Sequence[Path], *, exact: bool, prune: bool) -> list[str]:
+        """The stored documents to remove: with `exact` all not seen, with `prune` those
+        under a walked root whose files are gone."""
+        if exact and not self.unwalkable:  # a typo'd or unreadable path must not empty the store
+            return sorted(s for s in self.known if s not in self.seen)
+        if prune:
+            existing = [str(r) for r in roots if r.exists()]
+            return sorted(
+                s
+                for s in self.known
+                if s not in self.seen and _under(s, existing) and not _under(s, self.unwalkable)
+            )
+        return []
 
 
 def _move(store: Store, writer: DocumentWriter, old: str, new: str, version: str) -> bool:

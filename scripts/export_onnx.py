@@ -235,44 +235,54 @@ def main(argv: list[str] | None = None) -> int:
             archive.extractall(model_dir)
         bert = export_fp32(model_dir, tmp / "fp32.onnx")
         quantize(tmp / "fp32.onnx", stage / "model.onnx")
-        for name in COPIED:
-            shutil.copy(model_dir / name, stage / name)
-        shutil.copy(args.license, stage / "LICENSE")
-        # Chroma insists on vocab.txt; the zip has only tokenizer.json. Write it in id order.
-        vocab = json.loads((model_dir / "tokenizer.json").read_text("utf-8"))["model"]["vocab"]
-        assert sorted(vocab.values()) == list(range(len(vocab))), "vocab ids are not 0..n-1"
-        lines = "".join(f"{token}\n" for token in sorted(vocab, key=vocab.get))
-        (stage / "vocab.txt").write_text(lines, encoding="utf-8")
-
+        stage_files(model_dir, stage, args.license)
         models = {"fp32 ONNX": tmp / "fp32.onnx", "shipped int8": stage / "model.onnx"}
         quality, means = verify(bert, models, model_dir, args.seeds)
-        hashes = []
-        for path in (model_dir / "model.safetensors", stage / "vocab.txt", stage / "model.onnx"):
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            same = " (same as upstream)" if UPSTREAM_SHA256.get(path.name) == digest else ""
-            hashes.append(f"- sha256 {path.name}: `{digest}`{same}")
         mods = (torch, transformers, onnx, onnxscript, onnxruntime)
-        versions = ", ".join(f"{m.__name__} {m.__version__}" for m in mods)
-        size_mb = (stage / "model.onnx").stat().st_size / 1e6
-        text = PROVENANCE.format(
-            source=source,
-            hashes="\n".join(hashes),
-            OPSET=OPSET,
-            INPUTS=", ".join(INPUTS),
-            size_mb=size_mb,
-            python=sys.version.split()[0],
-            versions=versions,
-            quality=quality,
-        )
-        (stage / "PROVENANCE.md").write_text(text, encoding="utf-8")
+        write_provenance(model_dir, stage, source, quality, mods)
         if means["shipped int8"] < MIN_MEAN_COSINE:
             print(f"FAIL: mean cosine < {MIN_MEAN_COSINE}; {args.out} unchanged", file=sys.stderr)
             return 1
         args.out.mkdir(parents=True, exist_ok=True)
         for path in stage.iterdir():
             shutil.copy(path, args.out / path.name)
+    size_mb = (args.out / "model.onnx").stat().st_size / 1e6
     print(f"wrote {args.out} (model.onnx {size_mb:.1f} MB)")
     return 0
+
+
+def stage_files(model_dir: Path, stage: Path, licence: Path) -> None:
+    """What ships beside model.onnx: the tokenizer files, the licence and vocab.txt."""
+    for name in COPIED:
+        shutil.copy(model_dir / name, stage / name)
+    shutil.copy(licence, stage / "LICENSE")
+    # Chroma insists on vocab.txt; the zip has only tokenizer.json. Write it in id order.
+    vocab = json.loads((model_dir / "tokenizer.json").read_text("utf-8"))["model"]["vocab"]
+    assert sorted(vocab.values()) == list(range(len(vocab))), "vocab ids are not 0..n-1"
+    lines = "".join(f"{token}\n" for token in sorted(vocab, key=vocab.get))
+    (stage / "vocab.txt").write_text(lines, encoding="utf-8")
+
+
+def write_provenance(
+    model_dir: Path, stage: Path, source: str, quality: str, mods: tuple[Any, ...]
+) -> None:
+    """stage/PROVENANCE.md: where the weights came from, their hashes, the tools, the check."""
+    hashes = []
+    for path in (model_dir / "model.safetensors", stage / "vocab.txt", stage / "model.onnx"):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        same = " (same as upstream)" if UPSTREAM_SHA256.get(path.name) == digest else ""
+        hashes.append(f"- sha256 {path.name}: `{digest}`{same}")
+    text = PROVENANCE.format(
+        source=source,
+        hashes="\n".join(hashes),
+        OPSET=OPSET,
+        INPUTS=", ".join(INPUTS),
+        size_mb=(stage / "model.onnx").stat().st_size / 1e6,
+        python=sys.version.split()[0],
+        versions=", ".join(f"{m.__name__} {m.__version__}" for m in mods),
+        quality=quality,
+    )
+    (stage / "PROVENANCE.md").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 Every import counts, also one inside a function (a late import hides a dependency, it
 does not remove it); only imports under `if TYPE_CHECKING:` are left out of the cycle
 check, since they never run.
+
+And no function outside tests/ is over 60 lines.
 """
 
 from __future__ import annotations
@@ -188,3 +190,80 @@ def test_test_modules_import_helpers_from_support_not_from_each_other() -> None:
                 wrong.append(f"{path.relative_to(ROOT)}:{i.line} imports {i.target}")
     assert scanned > 20, "the scan found no test modules"
     assert not wrong, "\n".join(wrong)
+
+
+# --- function length ------------------------------------------------------------------
+
+MAX_FUNCTION_LINES = 60
+NOT_PRODUCT = {"tests", "build", "dist", "data", "node_modules", "__pycache__"}
+
+
+def product_files() -> list[Path]:
+    """Every Python file outside tests/: the packages, scripts/, bench/ and any other
+    folder of the project; hidden folders, build output and virtualenvs left out."""
+    files = []
+    for top in sorted(ROOT.iterdir()):
+        if top.name.startswith(".") or top.name in NOT_PRODUCT or top.suffix == ".egg-info":
+            continue
+        if top.is_file():
+            files += [top] if top.suffix == ".py" else []
+        elif not (top / "pyvenv.cfg").exists():
+            files += [
+                p
+                for p in sorted(top.rglob("*.py"))
+                if not any(part.startswith(".") or part in NOT_PRODUCT for part in p.parts)
+            ]
+    return files
+
+
+def long_functions(name: str, source: str, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """`name:line function (N lines)` for each function or method over `limit` lines, from
+    its `def` to its last line (decorators left out). A nested function counts in the one
+    around it, and on its own."""
+    found = []
+    for node in ast.walk(ast.parse(source, name)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > limit:
+                found.append((node.lineno, f"{name}:{node.lineno} {node.name} ({length} lines)"))
+    return [text for _, text in sorted(found)]
+
+
+def test_no_function_outside_tests_is_longer_than_60_lines() -> None:
+    """A function a newcomer cannot read in one screen is split along its steps."""
+    files = product_files()
+    scanned = {str(p.relative_to(ROOT)) for p in files}
+    assert {"assistant/answering.py", "api/app.py", "bench/bench.py"} <= scanned
+    assert not any(p.startswith(("tests/", ".venv/")) for p in scanned)
+    wrong = [
+        line
+        for path in files
+        for line in long_functions(str(path.relative_to(ROOT)), path.read_text())
+    ]
+    assert not wrong, f"over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(wrong)
+
+
+def _planted(name: str, body_lines: int, indent: str = "", head: str = "def") -> str:
+    body = "".join(f"{indent}    x{i} = {i}\n" for i in range(body_lines - 1))
+    return f"{indent}{head} {name}() -> None:\n{body}"
+
+
+def test_the_length_check_finds_a_long_function() -> None:
+    source = (
+        "import functools\n"  # line 1
+        + _planted("fits", 60)  # lines 2-61
+        + "@functools.cache\n"  # line 62: decorators do not count
+        + _planted("decorated_fits", 60)  # lines 63-122
+        + _planted("too_long", 61)  # lines 123-183
+        + "class Thing:\n"  # line 184
+        + _planted("method", 62, "    ", "async def")  # lines 185-246
+        + _planted("outer", 63)  # lines 247-309, holding a nested one
+        + _planted("inner", 61, "    ")  # lines 310-370: also makes outer 124 lines
+    )
+    assert long_functions("planted.py", source) == [
+        "planted.py:123 too_long (61 lines)",
+        "planted.py:185 method (62 lines)",
+        "planted.py:247 outer (124 lines)",
+        "planted.py:310 inner (61 lines)",
+    ]
+    assert long_functions("planted.py", _planted("fits", 60)) == []

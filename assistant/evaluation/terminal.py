@@ -61,12 +61,21 @@ def control_line(summary: dict[str, Any]) -> str:
 
 def render(data: dict[str, Any], console: Console) -> None:
     gated = {m for m, v in data["thresholds"]["minimum"].items() if v is not None}
+    console.print(_cases_table(data, gated, console.width))
+    console.print(_totals_table(data))
+    if line := control_line(data["summary"]):
+        console.print(line, highlight=False)
+    _print_run(data, console)
+    if data["comparison"]:
+        _print_changes(data["comparison"], console)
+    _print_verdict(data["verdict"], console)
+
+
+def _cases_table(data: dict[str, Any], gated: set[str], width: int) -> Table:
     suite = data["suite"]
     cases = Table(title=f"{suite['name']}: {suite['cases']} cases", box=box.SIMPLE_HEAD)
     cases.add_column("#", justify="right", no_wrap=True)
-    cases.add_column(
-        "case", no_wrap=True, overflow="ellipsis", max_width=max(30, console.width - 80)
-    )
+    cases.add_column("case", no_wrap=True, overflow="ellipsis", max_width=max(30, width - 80))
     cases.add_column("turn", no_wrap=True, overflow="ellipsis", max_width=16)
     for name in ("sources", "answer", "refusal", "1st token s", "total s"):
         right = name.endswith(" s")
@@ -88,16 +97,18 @@ def render(data: dict[str, Any], console: Console) -> None:
             _seconds(case["first_token_s"]),
             _seconds(case["total_s"]),
         )
-    console.print(cases)
+    return cases
 
-    comparison = data["comparison"]
+
+def _totals_table(data: dict[str, Any]) -> Table:
+    """Each metric against its threshold (and against the baseline, when there is one)."""
+    comparison, summary = data["comparison"], data["summary"]
     totals = Table(box=box.SIMPLE_HEAD)
     for name in ("metric", "value", "threshold", "cases"):
         totals.add_column(name)
     if comparison:
         totals.add_column("baseline")
         totals.add_column("change")
-    summary = data["summary"]
     for metric in METRICS:
         minimum = data["thresholds"]["minimum"][metric]
         row = [
@@ -115,11 +126,12 @@ def render(data: dict[str, Any], console: Console) -> None:
         row = [metric, fmt(summary.get(metric)), "report only"]
         row.append(str(summary.get("reported_by", {}).get(metric, 0)))
         totals.add_row(*row, *(["", ""] if comparison else []))
-    console.print(totals)
-    if line := control_line(summary):
-        console.print(line, highlight=False)
+    return totals
 
-    lat, v = summary["latency"], data["versions"]
+
+def _print_run(data: dict[str, Any], console: Console) -> None:
+    """Latency, run time and the versions the numbers belong to."""
+    lat, v = data["summary"]["latency"], data["versions"]
     ttft, total = lat["first_token_s"], lat["total_s"]
     console.print(
         f"latency over {lat['generated']} generated answers: first token p50"
@@ -136,15 +148,19 @@ def render(data: dict[str, Any], console: Console) -> None:
         f" · corpus {corpus} · k {v['settings']['top_k']}",
         highlight=False,
     )
-    if comparison:
-        for word, key in (("better", "better"), ("worse", "worse")):
-            for change in comparison[key]:
-                console.print(
-                    f"  {word}: {label({'id': change['id'], 'question': ''})}: {change['change']}"
-                )
-        for change in comparison["versions_changed"]:
-            console.print(f"  version changed: {change}", highlight=False)
-    verdict = data["verdict"]
+
+
+def _print_changes(comparison: dict[str, Any], console: Console) -> None:
+    for word, key in (("better", "better"), ("worse", "worse")):
+        for change in comparison[key]:
+            console.print(
+                f"  {word}: {label({'id': change['id'], 'question': ''})}: {change['change']}"
+            )
+    for change in comparison["versions_changed"]:
+        console.print(f"  version changed: {change}", highlight=False)
+
+
+def _print_verdict(verdict: dict[str, Any], console: Console) -> None:
     if verdict["passed"]:
         console.print("[green]PASS[/]")
     else:

@@ -26,13 +26,24 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)  # its recoverable-damage war
 
 
 def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]:
+    reader, pages, title = _open(path)
+    return (str(title).strip() or None) if title else None, _pages_text(reader, pages, path, ctx)
+
+
+def _damage() -> tuple[type[Exception], ...]:
+    """What a damaged file makes pypdf raise. PyPdfError covers every error of its own
+    (its LimitReachedError, for a self-referencing object, is not a PdfReadError)."""
+    from pypdf.errors import PyPdfError
+
+    return (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+def _open(path: Path) -> tuple[Any, int, Any]:
+    """The reader, its page count and its title, or a LoadError saying why not."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+    from pypdf.errors import DependencyError, FileNotDecryptedError
 
     no_header = b"%PDF-" not in head(path)
-    # PyPdfError: every error pypdf raises for a damaged file (its LimitReachedError, for
-    # a self-referencing object, is not a PdfReadError)
-    damaged = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError)
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
@@ -49,43 +60,45 @@ def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section
         raise
     except RecursionError as exc:
         raise LoadError("corrupt PDF (object references loop)") from exc
-    except damaged as exc:
+    except _damage() as exc:
         if no_header:
             raise LoadError("corrupt PDF (no %PDF header: not a PDF file)") from exc
         raise LoadError(f"corrupt PDF ({short(exc)})") from exc
     except OSError as exc:
         raise LoadError(os_reason(exc)) from exc
+    return reader, pages, title
 
-    def pages_text() -> Iterator[Section]:
-        found = False
-        skipped = ctx.skipped
-        scans = _Scans(path, ctx)
-        for number in range(1, pages + 1):
-            # One damaged page must not cost the other 499: skip it and say so.
-            try:
-                text = reader.pages[number - 1].extract_text() or ""
-            except RecursionError:
-                skipped.append(f"page {number} (object references loop)")
-                continue
-            except damaged as exc:
-                skipped.append(f"page {number} ({short(exc)})")
-                continue
-            cleaned = clean(text)
-            section = Section(cleaned.text, f"page {number}", cleaned.timestamps)
-            if needs_ocr(cleaned.text):
-                section = scans.page(number, section)
-            if section.text.strip():
-                found = True
-                yield section
-        scans.close()
-        if not found and scans.problem:
-            raise LoadError(f"scanned PDF: {scans.problem}")
-        if skipped and not found:
-            raise LoadError(f"corrupt PDF (no readable page; {skipped[0]})")
-        if not found:
-            raise LoadError("PDF has no extractable text, not even by OCR (blank pages?)")
 
-    return (str(title).strip() or None) if title else None, pages_text()
+def _pages_text(reader: Any, pages: int, path: Path, ctx: ReadContext) -> Iterator[Section]:
+    """Each page's text layer, or its OCR when it has none worth the name."""
+    damaged = _damage()
+    found = False
+    skipped = ctx.skipped
+    scans = _Scans(path, ctx)
+    for number in range(1, pages + 1):
+        # One damaged page must not cost the other 499: skip it and say so.
+        try:
+            text = reader.pages[number - 1].extract_text() or ""
+        except RecursionError:
+            skipped.append(f"page {number} (object references loop)")
+            continue
+        except damaged as exc:
+            skipped.append(f"page {number} ({short(exc)})")
+            continue
+        cleaned = clean(text)
+        section = Section(cleaned.text, f"page {number}", cleaned.timestamps)
+        if needs_ocr(cleaned.text):
+            section = scans.page(number, section)
+        if section.text.strip():
+            found = True
+            yield section
+    scans.close()
+    if not found and scans.problem:
+        raise LoadError(f"scanned PDF: {scans.problem}")
+    if skipped and not found:
+        raise LoadError(f"corrupt PDF (no readable page; {skipped[0]})")
+    if not found:
+        raise LoadError("PDF has no extractable text, not even by OCR (blank pages?)")
 
 
 def needs_ocr(text: str) -> bool:
