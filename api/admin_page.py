@@ -10,13 +10,18 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from api.style import PALETTE
 from assistant.auth.directory import TokenInfo
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:72em;padding:0 1em}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .5em;
-text-align:left;vertical-align:top}form.inline{display:inline}input{margin:.1em}
-.msg{padding:.5em;background:#eef6ee}.err{padding:.5em;background:#fbeaea;color:#8a1111}
-code{background:#f3f3f3;padding:.1em .3em}"""
+STYLE = (
+    PALETTE
+    + """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:72em;padding:0 1em}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid var(--line);
+padding:.25em .5em;text-align:left;vertical-align:top}form.inline{display:inline}input{margin:.1em}
+.msg{padding:.5em;background:var(--ok-bg)}.err{padding:.5em;background:var(--error-bg);
+color:var(--error)}code{background:var(--code-bg);padding:.1em .3em}
+td{overflow-wrap:anywhere}nav{margin-bottom:1em}"""
+)
 
 
 @dataclass
@@ -57,7 +62,10 @@ def _users(v: View) -> str:
             form("users/delete", n, "Delete"),
         ]  # fmt: skip
         if source == "local":
-            box = '<input type="password" name="password" placeholder="new password" required>'
+            box = (
+                '<input type="password" name="password" placeholder="new password"'
+                f' aria-label="new password for {escape(u.name)}" required>'
+            )
             actions.insert(2, form("users/password", n, "Reset password", box))
         state = "disabled" if disabled else "active"
         rows.append(
@@ -66,14 +74,16 @@ def _users(v: View) -> str:
             f"<td>{u.tokens}</td><td>{' '.join(actions)}</td></tr>"
         )
     create = (
-        '<input name="name" placeholder="name" required>'
-        '<input type="password" name="password" placeholder="password" required>'
-        '<input name="groups" placeholder="groups, comma-separated">'
+        '<input name="name" placeholder="name" aria-label="new user name" required>'
+        '<input type="password" name="password" placeholder="password"'
+        ' aria-label="new user password" required>'
+        '<input name="groups" placeholder="groups, comma-separated"'
+        ' aria-label="new user groups, comma-separated">'
         '<label><input type="checkbox" name="admin" value="1"> admin</label>'
     )
     return (
         "<h2>Users</h2><table><tr><th>name</th><th>role</th><th>source</th><th>state</th>"
-        "<th>groups</th><th>tokens</th><th></th></tr>" + "".join(rows) + "</table>"
+        "<th>groups</th><th>tokens</th><th>actions</th></tr>" + "".join(rows) + "</table>"
         + form("users/create", {}, "Create user", create)
     )  # fmt: skip
 
@@ -90,13 +100,16 @@ def _groups(v: View) -> str:
             f"{escape(c)} ({escape(r)}) {form('grants/revoke', {**g, 'collection': c}, 'revoke')}"
             for c, r in grants
         )
-        add = form("groups/member", g, "Add member", '<input name="user" placeholder="user">')
+        who = f' aria-label="user to add to {escape(name)}"'
+        add = form("groups/member", g, "Add member", f'<input name="user" placeholder="user"{who}>')
         grant = form(
             "grants/set",
             g,
             "Grant",
-            '<input name="collection" placeholder="collection">'
-            '<select name="role"><option>read</option><option>owner</option></select>',
+            f'<input name="collection" placeholder="collection"'
+            f' aria-label="collection to grant to {escape(name)}">'
+            f'<select name="role" aria-label="role of {escape(name)} in that collection">'
+            "<option>read</option><option>owner</option></select>",
         )
         delete = form("groups/delete", {"name": name}, "Delete group")
         rows.append(
@@ -105,8 +118,9 @@ def _groups(v: View) -> str:
         )
     return (
         "<h2>Groups and collection grants</h2><table><tr><th>group</th><th>members</th>"
-        "<th>collections</th><th></th></tr>" + "".join(rows) + "</table>"
-        + form("groups/create", {}, "Create group", '<input name="name" placeholder="group">')
+        "<th>collections</th><th>actions</th></tr>" + "".join(rows) + "</table>"
+        + form("groups/create", {}, "Create group",
+               '<input name="name" placeholder="group" aria-label="new group name">')
     )  # fmt: skip
 
 
@@ -130,7 +144,7 @@ def _tokens(v: View) -> str:
     )
     return (
         "<h2>API tokens</h2><table><tr><th>user</th><th>name</th><th>created</th>"
-        "<th>expires</th><th>last used</th><th></th></tr>"
+        "<th>expires</th><th>last used</th><th>actions</th></tr>"
         f"{rows}</table>{form('tokens/create', {}, 'Create token', create)}"
     )
 
@@ -165,7 +179,7 @@ def page(v: View) -> str:
     if v.error:
         notice += f'<p class="err" role="alert">{escape(v.error)}</p>'
     body = "".join((_users(v), _groups(v), _tokens(v), _status(v), _audit(v)))
-    return _doc("Admin", f'<p><a href="/">Back to the chat</a></p><h1>Admin</h1>{notice}{body}')
+    return _doc("Admin", f"<h1>Admin</h1>{notice}{body}")
 
 
 def confirm_page(action: str, fields: Mapping[str, str], question: str) -> str:
@@ -189,5 +203,8 @@ def token_page(user: str, name: str, token: str) -> str:
 def _doc(title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-        f" · On-prem Assistant</title><style>{STYLE}</style></head><body>{body}</body></html>"
+        ' · On-prem Assistant</title><meta name="viewport" content="width=device-width,'
+        f' initial-scale=1"><style>{STYLE}</style></head><body>'
+        f'<nav aria-label="Site"><a href="/">Back to the chat</a> · <a href="/admin">Admin</a>'
+        f"</nav><main>{body}</main></body></html>"
     )

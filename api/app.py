@@ -65,7 +65,7 @@ def create_app(
         store,
         uploads=uploads,
         user_of=partial(_user_of, gate) if gate.enabled else None,
-        history=history if gate.enabled else None,
+        history=history,  # without login: the local user's conversations, as in the CLI
         queue_max=admission.max_in_flight if admission else None,
         feedback=feedback,
     )

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.gate import Gate
 from api.passwords import Busy
+from api.style import PALETTE
 from assistant.auth.ldap import DirectoryUnavailable
 from assistant.errors import one_line
 
@@ -24,16 +25,19 @@ DIRECTORY_DOWN = (
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · On-prem Assistant</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: system-ui, sans-serif; display: grid; place-items: center;
-  min-height: 90vh; background: #f6f7f9; }}
-form {{ background: #fff; padding: 2em 2.4em; border-radius: 10px; min-width: 18em;
-  box-shadow: 0 1px 4px #0002; }}
+<style>{palette}
+body {{ font-family: system-ui, sans-serif; margin: 0; }}
+main {{ display: grid; place-items: center; min-height: 90vh; padding: 0 1em; }}
+form {{ background: var(--surface); padding: 2em 2.4em; border-radius: 10px; min-width: 18em;
+  max-width: 100%; box-sizing: border-box; box-shadow: 0 1px 4px #0003;
+  border: 1px solid var(--line); }}
+h1 {{ font-size: 1.6em; margin: 0 0 .4em; }}
 label {{ display: block; margin: .8em 0 .2em; }}
 input {{ width: 100%; padding: .45em; box-sizing: border-box; }}
 button {{ margin-top: 1.2em; width: 100%; padding: .55em; }}
-.error {{ color: #b91c1c; }}
-</style></head><body>
+.error {{ color: var(--error); margin: 0; }}
+.error:empty {{ display: none; }}
+</style></head><body><main>
 <form method="post" action="/login">
 <h1>On-prem Assistant</h1>
 <p class="error" role="alert">{message}</p>
@@ -41,8 +45,8 @@ button {{ margin-top: 1.2em; width: 100%; padding: .55em; }}
 <input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form></body></html>
+<button type="submit" class="primary">Sign in</button>
+</form></main></body></html>
 """
 
 
@@ -58,7 +62,7 @@ PAGE_HEADERS = {
 
 
 def login_page(message: str) -> str:
-    return PAGE.format(message=html.escape(message))
+    return PAGE.format(palette=PALETTE, message=html.escape(message))
 
 
 def _page(message: str, status: int, **headers: str) -> HTMLResponse:

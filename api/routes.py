@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -26,6 +26,8 @@ from assistant.auth.access import AccessDenied, ReadOnly, askable, check_read, c
 from assistant.conversation import Turn
 from assistant.errors import AssistantError, one_line
 from assistant.llm.fifo import Queued, with_places
+from assistant.store import PAGE_SIZE, DocumentQuery
+from assistant.store.listing import MAX_PAGE_SIZE, MAX_SEARCH_CHARS, Sort
 from assistant.uploads import Uploads, collection_problem, delete_documents, name_problem, run
 from assistant.uploads import screen as screen_uploads
 
@@ -171,9 +173,24 @@ def _answer_lines(
 
 
 @router.get("/documents")
-def documents(ctx: Ctx, who: Who, collection: str) -> list[dict[str, Any]]:
-    """The documents of a collection you may read."""
-    return [asdict(d) for d in ctx.store.documents(_readable(ctx, who, collection))]
+def documents(
+    ctx: Ctx,
+    who: Who,
+    collection: str,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    q: Annotated[str, Query(max_length=MAX_SEARCH_CHARS)] = "",
+    sort: Literal["name", "-name", "date", "-date", "size", "-size"] = "name",
+) -> list[dict[str, Any]]:
+    """One page of the documents of a collection you may read: `q` searches file names
+    and titles, `sort` is name, date or size (`-` first: descending). The
+    `X-Total-Count` header says how many documents match."""
+    key = cast(Sort, sort.lstrip("-"))
+    query = DocumentQuery(q, key, sort.startswith("-"), limit, offset)
+    page = ctx.store.document_page(_readable(ctx, who, collection), query)
+    response.headers["X-Total-Count"] = str(page.total)
+    return [asdict(d) for d in page.documents]
 
 
 @router.get("/documents/download")

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from api.context import Context, Ctx, Who
+from api.style import PALETTE
 from assistant.auth import Principal
 from assistant.auth.access import AccessDenied, askable, check_read
 from assistant.store import Chunk
@@ -26,18 +27,23 @@ router = APIRouter()
 # Inline styles only; no script, image, font or frame from anywhere.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _PAGE = re.compile(r"\bpage (\d+)\b")
-PAGE_CSS = """
+PAGE_CSS = (
+    PALETTE
+    + """
 body { font: 16px/1.55 system-ui, sans-serif; max-width: 48em; margin: 2em auto;
-  padding: 0 1em; color: #1f2937; }
-header { border-bottom: 1px solid #d1d5db; margin-bottom: 1.5em; }
+  padding: 0 1em; }
+header { border-bottom: 1px solid var(--line); margin-bottom: 1.5em; }
 header h1 { font-size: 1.3em; margin: 0 0 .2em 0; }
-header p { margin: .2em 0 .8em 0; color: #6b7280; font-size: .9em; }
+header p { margin: .2em 0 .8em 0; color: var(--muted); font-size: .9em;
+  overflow-wrap: anywhere; }
 .chunk { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
-.chunk.cited { background: #f0f9ff; border-left: 3px solid #0284c7; padding: .2em .6em;
-  margin: .4em -.6em; }
-.where { display: block; font-size: .8em; color: #0369a1; font-weight: 600; }
-mark { background: #fde68a; padding: 0 .1em; scroll-margin-top: 40vh; }
+.chunk.cited { background: var(--cited-bg); border-left: 3px solid var(--accent);
+  padding: .2em .6em; margin: .4em -.6em; }
+.where { display: block; font-size: .8em; color: var(--accent); font-weight: 600; }
+mark { background: var(--mark-bg); color: var(--mark-fg); padding: 0 .1em;
+  scroll-margin-top: 40vh; }
 """
+)
 
 
 def _document(ctx: Context, who: Principal, collection: str, source: str) -> None:
@@ -113,6 +119,7 @@ def _page(source: str, chunks: list[Chunk], cited: Chunk | None, start: int, end
             parts.append(f'<p class="chunk">{html.escape(text[skip:])}</p>')
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(name)}</title><style>{PAGE_CSS}</style></head><body>"
         f"<header><h1>{html.escape(title or name)}</h1>"
         f"<p>{html.escape(source)}</p></header><main>{''.join(parts)}</main></body></html>"

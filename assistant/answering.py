@@ -155,11 +155,18 @@ class AnswerStream:
         pieces_iter = self._model.stream(
             self._messages, max_tokens=self._max_tokens, stop=STOP_SEQUENCES
         )
-        for piece in pieces_iter:
-            if not pieces:
-                self.answer.timings["first_token_s"] = time.perf_counter() - self._started
-            pieces.append(piece)
-            yield piece
+        try:
+            for piece in pieces_iter:
+                if not pieces:
+                    self.answer.timings["first_token_s"] = time.perf_counter() - self._started
+                pieces.append(piece)
+                yield piece
+            # Streamed pieces: one token each from llama.cpp, Ollama and OpenAI-style servers.
+            self.answer.timings["tokens"] = len(pieces)
+        finally:  # closed early (the asker stopped): the model stops and frees its slot now
+            close = getattr(pieces_iter, "close", None)
+            if close is not None:
+                close()
         self.answer.text = (head + "".join(pieces)).strip()
         generated = "".join(pieces).strip()  # the end of the text: offsets shift by `at`
         if self._check is not None:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, or_, select, update
 
 from assistant.answering import Answer
 from assistant.auth.access import Principal
@@ -39,17 +39,31 @@ class History:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def record(self, user: Principal, answer: Answer, conversation: str | None = None) -> str:
+    def record(
+        self,
+        user: Principal,
+        answer: Answer,
+        conversation: str | None = None,
+        *,
+        stopped: bool = False,
+        replace_last: bool = False,
+    ) -> str:
         """Append a finished answer to `conversation`; its id. A new conversation when
-        None, deleted meanwhile, or not this user's (never appends to someone else's)."""
+        None, deleted meanwhile, or not this user's (never appends to someone else's).
+        `stopped`: the asker stopped it, the text is what came before; `replace_last`:
+        it replaces the conversation's last turn (asked again, or the question edited)."""
         sources = [asdict(s) for s in answer.sources]
         with self.db.session.begin() as s:
             conv = s.get(Conversation, conversation) if conversation else None
             if conv is None or conv.user_name != user.name:
-                title = " ".join(answer.question.split())[:TITLE_CHARS]
+                title = _title(answer.question)
                 conv = Conversation(id=uuid.uuid4().hex, user_name=user.name, title=title)
                 s.add(conv)
             conv.updated_at = utcnow()
+            if replace_last and conv.turns:
+                gone = conv.turns.pop()  # delete-orphan: the row goes
+                if not conv.turns and conv.title == _title(gone.question):
+                    conv.title = _title(answer.question)  # the title was its question
             conv.turns.append(
                 Turn(
                     question=answer.question,
@@ -57,17 +71,31 @@ class History:
                     sources_json=json.dumps(sources, ensure_ascii=False),
                     refused=answer.refused,
                     standalone_query=answer.standalone_query or None,
+                    stopped=stopped or None,
                 )
             )
             return conv.id
 
-    def list(self, user: Principal) -> list[ConversationInfo]:
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(Conversation)
-                .where(Conversation.user_name == user.name)
-                .order_by(Conversation.updated_at.desc())
+    def list(self, user: Principal, search: str = "") -> list[ConversationInfo]:
+        """The user's conversations, newest first; with `search`, only those whose title,
+        or a question or answer, holds it (case-insensitive)."""
+        query = (
+            select(Conversation)
+            .where(Conversation.user_name == user.name)
+            .order_by(Conversation.updated_at.desc())
+        )
+        if needle := search.strip():
+            pattern = _contains(needle)
+            in_turns = exists().where(
+                Turn.conversation_id == Conversation.id,
+                or_(
+                    Turn.question.ilike(pattern, escape="\\"),
+                    Turn.answer.ilike(pattern, escape="\\"),
+                ),
             )
+            query = query.where(or_(Conversation.title.ilike(pattern, escape="\\"), in_turns))
+        with self.db.session() as s:
+            rows = s.scalars(query)
             return [
                 ConversationInfo(
                     c.id,
@@ -101,6 +129,7 @@ class History:
                         "sources": sources,
                         "time": t.created_at.isoformat(timespec="seconds"),
                         "standalone_query": t.standalone_query,
+                        "stopped": bool(t.stopped),
                     }
                 )
             return {
@@ -137,3 +166,15 @@ class History:
                 )
             )
             return bool(rows_deleted(done))
+
+
+def _title(question: str) -> str:
+    """A new conversation's title: its first question, on one line, cut short."""
+    return " ".join(question.split())[:TITLE_CHARS]
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
+    for char in ("\\", "%", "_"):
+        text = text.replace(char, "\\" + char)
+    return f"%{text}%"

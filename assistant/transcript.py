@@ -33,6 +33,8 @@ def to_markdown(conversation: dict[str, Any]) -> str:
         lines += [_quote(turn["answer"] or "(no answer)"), ""]
         if turn.get("refused"):
             lines += ["*Not covered by the documents.*", ""]
+        if turn.get("stopped"):
+            lines += ["*Stopped by the asker: the answer ends here.*", ""]
         for s in turn["sources"]:
             name = PurePath(str(s.get("source", ""))).name
             where = f" ({s['anchor']})" if s.get("anchor") else ""

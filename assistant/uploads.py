@@ -413,9 +413,10 @@ def _tell(uploads: Uploads, action: str, collection: str, items: Sequence[Item])
 
 def remove_copies(sources: Sequence[str], folder: Path) -> None:
     """Delete our copies of removed documents (only files inside the upload folder: a
-    document ingested from elsewhere keeps its file)."""
+    document ingested from elsewhere keeps its file; a mail's attachment has none: its
+    source is a path under the mail's)."""
     root = os.path.realpath(folder)
     for source in sources:
         real = os.path.realpath(source)
-        if real.startswith(root + os.sep):
+        if real.startswith(root + os.sep) and os.path.isfile(real):
             Path(real).unlink(missing_ok=True)

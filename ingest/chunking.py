@@ -18,6 +18,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.store import Chunk
 from ingest.loaders import LoadedDocument, Section
+from ingest.titles import derive_title
 
 # `(.+)` then a strip in Python: the old `(.+?)[ \t#]*$` rescanned a line's tail at every
 # character (quadratic on a long line of "# #").
@@ -79,7 +80,16 @@ def _anchor(
 
 # Bump when chunking changes what it produces (splitting, anchors, metadata): every document
 # then counts as changed and is re-chunked on the next ingest, instead of keeping old chunks.
-CHUNKING_VERSION = 2
+# 3: titles derived from the text (ingest/titles.py) and the file's size (`file_bytes`).
+CHUNKING_VERSION = 3
+
+
+def _file_bytes(doc: LoadedDocument) -> dict[str, int]:
+    """{"file_bytes": n} for the Documents page's size column; {} when it cannot be read."""
+    try:
+        return {"file_bytes": doc.path.stat().st_size}
+    except OSError:
+        return {}
 
 
 def document_version(content_hash: str, chunk_size: int, chunk_overlap: int) -> str:
@@ -116,7 +126,11 @@ def iter_chunks(
     version = document_version(doc.content_hash, chunk_size, chunk_overlap)
     index = 0
     context = _Context()
+    size = _file_bytes(doc)
     for section in doc.sections:
+        # Before the first chunk, so every chunk (and the manifest) has the derived title.
+        if not doc.titled and index == 0 and (found := derive_title(section.text)):
+            doc.title, doc.titled = found, True
         if section.anchor:  # a PDF page inherits nothing from the page before
             context = _Context()
         headings, stack = _headings(section.text, context.stack)
@@ -142,6 +156,7 @@ def iter_chunks(
                     "chunk_index": index,
                     "ingested_at": ingested_at,
                     "collection": collection,
+                    **size,
                 },
             )
             index += 1

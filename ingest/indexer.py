@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.store import Chunk, DocumentWriter, Store
+from ingest.attachments import Attachments, attached_to
 from ingest.chunking import chunk_id, document_version, iter_chunks
 from ingest.loaders import (
     Limits,
     LoadError,
-    Section,
     check_file,
     file_hash,
     open_document,
     os_reason,
 )
+from ingest.loaders.base import guarded as _guarded
 
 Status = Literal["added", "updated", "unchanged", "removed", "failed"]
 STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "failed")
@@ -123,23 +124,6 @@ def count_files(paths: Iterable[Path]) -> int:
     return sum(1 for item in iter_files(paths) if isinstance(item, Path))
 
 
-def _guarded(sections: Iterable[Section]) -> Iterator[Section]:
-    """A parser's unexpected exception is that file's failure, not the run's."""
-    it = iter(sections)
-    while True:
-        try:
-            section = next(it)
-        except StopIteration:
-            return
-        except LoadError:
-            raise
-        except RecursionError as exc:
-            raise LoadError("cannot parse (nested too deeply)") from exc
-        except Exception as exc:
-            raise LoadError(f"cannot parse ({type(exc).__name__}: {exc})"[:200]) from exc
-        yield section
-
-
 def _under(source: str, roots: Sequence[str]) -> bool:
     return any(source == r or source.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
@@ -215,6 +199,12 @@ class _Sync:
         self.writer = writer
         self.known = {d.source: d.doc_hash for d in self.store.documents(self.report.collection)}
         self.known_hashes = {h: s for s, h in self.known.items()}
+        self.attachments = Attachments(
+            writer, self.known, self.limits, self.chunking, self.notes, self._say
+        )
+
+    def _say(self, source: str, status: Status, reason: str) -> None:
+        self.emit(FileResult(source, status, reason=reason))
 
     def emit(self, result: FileResult) -> None:
         self.report.results.append(result)
@@ -248,11 +238,19 @@ class _Sync:
             self.emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
             return
         self.status[source] = "updated" if source in self.known else "added"
-        if twin and twin != source and _move(self.store, self.writer, twin, source, version):
+        moved = twin and twin != source and not self.attachments.under(twin)  # mail: re-read
+        if moved and _move(self.store, self.writer, str(twin), source, version):
             self.notes[source] = f"renamed from {twin}: nothing re-embedded"
         else:
             error = _write_file(
-                item, digest, version, self.writer, self.limits, self.chunking, self.notes
+                item,
+                digest,
+                version,
+                self.writer,
+                self.limits,
+                self.chunking,
+                self.notes,
+                self.attachments,
             )
             if error:
                 self.status.pop(source, None)
@@ -264,7 +262,10 @@ class _Sync:
 
     def gone(self, roots: Sequence[Path], *, exact: bool, prune: bool) -> list[str]:
         """The stored documents to remove: with `exact` all not seen, with `prune` those
-        under a walked root whose files are gone."""
+        under a walked root whose files are gone; never a seen mail's attachments."""
+        return [s for s in self._unseen(roots, exact, prune) if not attached_to(s, self.seen)]
+
+    def _unseen(self, roots: Sequence[Path], exact: bool, prune: bool) -> list[str]:
         if exact and not self.unwalkable:  # a typo'd or unreadable path must not empty the store
             return sorted(s for s in self.known if s not in self.seen)
         if prune:
@@ -300,9 +301,11 @@ def _write_file(
     limits: Limits,
     chunking: tuple[int, int],
     notes: dict[str, str],
+    attachments: Attachments,
 ) -> str | None:
-    """Stream one file into the writer; returns a failure reason, or None once written
-    (then `notes[source]` says what of it was left out, if anything)."""
+    """Stream one file (then its attachments, each a document) into the writer; returns a
+    failure reason, or None once written (then `notes[source]` says what of it was left
+    out, if anything)."""
     source = str(path)
     chunk_size, chunk_overlap = chunking
     begun = False
@@ -333,5 +336,6 @@ def _write_file(
         said.append(f"skipped unreadable {', '.join(doc.skipped)}")
     if said:
         notes[source] = "; ".join(said)[:300]
+    attachments.write(doc, source, version)
     writer.end(source)
     return None

@@ -1,4 +1,5 @@
-"""The web UI, in Gradio 6: a streaming chat over the indexed documents (`ui.chat`), and
+"""The web UI, in Gradio 6: a streaming chat over the indexed documents (`ui.chat`, with
+Stop/Retry/Edit in `ui.flow`), the conversations in a sidebar beside it (`ui.sidebar`), and
 a Documents tab to upload, list and delete them (`ui.documents`, `assistant.uploads`).
 
 The page and the API endpoint run the same `Assistant.ask` path, so what people see is
@@ -36,24 +37,24 @@ from typing import Any
 import gradio as gr  # after `assistant`, whose import switches Gradio's analytics off
 
 from assistant.answering import Assistant
+from assistant.auth.access import LOCAL, Principal
 from assistant.feedback import FeedbackLog
 from assistant.history import History
 from assistant.store import Store
 from assistant.uploads import Uploads
 from ui.chat import Reply, chat_tab, panel_updater, replies
+from ui.doclist import CSS as DOCLIST_CSS
 from ui.documents import UserOf, documents_tab
-from ui.history import history_tab
+from ui.layout import KEYS_JS, LAYOUT_CSS
+from ui.sidebar import sidebar, user_menu_html, wire
+from ui.theme import THEME, THEME_CSS
 
-__all__ = ["Reply", "build_app", "replies"]
+__all__ = ["CSS", "THEME", "Reply", "build_app", "replies"]
 
 TITLE = "On-prem Assistant"
 NOTE = (
     "Answers come only from the indexed documents, with their sources;"
     " nothing you ask leaves this machine."
-)
-SIGN_OUT = (
-    '<form method="post" action="/logout" style="text-align: right">'
-    '<button type="submit" class="sign-out">Sign out</button></form>'
 )
 CSS = """
 .sources { margin-top: .6em; font-size: .9em; }
@@ -102,24 +103,9 @@ mark.claim-unsupported { background: none; color: inherit;
 .claim-reason, .claims-summary { color: var(--error-text-color, #b91c1c); font-size: .82em; }
 .claims-summary { margin-top: .4em; font-weight: 600; }
 """
-# Gradio's default theme on the fonts it ships and serves itself (no Google Fonts), minus
-# the SemiBold files: in gradio 6.31 they hold ~55 glyphs, so 600-weight text (headings,
-# buttons) fell back to DejaVu letter by letter. Declaring 400 and 700 only makes the
-# browser use the complete Bold file for 600.
-THEME = gr.themes.Default(
-    font=(
-        gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
-        "ui-sans-serif",
-        "system-ui",
-        "sans-serif",
-    ),
-    font_mono=(
-        gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700)),
-        "ui-monospace",
-        "Consolas",
-        "monospace",
-    ),
-)
+CSS += DOCLIST_CSS  # the Documents page's table and pager (ui/doclist.py)
+CSS += LAYOUT_CSS  # ui.layout: the sidebar, the bar above the chat, Stop, focus, phone width
+CSS += THEME_CSS  # contrast, focus ring and dark-mode colours (ui/theme.py)
 
 
 def build_app(
@@ -133,40 +119,63 @@ def build_app(
     queue_max: int | None = None,
     feedback: FeedbackLog | None = None,
 ) -> gr.Blocks:
-    """The page: a Chat tab (answers with their sources, the collection's documents beside
-    them) and a Documents tab (upload when `uploads` is given, list, delete).
+    """The page: the conversations sidebar (`ui.sidebar`), a Chat tab (answers with
+    their sources, the collection's documents beside them) and a Documents tab (upload
+    when `uploads` is given, list, delete).
 
     With `user_of` (login on, the app mounted by `api.app`), every handler acts for the
-    signed-in user: only collections they may read, changes only where they own."""
+    signed-in user: only collections they may read, changes only where they own. Without
+    it, conversations (with `history`) are the local user's, as on the command line."""
     default = collection or store.default_collection
     private: dict[str, Any] = {"api_visibility": "private"}
+    owner_of = _owner_of(user_of, history)
 
     # delete_cache: uploads nobody submitted are deleted within 20 minutes (checked every
     # 5), and at restart; handled ones are deleted at once.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(300, 900)) as app:
-        gr.Markdown(f"# {TITLE}\n{NOTE}  \nModel: `{assistant.model.name}`")
-        if user_of is not None:  # login on: a plain form, the session cookie goes with it
-            gr.HTML(SIGN_OUT, elem_id="sign-out")
+        bar = sidebar(history, owner_of)
+        gr.Markdown(f"# {TITLE}\n{NOTE}")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat", elem_id="chat-tab") as chat_page:
-                chat = chat_tab(assistant, store, default, user_of, history, feedback)
+                chat = chat_tab(assistant, store, default, user_of, history, feedback, owner_of)
             with gr.Tab("Documents", id="documents", elem_id="documents-tab") as docs_page:
                 docs = documents_tab(store, uploads, default, user_of)
-            if history is not None and user_of is not None:
-                with gr.Tab("History", id="history", elem_id="history-tab") as history_page:
-                    past = history_tab(history, user_of, chat)
-                history_page.select(past.refresh, None, past.outputs, **private)
+        wire(bar, chat)
+
+        def menu(request: gr.Request) -> str:
+            return user_menu_html(user_of(request) if user_of else None, user_of is not None)
 
         refresh_chat = panel_updater(store, default, user_of)
         for event in docs.changed:  # the chat's choices and panel follow uploads and deletes
             event.then(refresh_chat, chat.collection, chat.outputs, **private)
         chat_page.select(refresh_chat, chat.collection, chat.outputs, **private)
         docs_page.select(docs.refresh, docs.collection, docs.outputs, **private)
+        app.load(None, None, None, js=KEYS_JS, **private)
+        app.load(menu, None, bar.menu, **private)
         app.load(refresh_chat, chat.collection, chat.outputs, **private)
         app.load(docs.refresh, docs.collection, docs.outputs, **private)
+        if bar.past is not None:
+            past = bar.past
+            app.load(
+                past.handlers.refresh, [past.search, chat.conversation], past.listed, **private
+            )
 
     # As many generations at once as the embedded engine has slots; everyone else queues,
     # at most `queue_max` of them (Gradio tells one more that the queue is full).
     slots = getattr(getattr(assistant.model, "queue", None), "slots", 1)
     app.queue(default_concurrency_limit=slots, max_size=queue_max)
     return app
+
+
+def _owner_of(user_of: UserOf | None, history: History | None) -> Any:
+    """Whose conversations the page keeps: the signed-in user's, or, without login, the
+    local user's (the same ones `assistant chat` and `assistant history` use)."""
+    if user_of is not None:
+        return user_of
+    if history is None:
+        return lambda _request: None
+
+    def local(_request: gr.Request | None) -> Principal | None:
+        return LOCAL
+
+    return local

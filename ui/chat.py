@@ -6,8 +6,9 @@ API keeps its default (the server's collection) unless a client names another.
 
 from __future__ import annotations
 
+import html
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,14 +20,15 @@ from assistant.conversation import Turn
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackLog
 from assistant.history import History as ConversationLog
-from assistant.store import Store
+from assistant.store import DocumentQuery, Store
 from ui import render
+from ui.answer_page import answer_behaviour
 from ui.documents import UserOf, collection_names
 from ui.feedback import FeedbackHandlers, feedback_row
+from ui.flow import Flow
+from ui.history import Owner
 
 log = logging.getLogger(__name__)
-History = list[dict[str, Any]]  # Gradio 6 chat messages: {"role": ..., "content": ...}
-Memory = list[dict[str, Any]]  # the conversation's turns so far: question, answer, sources
 ALL = "All my collections"  # with login on, the default: every collection the user may read
 
 
@@ -83,13 +85,16 @@ def replies(
 
 @dataclass
 class ChatTab:
-    """What the rest of the page refreshes after documents change."""
+    """What the rest of the page refreshes after documents change, and what the sidebar
+    opens conversations in."""
 
     collection: gr.Dropdown
     docs: gr.HTML
     chatbot: gr.Chatbot
     conversation: gr.State  # the history entry the chat appends to (None: a new one)
-    memory: gr.State | None = None  # the turns a follow-up continues (Memory)
+    memory: gr.State  # the turns a follow-up continues (ui.flow.Memory)
+    last: gr.State  # the last question, for Retry and Edit (ui.flow)
+    answered: list[Any] = field(default_factory=list)  # events ending with an answer
 
     @property
     def outputs(self) -> list[Any]:
@@ -97,22 +102,15 @@ class ChatTab:
 
 
 class ChatHandlers:
-    """The chat's event handlers: one `Assistant.ask` path for the page and the `/ask` API.
+    """The chat's answers: one `Assistant.ask` path for the page and the `/ask` API.
     With `user_of` (login on), a question runs only against collections the signed-in user
-    may read, all of them by default, and `log` keeps each answer in their history."""
+    may read, all of them by default."""
 
     def __init__(
-        self,
-        assistant: Assistant,
-        store: Store,
-        default: str,
-        user_of: UserOf | None = None,
-        log: ConversationLog | None = None,
-        votes: FeedbackHandlers | None = None,
+        self, assistant: Assistant, store: Store, default: str, user_of: UserOf | None = None
     ) -> None:
         self.assistant, self.store, self.default = assistant, store, default
-        self.user_of, self.log = user_of, log
-        self.votes = votes  # finished answers are remembered for a like/dislike
+        self.user_of = user_of
 
     def user(self, request: gr.Request | None) -> Principal | None:
         return self.user_of(request) if self.user_of and request is not None else None
@@ -123,7 +121,7 @@ class ChatHandlers:
         collection: str | None,
         user: Principal | None,
         history: Sequence[Turn] = (),
-    ) -> Iterator[Reply]:
+    ) -> Generator[Reply, None, None]:
         name = (collection or "").strip()
         if user is not None:
             try:
@@ -139,35 +137,6 @@ class ChatHandlers:
             yield Reply("", error=f"no collection named '{name}'")
             return
         yield from replies(self.assistant, question, name, history=history)
-
-    def chat(
-        self,
-        question: str,
-        history: History,
-        collection: str,
-        conversation: str | None,
-        memory: Memory | None,
-        request: gr.Request,
-    ) -> Iterator[tuple[History, str, str | None, Memory]]:
-        """Answer in the conversation: `memory` holds its turns so far, so a follow-up
-        is searched and prompted with them; the answer becomes its next turn."""
-        question, memory = question.strip(), list(memory or [])
-        if not question:
-            yield history, "", conversation, memory
-            return
-        user = self.user(request)
-        history = [*history, {"role": "user", "content": render.safe_markdown(question)}]
-        turns = [Turn.from_dict(t) for t in memory]
-        for r in self.answers(question, collection, user, turns):
-            if r.answer is not None:
-                memory = [*memory, remembered(r.answer)]
-                if self.log is not None and user is not None:
-                    conversation = self.log.record(user, r.answer, conversation)
-            content = render.chat_message(r.text, r.sources, final=r.answer, error=r.error)
-            if r.answer is not None and self.votes is not None:
-                self.votes.remember(content, r.answer)
-            # "" clears the box
-            yield [*history, {"role": "assistant", "content": content}], "", conversation, memory
 
     def ask(
         self, question: str, collection: str | None = None, request: gr.Request | None = None
@@ -190,62 +159,113 @@ def chat_tab(
     user_of: UserOf | None = None,
     log: ConversationLog | None = None,
     feedback: FeedbackLog | None = None,
+    owner_of: Owner | None = None,
 ) -> ChatTab:
-    """The chat with per-answer sources, and the chosen collection's documents beside it.
-    Call inside a `gr.Tab`; registers the `/ask` API too. With `feedback`, each answer
-    can be voted on (and commented)."""
+    """The bar (collection, model), the chat with per-answer sources and the chosen
+    collection's documents beside it. Call inside a `gr.Tab`; registers the `/ask` API
+    too. With `feedback`, each answer can be voted on (and commented). `owner_of`: whose
+    saved conversations the chat writes to (`log`)."""
     votes = FeedbackHandlers(feedback, user_of) if feedback is not None else None
-    handlers = ChatHandlers(assistant, store, default, user_of, log, votes)
+    handlers = ChatHandlers(assistant, store, default, user_of)
+    flow = Flow(
+        handlers.answers, assistant.model.name, handlers.user, owner_of or _nobody, log, votes
+    )
+    collection = _bar(ALL if user_of else default, assistant.model.name)
     with gr.Row(equal_height=False):
-        chatbot, box, send, new = _conversation_column(votes is not None)
-        collection, docs, refresh = _documents_column(ALL if user_of else default)
+        chatbot, box, send, stop = _conversation_column(votes is not None)
+        docs, refresh = _documents_column()
     if votes is not None:
         feedback_row(votes, chatbot)
+    answer_behaviour()  # the answers' CSS and the script of their links and copy buttons
 
-    conversation, memory = gr.State(None), gr.State([])
-    chat_event: dict[str, Any] = {
-        "fn": handlers.chat,
-        "inputs": [box, chatbot, collection, conversation, memory],
-        "outputs": [chatbot, box, conversation, memory],
-        "api_visibility": "private",  # clients use /ask: plain data, not chat HTML
-        "concurrency_id": "model",
-        "show_progress": "minimal",
-    }
-    box.submit(**chat_event)
-    send.click(**chat_event)
+    states = gr.State(None), gr.State([]), gr.State({}), gr.State({})
+    conversation, memory, last, ask = states
+    tab = ChatTab(collection, docs, chatbot, conversation, memory, last)
+    tab.answered = _wire(flow, tab, box, send, stop, ask)
     gr.api(handlers.ask, api_name="ask", concurrency_id="model")
-    tab = ChatTab(collection, docs, chatbot, conversation, memory)
-    new.click(
-        lambda: ([], None, []), None, [chatbot, conversation, memory], api_visibility="private"
-    )
     update = panel_updater(store, default, user_of)
     refresh.click(update, collection, tab.outputs, api_visibility="private")
     collection.input(handlers.panel, collection, docs, api_visibility="private")
     return tab
 
 
-def remembered(answer: Answer) -> dict[str, Any]:
-    """A finished answer as a turn of the conversation's memory (plain data, for gr.State)."""
-    sources = [{"source": s.source, "cited": s.cited} for s in answer.sources]
-    return {"question": answer.question, "answer": answer.text, "sources": sources}
+def _nobody(_request: gr.Request | None) -> Principal | None:
+    return None
+
+
+def _wire(
+    flow: Flow, tab: ChatTab, box: gr.Textbox, send: gr.Button, stop: gr.Button, ask: gr.State
+) -> list[Any]:
+    """Send/Enter, Retry and Edit each start an answer (`flow.prepare` etc, instant), then
+    `flow.chat` streams it in the model's line; Stop stops it. The answering events."""
+    private: dict[str, Any] = {"api_visibility": "private"}
+    chat, memory, busy = tab.chatbot, tab.memory, [send, stop]
+    answer: dict[str, Any] = {
+        "fn": flow.chat,
+        "inputs": [ask, chat, tab.collection, tab.conversation, memory],
+        "outputs": [chat, tab.conversation, memory, tab.last],
+        "concurrency_id": "model",
+        "show_progress": "minimal",
+        **private,  # clients use /ask: plain data, not chat HTML
+    }
+    instant: dict[str, Any] = {"queue": False, "show_progress": "hidden", **private}
+    starts = [
+        box.submit(flow.prepare, [box, chat], [chat, box, ask, *busy], **instant),
+        send.click(flow.prepare, [box, chat], [chat, box, ask, *busy], **instant),
+        chat.retry(flow.retry, [chat, memory, tab.last], [chat, memory, ask, *busy], **instant),
+        chat.edit(flow.edit, [chat, memory, tab.last], [chat, memory, ask, *busy], **instant),
+    ]
+    answered = []
+    for start in starts:
+        done = start.then(**answer)
+        done.then(flow.idle, None, busy, **instant)
+        answered.append(done)
+    stop.click(flow.stop, None, None, **instant)
+    # the chatbot's own Clear (bin) starts afresh too, as "New conversation" does
+    chat.clear(lambda: (None, [], {}), None, [tab.conversation, memory, tab.last], **instant)
+    return answered
+
+
+def _bar(first: str, model: str) -> gr.Dropdown:
+    """The compact bar above the chat: where questions go, and the model answering."""
+    with gr.Row(equal_height=True, elem_id="chat-bar"):
+        collection = gr.Dropdown(
+            choices=[first],
+            value=first,
+            label="Collection questions go to",
+            elem_id="chat-collection",
+            scale=3,
+            min_width=200,
+        )
+        gr.HTML(
+            f'<p class="model-in-use">Model: <code>{html.escape(model)}</code></p>',
+            elem_id="model-in-use",
+            scale=2,
+            min_width=160,
+        )
+    return collection
 
 
 def _conversation_column(
     votes: bool = False,
 ) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button]:
-    """The chat itself, the question box, and a button to start a new conversation."""
-    with gr.Column(scale=3):
+    """The chat itself, the question box, Send, and Stop (shown while an answer streams)."""
+    with gr.Column(scale=3, min_width=300):
         chatbot = gr.Chatbot(
+            label="Conversation",
             show_label=False,
             height=560,
             latex_delimiters=[],  # "$" in documents is money, not maths
             feedback_options=("Like", "Dislike") if votes else None,
-            buttons=["copy"],
+            buttons=[],  # the answer's own footer copies its text, without the sources
+            editable="user",  # only the last question is sent again (ui.flow.edit)
             placeholder="Ask a question about the indexed documents.",
+            elem_id="chat",
         )
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_id="ask-row"):
             box = gr.Textbox(
-                placeholder="Ask a question and press Enter",
+                label="Question",
+                placeholder="Ask a question (Enter sends, Shift+Enter: new line)",
                 show_label=False,
                 container=False,
                 scale=8,
@@ -253,37 +273,43 @@ def _conversation_column(
                 max_lines=6,
                 elem_id="question",
             )
-            send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="send")
-        new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
-    return chatbot, box, send, new
+            send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
+            stop = gr.Button(
+                "Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="stop"
+            )
+    return chatbot, box, send, stop
 
 
-def _documents_column(first: str) -> tuple[gr.Dropdown, gr.HTML, gr.Button]:
-    """The collection questions go to, and its documents."""
-    with gr.Column(scale=2, min_width=280):
-        gr.Markdown("### Indexed documents")
-        collection = gr.Dropdown(
-            choices=[first],
-            value=first,
-            label="Collection questions go to",
-            elem_id="chat-collection",
-        )
+def _documents_column() -> tuple[gr.HTML, gr.Button]:
+    """The documents of the collection questions go to."""
+    with gr.Column(scale=2, min_width=280, elem_id="documents-column"):
+        gr.Markdown("## Indexed documents")
         docs = gr.HTML(elem_id="documents")
         refresh = gr.Button("Refresh", size="sm", elem_id="refresh")
-    return collection, docs, refresh
+    return docs, refresh
 
 
 def documents_panel(store: Store, collection: str | None, user: Principal | None = None) -> str:
+    """The chat's side panel: each collection's most recent documents, one page at most (a
+    department's thousands of files are paged, searched and sorted on the Documents tab)."""
     try:
         if user is not None:  # every readable collection's documents, one table each
             names = scope(user, store, None if collection in (None, "", ALL) else collection)
             if not names:
                 return render.note_html("You may not read any collection yet: ask an admin.")
-            return "".join(render.documents_html(store.documents(n), n) for n in names)
-        name = collection or store.default_collection
-        return render.documents_html(store.documents(name), name)
+            return "".join(_recent_documents(store, n) for n in names)
+        return _recent_documents(store, collection or store.default_collection)
     except AssistantError as exc:
         return render.error_html(render.error_line(exc))
+
+
+def _recent_documents(store: Store, name: str) -> str:
+    page = store.document_page(name, DocumentQuery(sort="date", descending=True))
+    html = render.documents_html(page.documents, name)
+    if page.total > len(page.documents):
+        more = f"The {len(page.documents)} most recent of {page.total:,} documents: the"
+        html += render.note_html(f"{more} Documents tab pages through all of them.")
+    return html
 
 
 def panel_updater(store: Store, default: str, user_of: UserOf | None = None) -> Any:

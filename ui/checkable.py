@@ -60,13 +60,14 @@ def snippet_html(source: Source) -> str:
 
 def claim_marks(text: str, claims: Sequence[Claim]) -> tuple[str, dict[str, str]]:
     """`text` with a placeholder before and after each unsupported sentence, and the HTML
-    each placeholder becomes once the text is made safe (see ui.render.safe_markdown)."""
+    each placeholder becomes once the text is rendered (see ui.markdown.answer_html).
+    The placeholders are private-use characters, which Markdown leaves alone."""
     marks: dict[str, str] = {}
     out, last = [], 0
     for i, claim in enumerate(sorted(claims, key=lambda c: c.start)):
         if claim.start < last or claim.end > len(text):
             continue  # overlapping or stale offsets: leave the text as it is
-        opening, closing = f"\x00c{i}o\x00", f"\x00c{i}c\x00"
+        opening, closing = f"\ue000c{i}o\ue000", f"\ue000c{i}c\ue000"
         reason = "; ".join(claim.reasons)
         marks[opening] = f'<mark class="claim-unsupported" title="{_esc(reason)}">'
         marks[closing] = (

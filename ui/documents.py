@@ -1,4 +1,5 @@
-"""The Documents tab: upload files into a collection, see its documents, delete some.
+"""The Documents tab: upload files into a collection, page through its documents (50 at
+a time, searched and sorted by the store: `ui.doclist` renders a page), delete some.
 
 Uploading and deleting share one queue slot (`concurrency_id="ingest"`, limit 1), so the
 page never runs two writes at once; the store's collection lock refuses a concurrent CLI
@@ -16,9 +17,10 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from assistant.auth.access import AccessDenied, Principal, check_read, check_write
+from assistant.audit import acting_as
+from assistant.auth.access import LOCAL, AccessDenied, Principal, check_read, check_write
 from assistant.errors import AssistantError
-from assistant.store import Store
+from assistant.store import PAGE_SIZE, Store
 from assistant.uploads import (
     Uploads,
     UploadStatus,
@@ -27,11 +29,16 @@ from assistant.uploads import (
     run,
     screen,
 )
-from ui import render
+from ui import doclist, render
+from ui.documents_widgets import delete_section, listing_section, upload_section
 
 log = logging.getLogger(__name__)
 # The signed-in user of a request (login on); without it the page is the laptop's.
 UserOf = Callable[[gr.Request], Principal]
+Listing = tuple[str, str, int, Any]  # table, pager line, page shown, delete choices
+SIZE = PAGE_SIZE  # documents a page
+WEB_WITHOUT_LOGIN = "web page (no sign-in)"
+SORT = doclist.DEFAULT_SORT
 
 
 def collection_names(store: Store, default: str, user: Principal | None = None) -> list[str]:
@@ -52,7 +59,7 @@ class DocumentsTab:
     """How the page refreshes the tab, and the events after which the rest of the page
     should refresh (gradio dependencies: chain `.then(...)` on them)."""
 
-    refresh: Callable[[str | None], tuple[Any, str, Any]]
+    refresh: Callable[[str | None], tuple[Any, ...]]
     collection: gr.Dropdown
     outputs: list[Any]  # what `refresh` updates
     changed: list[Any]
@@ -74,20 +81,56 @@ class DocumentsHandlers:
     def user(self, request: gr.Request | None) -> Principal | None:
         return self.user_of(request) if self.user_of and request is not None else None
 
-    def listing(self, collection: str | None, request: gr.Request | None = None) -> tuple[str, Any]:
-        name = collection or self.default
-        if problem := denied(self.user(request), name):
-            return render.error_html(problem), gr.update(choices=[], value=[])
-        try:
-            docs = self.store.documents(name)
-        except AssistantError as exc:
-            return render.error_html(render.error_line(exc)), gr.update(choices=[], value=[])
-        table = render.documents_html(docs, name, detail=True, hint=self.hint)
-        return table, gr.update(choices=render.document_choices(docs), value=[])
+    def uploader(self, request: gr.Request | None) -> None:
+        """Name who uploads, for the audit trail and the documents' "by": the signed-in
+        user (`user_of` does), or with login off the web page itself, not the account
+        the server runs under (which would read as the command line)."""
+        user = self.user(request)
+        if user is None or user == LOCAL:
+            acting_as(WEB_WITHOUT_LOGIN)
 
-    def refresh(
-        self, collection: str | None, request: gr.Request | None = None
-    ) -> tuple[Any, str, Any]:
+    def listing(
+        self,
+        collection: str | None,
+        search: str | None = "",
+        sort: str | None = doclist.DEFAULT_SORT,
+        page: int | None = 1,
+        request: gr.Request | None = None,
+    ) -> tuple[str, str, int, Any]:
+        """Page `page` (clamped to the pages there are) of the collection's documents that
+        match `search`: (table, pager line, the page shown, the delete picker's choices)."""
+        name, search = collection or self.default, (search or "")[: doclist.MAX_SEARCH]
+        none = gr.update(choices=[], value=[])
+        if problem := denied(self.user(request), name):
+            return render.error_html(problem), "", 1, none
+        number = max(1, int(page or 1))
+        try:
+            got = self.store.document_page(name, doclist.page_query(search, sort, number, SIZE))
+            last = doclist.page_count(got.total, SIZE)
+            if number > last:  # past the end ("last", or documents deleted meanwhile)
+                number = last
+                got = self.store.document_page(name, doclist.page_query(search, sort, last, SIZE))
+        except AssistantError as exc:
+            return render.error_html(render.error_line(exc)), "", 1, none
+        table = doclist.table_html(got, name, search, self.hint, render.when)
+        choices = render.document_choices(got.documents)
+        return table, doclist.pager_html(got, search), number, gr.update(choices=choices, value=[])
+
+    def first(self, c: str | None, q: str, s: str, _: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, 1, request)
+
+    def previous(self, c: str | None, q: str, s: str, p: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, max(1, int(p or 1) - 1), request)
+
+    def next(self, c: str | None, q: str, s: str, p: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, int(p or 1) + 1, request)
+
+    def last(self, c: str | None, q: str, s: str, _: int, request: gr.Request) -> Listing:
+        return self.listing(c, q, s, 2**31, request)  # clamped to the last page
+
+    def refresh(self, collection: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
+        """The collection choices and the first page of the chosen one, unsearched and in
+        the default order (the search box and the sort picker are reset to match)."""
         user = self.user(request)
         names = collection_names(self.store, self.default, user)
         default_ok = user is None or self.default in names
@@ -95,8 +138,10 @@ class DocumentsHandlers:
         name = collection if collection in names else first
         if name is None:
             note = render.note_html("You may not read any collection yet: ask an admin.")
-            return gr.update(choices=[], value=None), note, gr.update(choices=[], value=[])
-        return gr.update(choices=names, value=name), *self.listing(name, request)
+            none = gr.update(choices=[], value=[])
+            return gr.update(choices=[], value=None), "", SORT, note, "", 1, none
+        first_page = self.listing(name, "", SORT, 1, request)
+        return gr.update(choices=names, value=name), "", SORT, *first_page
 
     def upload(
         self,
@@ -122,7 +167,7 @@ class DocumentsHandlers:
         items = screen(files, self.uploads)
         yield render.upload_html(UploadStatus(items, name)), None, skip, skip  # empties the box
         last = None
-        self.user(request)  # a new Gradio step: names the uploader again (the audit trail)
+        self.uploader(request)  # a new Gradio step: names the uploader again
         for last in run(items, name, self.uploads, temp=Path(get_upload_folder())):
             yield render.upload_html(last), skip, skip, skip
         names = collection_names(self.store, self.default, user)
@@ -196,21 +241,34 @@ def documents_tab(
             elem_id="new-collection",
             visible=uploads is not None,
         )
-    files, send, results = _upload_section(uploads)
-    gr.Markdown("### Documents")
-    table = gr.HTML(elem_id="collection-documents")
-    d = _delete_section()
+    files, send, results = upload_section(uploads)
+    gr.Markdown("## Documents")
+    v = listing_section()
+    d = delete_section()
 
     private: dict[str, Any] = {"api_visibility": "private"}
     write: dict[str, Any] = {**private, "concurrency_id": "ingest", "concurrency_limit": 1}
-    picked.input(h.listing, picked, [table, d.selected], **private)
+    shown = [v.table, v.pager, v.page, d.selected]
+    where = [picked, v.search, v.sort, v.page]
+    fresh = [picked, v.search, v.sort]  # a new collection, search or sort: its first page
+    picked.input(h.listing, fresh, shown, **private)
+    v.search.submit(h.listing, fresh, shown, **private)
+    v.search.input(h.listing, fresh, shown, trigger_mode="always_last", **private)
+    v.sort.input(h.listing, fresh, shown, **private)
+    for button, turn in [
+        (v.first, h.first),
+        (v.previous, h.previous),
+        (v.next, h.next),
+        (v.last, h.last),
+    ]:
+        button.click(turn, where, shown, **private)
     uploaded = send.click(
         h.upload,
         [files, picked, new],
         [results, files, picked, new],
         **write,
         show_progress="minimal",
-    ).then(h.listing, picked, [table, d.selected], **private)
+    ).then(h.listing, where, shown, **private)
     d.ask.click(confirm, [picked, d.selected], [d.row, d.question, d.message], **private)
     d.no.click(
         lambda: (gr.update(visible=False), render.note_html("Nothing deleted.")),
@@ -220,57 +278,6 @@ def documents_tab(
     )
     d.selected.input(lambda: gr.update(visible=False), None, d.row, **private)
     deleted = d.yes.click(h.delete, [picked, d.selected], [d.message, d.row], **write).then(
-        h.listing, picked, [table, d.selected], **private
+        h.listing, where, shown, **private
     )
-    return DocumentsTab(h.refresh, picked, [picked, table, d.selected], [uploaded, deleted])
-
-
-def _upload_section(uploads: Uploads | None) -> tuple[gr.File, gr.Button, gr.HTML]:
-    with gr.Column(visible=uploads is not None, elem_id="upload-section"):
-        limits = f"Accepted: {uploads.limits}." if uploads else ""
-        gr.Markdown(
-            f"### Upload\n{limits} A file with the name of a document already in"
-            " the collection replaces it."
-        )
-        files = gr.File(
-            file_count="multiple",
-            type="filepath",
-            show_label=False,
-            height=120,
-            elem_id="upload-files",
-        )
-        with gr.Row():
-            send = gr.Button(
-                "Upload and index", variant="primary", scale=0, min_width=180, elem_id="upload"
-            )
-        results = gr.HTML(elem_id="upload-results")
-    return files, send, results
-
-
-@dataclass
-class _DeleteControls:
-    selected: gr.Dropdown
-    ask: gr.Button
-    row: gr.Column
-    question: gr.HTML
-    yes: gr.Button
-    no: gr.Button
-    message: gr.HTML
-
-
-def _delete_section() -> _DeleteControls:
-    """Pick documents, ask to delete, confirm or cancel."""
-    selected = gr.Dropdown(multiselect=True, label="Documents to delete", elem_id="delete-select")
-    with gr.Row():
-        ask = gr.Button(
-            "Delete selected…", variant="stop", scale=0, min_width=180, elem_id="delete"
-        )
-    with gr.Column(visible=False, elem_id="confirm-row") as row:
-        question = gr.HTML(elem_id="confirm-text")
-        with gr.Row():
-            yes = gr.Button(
-                "Yes, delete", variant="stop", scale=0, min_width=140, elem_id="confirm-delete"
-            )
-            no = gr.Button("Cancel", scale=0, min_width=140, elem_id="cancel-delete")
-    message = gr.HTML(elem_id="delete-message")
-    return _DeleteControls(selected, ask, row, question, yes, no, message)
+    return DocumentsTab(h.refresh, picked, [picked, v.search, v.sort, *shown], [uploaded, deleted])

@@ -1,13 +1,13 @@
-"""The History tab (login on): a user's past conversations, to read again, continue in
-the chat (its memory too: follow-ups pick up the thread), rename, export as Markdown or
-JSON, or delete. Only the signed-in user's own, and sources from collections they can no
-longer read are left out (`assistant.history`)."""
+"""The handlers of the conversations sidebar (`ui.sidebar`): a user's past conversations,
+newest first and searchable, to continue in the chat (its memory too: follow-ups pick up
+the thread), rename, export as Markdown or JSON, or delete. Only the user's own (the
+signed-in user, or the local user without login), and sources from collections they can
+no longer read are left out (`assistant.history`)."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +15,13 @@ import gradio as gr
 
 from assistant import transcript
 from assistant.answering import Answer, Source
+from assistant.auth.access import Principal
 from assistant.history import History
 from ui import render
-from ui.documents import UserOf
+from ui.flow import stopped_message
 
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 CHOOSE = "Choose a conversation."
-
-
-@dataclass
-class HistoryTab:
-    refresh: Callable[..., tuple[Any, str]]
-    outputs: list[Any]
+Owner = Callable[[gr.Request | None], Principal | None]
 
 
 def messages(conversation: dict[str, Any], model: str = "") -> list[dict[str, Any]]:
@@ -34,9 +29,12 @@ def messages(conversation: dict[str, Any], model: str = "") -> list[dict[str, An
     out: list[dict[str, Any]] = []
     for t in conversation["turns"]:
         sources = [Source(**s) for s in t["sources"]]
-        answer = Answer(t["question"], t["answer"], sources, t["refused"], model)
         out.append({"role": "user", "content": render.safe_markdown(t["question"])})
-        content = render.chat_message(t["answer"], sources, final=answer)
+        if t.get("stopped"):
+            content = stopped_message(t["answer"], sources)
+        else:
+            answer = Answer(t["question"], t["answer"], sources, t["refused"], model)
+            content = render.chat_message(t["answer"], sources, final=answer)
         out.append({"role": "assistant", "content": content})
     return out
 
@@ -48,105 +46,81 @@ def memory(conversation: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class HistoryHandlers:
-    """The tab's event handlers, each acting for the signed-in user only."""
+    """The sidebar's event handlers, each acting for the page's owner only."""
 
-    def __init__(self, history: History, user_of: UserOf) -> None:
-        self.history, self.user_of = history, user_of
+    def __init__(self, history: History, owner_of: Owner) -> None:
+        self.history, self.owner_of = history, owner_of
+
+    def _owner(self, request: gr.Request | None) -> Principal:
+        owner = self.owner_of(request)
+        if owner is None:
+            raise PermissionError("no one to keep conversations for")
+        return owner
 
     def _found(self, conversation: str | None, request: gr.Request) -> dict[str, Any] | None:
-        return self.history.get(self.user_of(request), conversation) if conversation else None
+        return self.history.get(self._owner(request), conversation) if conversation else None
 
-    def choices(self, request: gr.Request) -> list[tuple[str, str]]:
-        return [
-            (f"{c.updated_at[:16]}  {c.title}", c.id)
-            for c in self.history.list(self.user_of(request))
-        ]
+    def choices(self, search: str, request: gr.Request) -> list[tuple[str, str]]:
+        return [(c.title, c.id) for c in self.history.list(self._owner(request), search or "")]
 
-    def refresh(self, request: gr.Request) -> tuple[Any, str]:
-        found = self.choices(request)
-        note = "" if found else render.note_html("No conversations yet.")
-        return gr.update(choices=found, value=None), note
-
-    def show(self, conversation: str | None, request: gr.Request) -> str:
-        found = self._found(conversation, request)
-        if found is None:
-            return render.note_html(CHOOSE)
-        parts = [
-            f"<p><b>{render.safe_markdown(t['question'])}</b></p>"
-            + render.chat_message(t["answer"], [Source(**s) for s in t["sources"]])
-            for t in found["turns"]
-        ]
-        return "<hr>".join(parts)
+    def refresh(self, search: str, current: str | None, request: gr.Request) -> tuple[Any, str]:
+        """The list (newest first, filtered by `search`), `current` chosen if listed."""
+        found = self.choices(search, request)
+        if found:
+            note = ""
+        else:
+            note = render.note_html("No match." if search.strip() else "No conversations yet.")
+        value = current if current in {v for _, v in found} else None
+        return gr.update(choices=found, value=value), note
 
     def reopen(self, conversation: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """Outputs: chatbot, conversation, memory, last, title, note."""
         found = self._found(conversation, request)
         if found is None:
-            return gr.skip(), gr.skip(), gr.skip(), render.note_html(CHOOSE)
-        note = render.note_html("Opened in the Chat tab: new questions continue it.")
-        return messages(found), found["id"], memory(found), note
-
-    def delete(self, conversation: str | None, request: gr.Request) -> tuple[Any, str, str]:
-        if not conversation or not self.history.delete(self.user_of(request), conversation):
-            return gr.skip(), "", render.note_html("Nothing deleted.")
+            return (gr.skip(),) * 5 + (render.note_html(CHOOSE),)
+        last = found["turns"][-1]["question"] if found["turns"] else ""
         return (
-            gr.update(choices=self.choices(request), value=None),
+            messages(found),
+            found["id"],
+            memory(found),
+            {"question": last, "answered": bool(last)},
+            found["title"],
             "",
-            render.note_html("Deleted."),
         )
 
-    def rename(self, conversation: str | None, title: str, request: gr.Request) -> tuple[Any, str]:
-        if not conversation or not self.history.rename(self.user_of(request), conversation, title):
+    def delete(
+        self, conversation: str | None, search: str, open_now: str | None, request: gr.Request
+    ) -> tuple[Any, ...]:
+        """Outputs: list, note, and the chat (cleared if it showed the deleted one)."""
+        owner = self._owner(request)
+        if not conversation or not self.history.delete(owner, conversation):
+            return gr.skip(), render.note_html("Nothing deleted."), *(gr.skip(),) * 4
+        listed = gr.update(choices=self.choices(search, request), value=None)
+        chat = ([], None, [], {}) if conversation == open_now else (gr.skip(),) * 4
+        return listed, render.note_html("Deleted."), *chat
+
+    def rename(
+        self, conversation: str | None, title: str, search: str, request: gr.Request
+    ) -> tuple[Any, str]:
+        if not conversation or not self.history.rename(self._owner(request), conversation, title):
             return gr.skip(), render.note_html("Choose a conversation and type a title.")
-        return gr.update(choices=self.choices(request), value=conversation), render.note_html(
-            "Renamed."
-        )
+        listed = gr.update(choices=self.choices(search, request), value=conversation)
+        return listed, render.note_html("Renamed.")
 
     def export(self, conversation: str | None, fmt: str, request: gr.Request) -> tuple[Any, str]:
         """Write the export to a fresh temporary folder, for the page to download."""
         found = self._found(conversation, request)
         if found is None:
-            return None, render.note_html(CHOOSE)
+            return gr.update(value=None, visible=False), render.note_html(CHOOSE)
         path = Path(tempfile.mkdtemp(prefix="conversation-")) / transcript.file_name(found, fmt)
         path.write_text(transcript.render(found, fmt), encoding="utf-8")
-        return str(path), render.note_html(f"Exported as {path.name}.")
+        # Shown only with a file in it: Gradio's empty File is an unlabelled div with an
+        # aria-label (axe's serious `aria-prohibited-attr`).
+        shown = gr.update(value=str(path), visible=True)
+        return shown, render.note_html(f"Exported as {path.name}.")
 
     def export_md(self, conversation: str | None, request: gr.Request) -> tuple[Any, str]:
         return self.export(conversation, "md", request)
 
     def export_json(self, conversation: str | None, request: gr.Request) -> tuple[Any, str]:
         return self.export(conversation, "json", request)
-
-    def new_chat(self) -> tuple[Any, ...]:
-        return [], None, [], render.note_html("The chat starts afresh.")
-
-
-def history_tab(history: History, user_of: UserOf, chat: Any) -> HistoryTab:
-    """Build the tab; `chat` is the `ui.chat.ChatTab` a conversation is continued in."""
-    h = HistoryHandlers(history, user_of)
-    picker = gr.Dropdown(label="Conversations", choices=[], elem_id="history-select")
-    with gr.Row():
-        open_btn = gr.Button("Continue in chat", scale=0, min_width=180, elem_id="history-open")
-        new_btn = gr.Button("New chat", scale=0, min_width=140, elem_id="history-new")
-        del_btn = gr.Button(
-            "Delete", variant="stop", scale=0, min_width=140, elem_id="history-delete"
-        )
-    with gr.Row(equal_height=True):
-        title = gr.Textbox(
-            placeholder="New title", show_label=False, container=False, elem_id="history-title"
-        )
-        rename_btn = gr.Button("Rename", scale=0, min_width=120, elem_id="history-rename")
-        md_btn = gr.Button("Export Markdown", scale=0, min_width=160, elem_id="history-md")
-        json_btn = gr.Button("Export JSON", scale=0, min_width=140, elem_id="history-json")
-    exported = gr.File(label="Export", interactive=False, elem_id="history-file")
-    note = gr.HTML(elem_id="history-note")
-    view = gr.HTML(elem_id="history-view")
-
-    continued = [chat.chatbot, chat.conversation, chat.memory, note]
-    picker.input(h.show, picker, view, **PRIVATE)
-    open_btn.click(h.reopen, picker, continued, **PRIVATE)
-    new_btn.click(h.new_chat, None, continued, **PRIVATE)
-    del_btn.click(h.delete, picker, [picker, view, note], **PRIVATE)
-    rename_btn.click(h.rename, [picker, title], [picker, note], **PRIVATE)
-    md_btn.click(h.export_md, picker, [exported, note], **PRIVATE)
-    json_btn.click(h.export_json, picker, [exported, note], **PRIVATE)
-    return HistoryTab(h.refresh, [picker, note])

@@ -3,7 +3,8 @@
 No Gradio here, so the rules that keep document text inert are plain functions to read
 and test. Indexed documents are untrusted input (seed transcripts already carry `<a>` tags):
 everything taken from them is HTML-escaped, and the model's answer, which can echo them,
-loses its tags and images, so the page can neither run nor fetch anything a document says.
+is rendered with no tag, link or image of its own (ui.markdown), so the page can neither
+run nor fetch anything a document says.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from assistant.answering import Answer, Source
 from assistant.errors import one_line
 from assistant.store import DocumentInfo
 from assistant.uploads import UploadStatus
+from ui.answer_footer import footer_html
 from ui.checkable import claim_marks, claims_summary, snippet_html, viewer_url
+from ui.markdown import answer_html, card_id, sources_key
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what would open an HTML tag or comment
 _MD_IMAGE = re.compile(r"!\[")  # ![alt](url) would make the browser fetch url
@@ -39,9 +42,9 @@ def _esc(text: str) -> str:
 
 
 def safe_markdown(text: str) -> str:
-    """Model text, still Markdown (lists, bold), but with no HTML tag, image or hidden
-    link left in it: a link shows its URL (a document's "[click here](...)" cannot
-    pass off one address as another).
+    """Text for the Chatbot's own Markdown (a question; answers go through
+    ui.markdown.answer_html), with no HTML tag, image or hidden link left in it: a link
+    shows its URL (a document's "[click here](...)" cannot pass off one address as another).
 
     A code fence left open (mid-stream, or by the model) is closed, or it would swallow
     the sources block that follows.
@@ -74,7 +77,7 @@ def sources_html(sources: Sequence[Source], *, final: bool, refused: bool = Fals
         head = "Closest passages · none of them answers the question"
     elif final:
         head += f" · cited {', '.join(cited)}" if cited else " · none cited"
-    items = []
+    items, key = [], sources_key(sources)
     for s in sources:
         mark = '<span class="src-cited">cited</span>' if s.cited else ""
         url = viewer_url(s)
@@ -85,10 +88,11 @@ def sources_html(sources: Sequence[Source], *, final: bool, refused: bool = Fals
                 f' title="open the source at this place">{number}</a>'
             )
         items.append(
-            f'<li class="src{" is-cited" if s.cited else ""}">'
+            f'<li class="src{" is-cited" if s.cited else ""}" id="{card_id(key, s.number)}">'
             f"{number} "
-            f'<span class="src-file" title="{_esc(s.title or s.source)}">'
+            f'<span class="src-file" title="{_esc(s.source)}">'
             f"{_esc(file_name(s.source))}</span>"
+            + _title_span(s)
             + (f' <span class="src-anchor">{_esc(s.anchor)}</span>' if s.anchor else "")
             + f" {mark}"
             f'<div class="src-snippet">{snippet_html(s)}</div></li>'
@@ -99,19 +103,22 @@ def sources_html(sources: Sequence[Source], *, final: bool, refused: bool = Fals
     )
 
 
+def _title_span(s: Source) -> str:
+    """The document's title beside its file name, unless it only repeats the name."""
+    if not s.title or s.title == PurePath(s.source).stem:
+        return ""
+    return f' <span class="src-title">{_esc(s.title)}</span>'
+
+
 def answer_meta(answer: Answer) -> str:
-    """A footer shown once the answer is complete: model and time (also a 'done' marker)."""
-    t = answer.timings
-    parts = [answer.model]
-    if "first_token_s" in t:
-        parts.append(f"first token {t['first_token_s']:.1f} s")
-    if "total_s" in t:
-        parts.append(f"total {t['total_s']:.1f} s")
+    """The footer of a complete answer (also the page's 'done' marker): model, timings,
+    copy button; a rewritten follow-up's search under it."""
+    notes = []
     if answer.omitted_sources:
-        parts.append(f"{answer.omitted_sources} more source(s) did not fit the context")
+        notes.append(f"{answer.omitted_sources} more source(s) did not fit the context")
     if answer.turns_used:
-        parts.append(f"{answer.turns_used} earlier turn(s) in the prompt")
-    meta = f'<div class="answer-meta">{_esc(" · ".join(parts))}</div>'
+        notes.append(f"{answer.turns_used} earlier turn(s) in the prompt")
+    meta = footer_html(answer.text, answer.model, answer.timings, notes)
     if answer.followup and answer.standalone_query != answer.question:
         query = _esc(answer.standalone_query)
         meta += f'<div class="answer-meta searched-as">searched as: {query}</div>'
@@ -124,14 +131,13 @@ def chat_message(
     *,
     final: Answer | None = None,
     error: str | None = None,
+    model: str = "",
 ) -> str:
-    """The assistant bubble: answer text, then an error line, the sources and the footer."""
+    """The assistant bubble: answer text, then an error line, the sources and the footer
+    (on a finished answer, and on an error, with the `model` that was asked)."""
     claims = final.unsupported if final is not None else []
     marked, marks = claim_marks(text, claims)
-    shown = safe_markdown(marked)
-    for placeholder, tag in marks.items():
-        shown = shown.replace(placeholder, tag)
-    parts = [shown] if text else []
+    parts = [answer_html(marked, sources, marks)] if text else []
     if not text and final is None and error is None:
         parts.append('<div class="answer-pending">Reading the sources, writing the answer…</div>')
     if error:
@@ -143,6 +149,8 @@ def chat_message(
         parts.append(sources_html(sources, final=final is not None, refused=refused))
     if final is not None:
         parts.append(answer_meta(final))
+    elif error:
+        parts.append(footer_html(text, model))
     return "\n\n".join(parts) or "…"
 
 

@@ -125,6 +125,9 @@ class Turn(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # What a follow-up was searched as (added later: created on open, NULL in old rows).
     standalone_query: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The asker stopped the answer while it streamed: `answer` is what came before (added
+    # later: NULL in old rows, which were never stopped).
+    stopped: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
 
 

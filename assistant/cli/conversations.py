@@ -62,7 +62,9 @@ def print_sources(answer: Answer, snippets: bool = False) -> None:
     click.echo("\nSources:")
     for src in answer.sources:
         mark = "*" if src.cited else " "
-        click.echo(f" {mark}[{src.number}] {Path(src.source).name} ({src.anchor})")
+        name = Path(src.source).name
+        title = f" “{src.title}”" if src.title and src.title != Path(src.source).stem else ""
+        click.echo(f" {mark}[{src.number}] {name}{title} ({src.anchor})")
         if snippets:
             click.echo(f"      {src.snippet}")
 

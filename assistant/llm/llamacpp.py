@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -67,6 +67,10 @@ class LlamaCppChat:
         # One llama.cpp context cannot serve two generations at once: askers wait in line,
         # served in arrival order.
         self.queue = FifoLock()
+        # Stream chunks llama.cpp has produced since start (one per generated token, plus
+        # a role chunk per answer): proves a stopped answer stopped the computing too, not
+        # only the streaming.
+        self.tokens_generated = 0
         template = self._llm.metadata.get("tokenizer.chat_template")
         self._formatter = (
             Jinja2ChatFormatter(
@@ -103,11 +107,19 @@ class LlamaCppChat:
                 stop=list(stop),
                 stream=True,
             )
-            # stream=True returns an iterator of chunks (the stub's return type is a union).
-            for chunk in cast("Iterator[CreateChatCompletionStreamResponse]", chunks):
-                text = chunk["choices"][0]["delta"].get("content")
-                if isinstance(text, str) and text:
-                    yield text
+            # stream=True returns a generator of chunks (the stub's return type is a union);
+            # llama.cpp computes each token as it is asked for the next chunk.
+            pieces = cast("Generator[CreateChatCompletionStreamResponse]", chunks)
+            try:
+                for chunk in pieces:
+                    self.tokens_generated += 1
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if isinstance(text, str) and text:
+                        yield text
+            finally:
+                # Stopped early (this generator closed: Stop, a closed page): end llama.cpp's
+                # generation now, before the lock goes to the next in line.
+                pieces.close()
 
 
 def _llama_messages(messages: Sequence[Message]) -> list[ChatCompletionRequestMessage]:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.store.listing import DocumentQuery, select_page
 from assistant.store.locks import lock_collection
 from assistant.store.manifest import DocumentRow, Intent
 
@@ -124,6 +125,7 @@ class ChromaManifest:
             "collection": collection,
             "active": active,
             **row.__dict__,
+            "size": -1 if row.size is None else row.size,  # Chroma holds no None
         }
 
     @staticmethod
@@ -191,11 +193,17 @@ class ChromaManifest:
                 str(m["title"]),
                 int(m["chunks"]),
                 str(m["ingested_at"]),
+                None if int(m.get("size", -1)) < 0 else int(m["size"]),
+                str(m.get("ingested_by", "")),
             )
             for m in self._get(collection, "doc")
             if m["active"]
         ]
         return sorted(rows, key=lambda r: r.source)
+
+    def page(self, collection: str, query: DocumentQuery) -> tuple[list[DocumentRow], int]:
+        """Chroma sorts nothing: every record is read, then searched and sorted here."""
+        return select_page(self.documents(collection), query)
 
     def active(self, collection: str) -> dict[str, str]:
         return {r.source: r.doc_hash for r in self.documents(collection)}

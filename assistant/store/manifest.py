@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.store.listing import DocumentQuery, file_name, page_sql
 from assistant.store.locks import lock_collection
 
 SCHEMA = """
@@ -51,6 +52,26 @@ CREATE TABLE IF NOT EXISTS pending (
 );
 CREATE INDEX IF NOT EXISTS pending_by_collection ON pending (collection);
 """
+# Columns added after the first release: a store written before gains them on open
+# (`name` filled from the source; size and uploader unknown for documents already there).
+ADDED_COLUMNS = {
+    "name": "TEXT NOT NULL DEFAULT ''",  # the file name: what the Documents page sorts by
+    "size": "INTEGER",  # the file's bytes; NULL: not known
+    "ingested_by": "TEXT NOT NULL DEFAULT ''",  # the user who uploaded, or cli:<os user>
+}
+# Each sort's index holds its whole ORDER BY (source breaks ties), so a page deep into a
+# collection is found by walking the index alone (see `page`); size has one per direction,
+# unknown sizes last in both.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS documents_name ON documents (collection, name COLLATE NOCASE, source);
+CREATE INDEX IF NOT EXISTS documents_date ON documents (collection, ingested_at, source);
+CREATE INDEX IF NOT EXISTS documents_size_up ON documents (collection, size IS NULL, size, source);
+CREATE INDEX IF NOT EXISTS documents_size_down
+    ON documents (collection, size IS NOT NULL, size, source);
+"""
+COLUMNS = "collection, source, doc_hash, title, chunks, ingested_at, name, size, ingested_by"
+ROW = "source, doc_hash, title, chunks, ingested_at, size, ingested_by"  # DocumentRow's order
+INSERT = f"INSERT OR REPLACE INTO documents ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,22 @@ class DocumentRow:
     title: str
     chunks: int
     ingested_at: str
+    size: int | None = None  # the file's bytes, when known
+    ingested_by: str = ""  # who wrote this version (see `assistant.audit.current_actor`)
+
+    def values(self, collection: str) -> tuple[object, ...]:
+        """The row as `INSERT` takes it."""
+        return (
+            collection,
+            self.source,
+            self.doc_hash,
+            self.title,
+            self.chunks,
+            self.ingested_at,
+            file_name(self.source),
+            self.size,
+            self.ingested_by,
+        )
 
 
 @dataclass(frozen=True)
@@ -80,6 +117,7 @@ class ManifestBackend(Protocol):
     def forget(self, collection: str) -> None: ...
     def collections(self) -> dict[str, tuple[int, int]]: ...
     def documents(self, collection: str) -> list[DocumentRow]: ...
+    def page(self, collection: str, query: DocumentQuery) -> tuple[list[DocumentRow], int]: ...
     def active(self, collection: str) -> dict[str, str]: ...
     def chunk_total(self, collection: str) -> int: ...
     def intend(self, collection: str, intents: Iterable[Intent]) -> None: ...
@@ -100,6 +138,30 @@ class Manifest:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a store written by an older version lacks, and the indexes.
+        (A process still running the older version cannot write to it afterwards: its
+        INSERT names six columns. Upgrade every process sharing a data dir together.)"""
+        if set(ADDED_COLUMNS) <= self._columns():
+            self._db.executescript(INDEXES)
+            return
+        with self._tx() as db:
+            have = self._columns()  # again, under the write lock (another process may have)
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
+            if "name" not in have:
+                names = db.execute("SELECT collection, source FROM documents").fetchall()
+                db.executemany(
+                    "UPDATE documents SET name = ? WHERE collection = ? AND source = ?",
+                    [(file_name(s), c, s) for c, s in names],
+                )
+        self._db.executescript(INDEXES)
+
+    def _columns(self) -> set[str]:
+        return {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
 
     def close(self) -> None:
         self._db.close()
@@ -139,13 +201,7 @@ class Manifest:
         """Start tracking a collection with these active documents (migration, or empty)."""
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO collections (name) VALUES (?)", (collection,))
-            db.executemany(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (collection, r.source, r.doc_hash, r.title, r.chunks, r.ingested_at)
-                    for r in rows
-                ],
-            )
+            db.executemany(INSERT, [r.values(collection) for r in rows])
             self._bump(db, collection)
 
     def forget(self, collection: str) -> None:
@@ -175,11 +231,26 @@ class Manifest:
     def documents(self, collection: str) -> list[DocumentRow]:
         with self._lock:
             got = self._db.execute(
-                "SELECT source, doc_hash, title, chunks, ingested_at FROM documents"
-                " WHERE collection = ? ORDER BY source",
+                f"SELECT {ROW} FROM documents WHERE collection = ? ORDER BY source",
                 (collection,),
             ).fetchall()
         return [DocumentRow(*row) for row in got]
+
+    def page(self, collection: str, query: DocumentQuery) -> tuple[list[DocumentRow], int]:
+        """One page of documents and how many match (see listing.py). The page's rowids
+        come from the sort's index alone (OFFSET skips index entries, not table rows),
+        then only those rows are read."""
+        where, order, args = page_sql(query)
+        with self._lock:
+            total = self._db.execute(
+                f"SELECT COUNT(*) FROM documents WHERE {where}", (collection, *args)
+            ).fetchone()[0]
+            got = self._db.execute(
+                f"SELECT {ROW} FROM documents WHERE rowid IN (SELECT rowid FROM documents"
+                f" WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
+                (collection, *args, query.limit, query.offset),
+            ).fetchall()
+        return [DocumentRow(*row) for row in got], int(total)
 
     def active(self, collection: str) -> dict[str, str]:
         """source -> active doc_hash."""
@@ -225,13 +296,7 @@ class Manifest:
     def flip(self, collection: str, rows: Iterable[DocumentRow], removed: Iterable[str]) -> None:
         """Step 3: make the new versions active and the removed documents gone, atomically."""
         with self._tx() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (collection, r.source, r.doc_hash, r.title, r.chunks, r.ingested_at)
-                    for r in rows
-                ],
-            )
+            db.executemany(INSERT, [r.values(collection) for r in rows])
             db.executemany(
                 "DELETE FROM documents WHERE collection = ? AND source = ?",
                 [(collection, s) for s in removed],

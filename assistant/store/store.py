@@ -31,9 +31,10 @@ from assistant.store.chroma_manifest import MANIFEST_COLLECTION, ChromaManifest
 from assistant.store.crash import crash_point
 from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
 from assistant.store.keywords import KeywordIndex
+from assistant.store.listing import DocumentQuery
 from assistant.store.manifest import DocumentRow, Intent, Manifest, ManifestBackend
 from assistant.store.server import ChromaServer, ServerClient
-from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, Hit
+from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, DocumentPage, Hit
 from assistant.store.writer import DocumentWriter
 
 
@@ -232,9 +233,11 @@ class Store:
         self._manifest.done(name, [intent])
 
     def remove_locked(self, name: str, sources: Sequence[str]) -> int:
-        """`remove` for a caller already holding the collection's lock."""
+        """`remove` for a caller already holding the collection's lock. The documents stored
+        under a removed document's path go with it (a mail's attachments)."""
         active = self._manifest.active(name)
-        intents = [Intent(s, None, active[s]) for s in sources if s in active]
+        sources = _with_attached([s for s in sources if s in active], active)
+        intents = [Intent(s, None, active[s]) for s in sources]
         if not intents:
             return 0
         self._manifest.intend(name, intents)
@@ -410,6 +413,17 @@ class Store:
         self._tracked(name)
         return [DocumentInfo(**r.__dict__) for r in self._manifest.documents(name)]
 
+    def document_page(
+        self, collection: str | None = None, query: DocumentQuery | None = None
+    ) -> DocumentPage:
+        """One page of a collection's documents, searched and sorted by the manifest (the
+        query is clamped to its bounds first: see `DocumentQuery`)."""
+        name = collection or self.default_collection
+        self._tracked(name)
+        q = (query or DocumentQuery()).clamped()
+        rows, total = self._manifest.page(name, q)
+        return DocumentPage([DocumentInfo(**r.__dict__) for r in rows], total, q.offset, q.limit)
+
     def collection_stats(self) -> list[CollectionInfo]:
         """Every collection with its documents and chunks (None when built by another
         embedder: it cannot be opened with this one)."""
@@ -531,3 +545,10 @@ class Store:
 def _owned(meta: Any, active: dict[str, str]) -> bool:
     """Whether a chunk belongs to the active version of its document."""
     return bool(meta) and active.get(str(meta.get("source"))) == meta.get("doc_hash")
+
+
+def _with_attached(sources: Sequence[str], active: dict[str, str]) -> list[str]:
+    """The sources and every active one stored under their paths, each once."""
+    prefixes = tuple(s.rstrip("/") + "/" for s in sources)
+    attached = [s for s in active if prefixes and s.startswith(prefixes)]
+    return list(dict.fromkeys([*sources, *attached]))

@@ -30,6 +30,18 @@ class DocumentInfo:
     doc_hash: str
     chunks: int
     ingested_at: str
+    size: int | None = None  # the file's bytes; None: not known (ingested by an older version)
+    ingested_by: str = ""  # a user's name, "cli:<os user>" for the command line, "": unknown
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of a collection's documents (`Store.document_page`)."""
+
+    documents: list[DocumentInfo]
+    total: int  # documents matching the search, on every page
+    offset: int
+    limit: int
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from assistant.audit.actor import current_actor
 from assistant.store.crash import crash_point
 from assistant.store.manifest import DocumentRow, Intent
 from assistant.store.types import Chunk
@@ -29,6 +30,7 @@ class _Pending:
     doc_hash: str
     title: str
     old_hash: str | None
+    size: int | None = None  # the file's bytes, from its chunks' `file_bytes`
     chunks: int = 0  # added so far
     unflushed: int = 0  # of those, still in the buffer
     ended: bool = False
@@ -86,10 +88,10 @@ class DocumentWriter:
         return self._active.get(source)
 
     def remove(self, sources: Sequence[str]) -> int:
-        """Remove documents from the collection (under this writer's lock)."""
+        """Remove documents from the collection (under this writer's lock), with those
+        stored under their paths (a mail's attachments)."""
         removed = self._store.remove_locked(self.collection, sources)
-        for s in sources:
-            self._active.pop(s, None)
+        self._active = self._store.active_versions(self.collection)
         return removed
 
     def begin(self, source: str, doc_hash: str, title: str) -> None:
@@ -101,6 +103,10 @@ class DocumentWriter:
         """`embedding`: the chunk's vector when it is known already (a renamed file's
         chunks keep theirs), so it is not embedded again."""
         doc = self._docs[str(chunk.metadata["source"])]
+        if chunk.metadata.get("title"):  # derived from the text once read (ingest's titles)
+            doc.title = str(chunk.metadata["title"])
+        if isinstance(chunk.metadata.get("file_bytes"), int):
+            doc.size = int(chunk.metadata["file_bytes"])
         doc.chunks += 1
         doc.unflushed += 1
         self._buffer.append((doc, chunk))
@@ -158,7 +164,10 @@ class DocumentWriter:
         if not ready:
             return
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [DocumentRow(d.source, d.doc_hash, d.title, d.chunks, now) for d in ready]
+        by = current_actor().name  # the signed-in uploader, or cli:<os user>
+        rows = [
+            DocumentRow(d.source, d.doc_hash, d.title, d.chunks, now, d.size, by) for d in ready
+        ]
         intents = [Intent(d.source, d.doc_hash, d.old_hash) for d in ready]
         self._store.commit(self.collection, rows, intents)
         for d in ready:

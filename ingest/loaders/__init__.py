@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ingest.loaders.base import (
     MAX_FILE_BYTES,
+    Attachment,
     Limits,
     LoadedDocument,
     LoadError,
@@ -41,6 +42,7 @@ from ingest.loaders.text import MAX_LINE_CHARS, TEXT_PART_CHARS, read_text
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "Attachment",
     "MAX_LINE_CHARS",
     "READERS",
     "SUPPORTED",
@@ -98,11 +100,13 @@ def open_document(
     return LoadedDocument(
         path=path,
         title=title or path.stem,
+        titled=bool(title),
         content_hash=digest,
         sections=sections,
         skipped=ctx.skipped,
         metadata=ctx.metadata,
         warnings=ctx.warnings,
+        attachments=ctx.attachments,
     )
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import shutil
 import stat
+import tempfile
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,29 @@ class Section:
 
 
 @dataclass
+class Attachment:
+    """A file that came inside another (a mail's attachment), spilled to a temporary file
+    named like it: the indexer stores it as a document of its own, linked to its parent.
+    The temporary folder goes with `close`, or when the object is collected (a document
+    whose reading failed half-way is simply dropped)."""
+
+    key: str  # unique within the parent: "report.pdf", "message 3/report.pdf"
+    where: str  # what it is attached to: 'attachment of "Budget" (q3.eml)'
+    metadata: Meta  # the parent's (the mail's headers)
+    folder: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="assistant-attached-"))
+
+    def __post_init__(self) -> None:
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder) / Path(self.key).name
+
+    def close(self) -> None:
+        self._cleanup()
+
+
+@dataclass
 class LoadedDocument:
     path: Path
     title: str
@@ -46,6 +72,10 @@ class LoadedDocument:
     skipped: list[str] = field(default_factory=list)
     metadata: Meta = field(default_factory=dict)  # e.g. the encoding; copied into each chunk
     warnings: list[str] = field(default_factory=list)  # said in the file's result line
+    # False: the format gave no title and `title` is the file's stem, so chunking derives
+    # one from the first section's text (ingest/titles.py).
+    titled: bool = True
+    attachments: list[Attachment] = field(default_factory=list)  # found as sections are read
 
 
 @dataclass(frozen=True)
@@ -80,10 +110,28 @@ class ReadContext:
     skipped: list[str] = field(default_factory=list)
     metadata: Meta = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 class Reader(Protocol):
     def __call__(self, path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]: ...
+
+
+def guarded(sections: Iterable[Section]) -> Iterator[Section]:
+    """A parser's unexpected exception is that file's failure (a `LoadError`), not the run's."""
+    it = iter(sections)
+    while True:
+        try:
+            section = next(it)
+        except StopIteration:
+            return
+        except LoadError:
+            raise
+        except RecursionError as exc:
+            raise LoadError("cannot parse (nested too deeply)") from exc
+        except Exception as exc:
+            raise LoadError(f"cannot parse ({type(exc).__name__}: {exc})"[:200]) from exc
+        yield section
 
 
 def os_reason(exc: OSError) -> str:

@@ -2,9 +2,11 @@
 
 Each message's headers (from, to, date, subject) are chunk metadata and its citation:
 "Alice Smith, 2026-03-02: Budget". Its body is the text/plain part, else the HTML part
-cleaned like an HTML file. Attachments in a supported format are read by that format's
-reader and indexed with the mail, each anchored "attachment report.pdf · page 2" under it.
-A mailbox is read one message at a time. Outlook `.msg` is refused: the one maintained
+cleaned like an HTML file, then the names of its attachments. Each attachment in a
+supported format is spilled to a temporary file and handed to the indexer (the document's
+`attachments`), which stores it as a document of its own linked to the mail
+(`ingest/attachments.py`); pictures the HTML body shows inline are not attachments. A
+mailbox is read one message at a time. Outlook `.msg` is refused: the one maintained
 reader, extract-msg, is GPL-licensed (save such mail as .eml).
 """
 
@@ -14,14 +16,22 @@ import contextlib
 import email
 import email.policy
 import mailbox
-import tempfile
 from collections.abc import Callable, Iterator
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from ingest.cleaning import clean
-from ingest.loaders.base import LoadError, Meta, ReadContext, Reader, Section, os_reason, short
+from ingest.loaders.base import (
+    Attachment,
+    LoadError,
+    Meta,
+    ReadContext,
+    Reader,
+    Section,
+    os_reason,
+    short,
+)
 from ingest.loaders.html import html_text
 
 MAX_MIME_DEPTH = 50  # real mail nests a few levels; a thousand is an attack
@@ -84,14 +94,17 @@ def _decoded(part: Message) -> str:
 
 
 def _message_sections(
-    msg: Message, prefix: str, ctx: ReadContext, readers: Registry
+    msg: Message, mail: _Mail, ctx: ReadContext, readers: Registry
 ) -> Iterator[Section]:
     citation, meta = _headers(msg)
-    anchor = f"{prefix} · {citation}" if prefix else citation
+    anchor = f"{mail.prefix} · {citation}" if mail.prefix else citation
     plain, html, attachments = [], [], []
     for part in _parts(msg):
         name = part.get_filename()
-        if name or part.get_content_disposition() == "attachment":
+        inline = part.get_content_disposition() != "attachment"
+        if part.get("Content-ID") and inline and part.get_content_maintype() == "image":
+            continue  # a picture the HTML body shows (a signature's logo), not an attachment
+        if name or not inline:
             attachments.append((name or "attachment", part))
         elif part.get_content_type() == "text/plain":
             plain.append(_decoded(part))
@@ -101,40 +114,57 @@ def _message_sections(
     if not body and html:
         body = "\n\n".join(html_text(h, ctx.limits.max_html_depth)[0] for h in html)
     text = clean(body, front_matter=False).text.strip()
+    names = [_spill(name, part, mail, meta, ctx, readers) for name, part in attachments]
+    listed = ", ".join(n for n in names if n)
+    text = f"{text}\n\nAttachments: {listed}".strip() if listed else text
     if text:
         yield Section(text, anchor, metadata=dict(meta))
-    for name, part in attachments:
-        yield from _attachment(name, part, anchor, meta, ctx, readers)
 
 
-def _attachment(
-    name: str, part: Message, anchor: str, meta: Meta, ctx: ReadContext, readers: Registry
-) -> Iterator[Section]:
-    """An attachment read by its format's reader from a temporary file; an unsupported or
-    broken one is named in the mail's result, the mail itself still indexed."""
-    safe = Path(name).name or "attachment"
-    reader = readers(Path(safe).suffix.lower())
-    if reader is None:
+class _Mail:
+    """Where a message sits (its file, its number in a mailbox) and the attachment names
+    already used in it, so each attachment gets its own key."""
+
+    def __init__(self, path: Path, number: int | None = None) -> None:
+        self.file = path.name
+        self.prefix = f"message {number}" if number else ""
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        stem, suffix, n = Path(name).stem, Path(name).suffix, 1
+        while name.lower() in self.used:
+            n += 1
+            name = f"{stem} ({n}){suffix}"
+        self.used.add(name.lower())
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+
+def _spill(
+    name: str, part: Message, mail: _Mail, meta: Meta, ctx: ReadContext, readers: Registry
+) -> str | None:
+    """Write an attachment in a supported format to a temporary file, for the indexer to
+    store as a document of its own; returns its name, or None when it is left out (named
+    in the mail's result)."""
+    safe = Path(name).name.replace("/", "_") or "attachment"
+    if readers(Path(safe).suffix.lower()) is None:
         ctx.skipped.append(f"attachment {safe} (unsupported type)")
-        return
+        return None
     data = _payload_bytes(part)
     if len(data) > ctx.limits.max_bytes or not data:
         ctx.skipped.append(f"attachment {safe} ({'too large' if data else 'empty'})")
-        return
-    with tempfile.TemporaryDirectory(prefix="assistant-mail-") as folder:
-        path = Path(folder) / safe
-        path.write_bytes(data)
-        inner = ReadContext(limits=ctx.limits)
-        try:
-            _, sections = reader(path, inner)
-            for section in sections:
-                where = f"{anchor} · attachment {safe}"
-                section.anchor = f"{where} · {section.anchor}" if section.anchor else where
-                section.metadata = {**meta, **section.metadata, "attachment": safe}
-                yield section
-        except LoadError as exc:
-            ctx.skipped.append(f"attachment {safe} ({exc})")
-        ctx.skipped.extend(f"attachment {safe} {s}" for s in inner.skipped)
+        return None
+    subject = str(meta.get("email_subject", ""))
+    place = f"{mail.file}, {mail.prefix}" if mail.prefix else mail.file
+    where = f'attachment of "{subject[:80]}" ({place})' if subject else f"attachment of {place}"
+    attachment = Attachment(mail.key(safe), where, dict(meta))
+    try:
+        attachment.path.write_bytes(data)
+    except OSError as exc:
+        attachment.close()
+        ctx.skipped.append(f"attachment {safe} ({os_reason(exc)})")
+        return None
+    ctx.attachments.append(attachment)
+    return Path(attachment.key).name
 
 
 def read_eml(
@@ -153,11 +183,11 @@ def read_eml(
 
     def sections() -> Iterator[Section]:
         found = False
-        for section in _message_sections(msg, "", ctx, readers):
+        for section in _message_sections(msg, _Mail(path), ctx, readers):
             found = True
             yield section
         if not found:
-            raise LoadError("no text in the mail or its attachments")
+            raise LoadError("no text in the mail")
 
     return subject, sections()
 
@@ -176,7 +206,8 @@ def read_mbox(
                     ctx.skipped.append(f"message {number} (MIME nested too deeply)")
                     continue
                 try:
-                    for section in _message_sections(msg, f"message {number}", ctx, readers):
+                    mail = _Mail(path, number)
+                    for section in _message_sections(msg, mail, ctx, readers):
                         found = True
                         yield section
                 except LoadError as exc:

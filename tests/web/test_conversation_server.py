@@ -1,8 +1,8 @@
 """Conversations through every served interface, against the real server with the real
 packaged model: `/api/ask` with a stored conversation or a list of turns, history
 rename/export, the OpenAI client with a multi-turn message list, and the chat page in a
-real headless Chromium (a typed follow-up; "New conversation"; the History tab's
-"continue", memory included). Alice reads `documents`; bob also owns `hr-files`."""
+real headless Chromium (a typed follow-up; "New conversation"; a conversation reopened
+from the sidebar, memory included). Alice reads `documents`; bob also owns `hr-files`."""
 
 from __future__ import annotations
 
@@ -147,14 +147,11 @@ def test_browser_history_continue_carries_the_memory(server: Server) -> None:
     alice.patch(f"/api/history/{done['conversation']}", json={"title": "Continue me"})
     with browser_page(server.url) as (page, _):
         _sign_in(page, server.url)
-        page.locator("button[role=tab]:has-text('History')").first.click()
-        pick_history(page, "Continue me")
+        pick_history(page, "Continue me")  # the sidebar opens it in the chat
+        page.locator("#conversation-tools").get_by_text("Rename, export or delete").click()
         page.locator("#history-md").click()
         page.wait_for_selector("#history-note:has-text('Exported as Continue-me-')")
         assert page.locator("#history-file").inner_text().count(".md")
-        page.locator("#history-open").click()
-        page.wait_for_selector("#history-note:has-text('Opened in the Chat tab')")
-        page.locator("button[role=tab]:has-text('Chat')").first.click()
         bot = _ask(page, FOLLOW_UP)
         shown = bot.locator(".sources .src-file").all_inner_texts()
         assert set(shown[:2]) & LLAMA3, shown

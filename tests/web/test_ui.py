@@ -32,7 +32,8 @@ ANSWER_TIMEOUT_MS = 120_000
 
 # The answer bubble's text without sources, footer or placeholder: what the model wrote.
 ANSWER_JS = """el => { const c = el.cloneNode(true);
-  c.querySelectorAll('.sources, .answer-meta, .answer-pending').forEach(n => n.remove());
+  c.querySelectorAll('.sources, .answer-footer, .answer-meta, .answer-pending')
+    .forEach(n => n.remove());
   return c.innerText.trim(); }"""
 # Records each distinct partial answer the page renders before the finished one, to see
 # it stream (a MutationObserver sees every rendered state; polling could miss them).

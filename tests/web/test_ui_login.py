@@ -49,13 +49,20 @@ def test_browser_signs_in_and_sees_only_readable_collections(url: str):
         assert shown and "payroll-2026.md" not in shown
         assert SECRET not in page.content()
 
-        page.locator("#history-tab-button, button[role=tab]:has-text('History')").first.click()
+        # the answer is in alice's conversations, in the sidebar: reopen it, then delete it
+        page.locator("#new-conversation").click()
+        page.wait_for_function("document.querySelectorAll(\"[data-testid='bot']\").length === 0")
         pick_history(page, "chief executive")
-        page.wait_for_selector("#history-view .src-file", timeout=TIMEOUT_MS)
-        assert PAYROLL_QUESTION.split(",")[0] in page.inner_text("#history-view")
+        page.wait_for_selector("#chat .src-file", timeout=TIMEOUT_MS)
+        assert PAYROLL_QUESTION.split(",")[0] in page.inner_text("#chat")
+        page.locator("#conversation-tools").get_by_text("Rename, export or delete").click()
         page.locator("#history-delete").click()
         page.wait_for_selector("#history-note:has-text('Deleted')", timeout=TIMEOUT_MS)
+        assert page.locator("#conversations label").filter(has_text="chief executive").count() == 0
         page.screenshot(path="/tmp/ui-login.png", full_page=True)
+        page.locator("#user-menu summary").click()  # the account menu: who, and sign out
+        assert page.locator("#user-menu summary").inner_text().strip() == "alice"
+        assert page.locator("#user-menu").get_by_text("Admin page").count() == 0  # not an admin
         page.click("#sign-out button")
         page.wait_for_selector("form[action='/login']", timeout=TIMEOUT_MS)
         assert page.goto(url).status == 401  # the session is gone on the server too

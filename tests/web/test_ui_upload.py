@@ -197,6 +197,11 @@ def test_browser_upload_shows_each_files_result_and_delete_removes_the_document(
 
         copy = uploads.folder / "team-docs" / "travel-policy.md"
         assert [d.source for d in store.documents("team-docs")] == [str(copy)]
+        [stored] = store.documents("team-docs")  # login off: the web page, not the CLI
+        assert (stored.ingested_by, stored.size) == ("web page (no sign-in)", len(TRAVEL))
+        expect(page.locator("#collection-documents td.doc-by")).to_have_text(
+            ["web page (no sign-in)"]
+        )
         assert copy.read_text() == TRAVEL
         assert sorted(p.name for p in copy.parent.iterdir()) == ["travel-policy.md"]
         assert store.documents() == before, "the other collection is untouched"

@@ -35,3 +35,21 @@ def test_deleting_never_removes_a_file_the_store_did_not_hold(fresh: Components)
     stray.write_text("# Someone's copy\n")
     removed = delete_documents(fresh.store, uploads, [str(stray)], "documents")
     assert removed == 0 and stray.exists()
+
+
+def test_deleting_an_uploaded_mail_s_attachment_keeps_the_mail(fresh: Components):
+    from support.mail import letter
+
+    from ingest.indexer import ingest_paths
+
+    uploads = Uploads.from_settings(fresh.settings, ingest=None)  # type: ignore[arg-type]
+    folder = uploads.folder / "documents"
+    folder.mkdir(parents=True)
+    mail = folder / "june.eml"
+    mail.write_bytes(letter("June rota", "Attached.", {"rota.txt": b"Kim works nights.\n"}))
+    s = fresh.settings
+    ingest_paths([mail], fresh.store, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+    assert delete_documents(fresh.store, uploads, [f"{mail}/rota.txt"], "documents") == 1
+    assert mail.exists() and [d.source for d in fresh.store.documents()] == [str(mail)]
+    assert delete_documents(fresh.store, uploads, [str(mail)], "documents") == 1
+    assert not mail.exists() and fresh.store.documents() == []
