@@ -225,23 +225,21 @@ class Doctor:
             yield self._gguf()
 
     def _gguf(self) -> Check:
+        from assistant.llm.gguf_meta import read_values
         from assistant.llm.llamacpp import packaged_model_path
 
         path = self.s.model_path or packaged_model_path()
         fix = "set ASSISTANT_MODEL_PATH to a local .gguf file (empty: the packaged model)"
         if not path.is_file():
             return Check("chat model", False, f"{path}: model file not found", fix)
-        from llama_cpp import Llama
-
-        try:
-            # Weights are memory-mapped, not read, so this is quick even for an 8B model,
-            # yet llama.cpp checks every tensor lies inside the file (a truncated copy fails).
-            llm = Llama(model_path=str(path), n_ctx=256, n_batch=64, verbose=False)
-        except ValueError as exc:
-            return Check("chat model", False, f"{path}: cannot load as a GGUF model ({exc})", fix)
-        meta = llm.metadata
-        trained = int(meta.get(f"{meta.get('general.architecture')}.context_length", 0))
-        llm.close()
+        # Weights are memory-mapped, not read, so loading is quick even for an 8B model, yet
+        # llama.cpp checks every tensor lies inside the file (a truncated copy fails).
+        problem = _load_problem(path, self.s)
+        if problem:
+            return Check("chat model", False, problem, fix)
+        arch = read_values(path, {"general.architecture"}).get("general.architecture")
+        key = f"{arch}.context_length"
+        trained = int(read_values(path, {key}).get(key, 0))
         if trained and self.s.context_window > trained:
             return Check(
                 "chat model",
@@ -250,7 +248,8 @@ class Doctor:
                 f" {self.s.context_window}",
                 f"set ASSISTANT_CONTEXT_WINDOW to {trained} or less",
             )
-        return Check("chat model", True, f"{path} loads (llama.cpp, trained context {trained})")
+        engine = self.s.llamacpp_engine
+        return Check("chat model", True, f"{path} loads ({engine}, trained context {trained})")
 
     def _ollama_model_check(self, name: str, model: str) -> Check | None:
         """A failed check if Ollama is down or lacks `model`; None when all is well."""
@@ -298,3 +297,23 @@ class _WithoutManifest:
 
     def list_collections(self) -> list[Any]:
         return [c for c in self._client.list_collections() if c.name != self._manifest]
+
+
+def _load_problem(path: Path, settings: Settings) -> str | None:
+    """Why the engine cannot load this GGUF, or None when it can."""
+    if settings.llamacpp_engine == "llama-cpp-python":
+        from llama_cpp import Llama
+
+        try:
+            Llama(model_path=str(path), n_ctx=256, n_batch=64, verbose=False).close()
+        except ValueError as exc:
+            return f"{path}: cannot load as a GGUF model ({exc})"
+        return None
+    from assistant.llm.llamaserver import LlamaServerChat
+
+    small = {"model_path": path, "slots": 1, "context_window": 512}
+    try:
+        LlamaServerChat(settings.model_copy(update=small)).close()
+    except AssistantError as exc:
+        return str(exc)
+    return None

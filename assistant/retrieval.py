@@ -9,14 +9,20 @@ Vectors catch paraphrase ("licence" ~ "commercially permissive"); BM25 catches e
 and numbers ("405B", "4chan") that a 384-dim MiniLM blurs. Reciprocal-rank fusion merges
 the two rankings without having to calibrate their scores against each other. Cosine
 similarity still gates the result, so an off-topic question retrieves nothing at all.
+
+A user who may read several collections has them searched at once, in a small thread pool:
+Chroma's query and SQLite's run outside the GIL, so the question waits for the slowest
+collection rather than for their sum.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +32,7 @@ from assistant.store.keywords import tokenize
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the weight of top ranks
 CANDIDATES_PER_RESULT = 4
+SEARCH_THREADS = 5  # collections one question searches at once (1: one after the other)
 
 
 class BM25Index:
@@ -129,8 +136,12 @@ class Retriever:
         min_similarity: float,
         min_keyword_coverage: float,
         hybrid: bool,
+        threads: int = SEARCH_THREADS,
     ) -> None:
         self.store = store
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self.top_k = top_k
         self.min_similarity = min_similarity
         self.min_keyword_coverage = min_keyword_coverage
@@ -177,10 +188,23 @@ class Retriever:
             return Retrieval(hits=[], seconds=time.perf_counter() - started)
         query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
         terms = _terms(question)  # once per question, not per collection or candidate
-        hits = [h for name in collections for h in self._ranked(terms, query, k, name)]
+        ranked = self._each(lambda name: self._ranked(terms, query, k, name), collections)
+        hits = [h for found in ranked for h in found]  # in the order of `collections`
         if len(collections) > 1:
             hits.sort(key=lambda h: -h.similarity)
         return Retrieval(hits=hits[:k], seconds=time.perf_counter() - started)
+
+    def _each(
+        self, search: Callable[[str], list[Hit]], collections: Sequence[str]
+    ) -> list[list[Hit]]:
+        """`search` of every collection, in their order; concurrently when there are several.
+        An error in any of them is raised here, as it would be one after the other."""
+        if self.threads <= 1 or len(collections) <= 1:
+            return [search(name) for name in collections]
+        with self._pool_lock:  # made on the first question that needs it
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="retrieve")
+        return list(self._pool.map(search, collections))
 
     def _ranked(self, terms: list[str], query: np.ndarray, k: int, collection: str) -> list[Hit]:
         """Vector and BM25 rankings fused, past the relevance gate, each chunk tagged with

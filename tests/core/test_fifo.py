@@ -44,3 +44,46 @@ def test_an_uncontended_lock_is_taken_at_once_and_released():
         pass
     with lock.held():
         assert lock.waiting == 0
+
+
+def test_with_slots_that_many_are_served_at_once_and_the_rest_wait_in_order():
+    lock = FifoLock(slots=3)
+    for _ in range(3):
+        lock.acquire(lambda place: (_ for _ in ()).throw(AssertionError("waited")))
+    assert lock.busy == 3
+    served: list[int] = []
+    places: dict[int, list[int]] = {}
+    threads = []
+    for n in range(4):
+        queued = threading.Event()
+
+        def ask(n: int = n, queued: threading.Event = queued) -> None:
+            def on_wait(place: int) -> None:
+                places.setdefault(n, []).append(place)
+                queued.set()
+
+            lock.acquire(on_wait)
+            served.append(n)
+
+        thread = threading.Thread(target=ask)
+        thread.start()
+        assert queued.wait(5)
+        threads.append(thread)
+    assert lock.waiting == 4 and served == []
+    lock.release()  # one slot frees: only the head of the line gets it
+    threads[0].join(5)
+    assert served == [0] and lock.waiting == 3 and lock.busy == 3
+    for _ in range(3):
+        lock.release()
+    for thread in threads:
+        thread.join(5)
+    assert served == [0, 1, 2, 3] and lock.busy == 3 and lock.waiting == 0
+    assert places[3][0] == 4 and places[3][-1] == 1
+    for _ in range(3):
+        lock.release()
+    try:
+        lock.release()
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("a release without an acquire must fail")

