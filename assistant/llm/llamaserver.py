@@ -72,6 +72,9 @@ class LlamaServerChat:
         }
         # Askers beyond the engine's slots wait here, first come first served, told their place.
         self.queue = FifoLock(self.slots)
+        # Chunks the engine has produced (about one a token), counted as it produces them:
+        # how tests see that a stopped answer stopped computing. Slots may race on it.
+        self.tokens_generated = 0
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self._http.post(path, json=body)
@@ -128,6 +131,7 @@ class LlamaServerChat:
         cancel = threading.Event()
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
+            self.tokens_generated += 1
             chunks.put(chunk)
             return cancel.is_set()  # True: the engine stops this request
 

@@ -90,7 +90,9 @@ def test_a_waiter_learns_its_place_and_a_cancelled_answer_frees_the_slot(
     third = threading.Thread(target=ask, args=("third",))
     third.start()
     assert wait_until(lambda: one.queue.waiting == 2)
-    assert events["second"] == [Queued(1)] and events["third"] == [Queued(2)]
+    # The place is yielded just after the asker joins the line: wait for it to arrive.
+    assert wait_until(lambda: events["third"] == [Queued(2)]), events
+    assert events["second"] == [Queued(1)]
     first.close()  # the first asker goes away: its generation stops, the line moves up
     second.join(300)
     third.join(300)

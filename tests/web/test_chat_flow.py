@@ -1,9 +1,10 @@
 """The chat's Stop, Retry and Edit handlers (`ui.flow`) driven without a browser, over the
 real assistant and packaged model and a real conversations database.
 
-llama.cpp computes a token only when the stream is asked for the next one, so "the model
-stopped computing" is exact here: the model's counter of generated chunks stays at what
-was consumed when the answer was stopped, and the model's lock is free at once."""
+The engine counts the chunks it produces as it produces them (`tokens_generated`). It
+computes ahead of what the page has read, so "the model stopped computing" is: within a
+few chunks of the Stop (an answer that ran on would reach its 256-token limit), nothing
+more afterwards, and the model's slot free at once."""
 
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ def _start(flow: Flow, question: str = QUESTION, session: str = "s1"):  # type: 
 def _lock_is_free(model: object) -> bool:
     """Take and give back the model's lock from another thread, without waiting in line."""
     lock = model.queue  # type: ignore[attr-defined]
-    return not lock._held and lock.waiting == 0
+    return bool(lock.busy == 0 and lock.waiting == 0)
+
+
+RUN_ON = 12  # chunks the engine may produce between a Stop and its next callback
 
 
 def test_runs_allow_one_answer_per_page_and_stop_only_a_running_one():
@@ -87,11 +91,12 @@ def test_stop_ends_generation_frees_the_lock_and_keeps_the_partial_answer(seeded
         if model.tokens_generated - before >= 4:  # a few words written
             break
     assert not _lock_is_free(model)  # mid-answer: the model is held
+    at_stop = model.tokens_generated
     flow.stop(_request())
     chat, conversation, memory, last = list(steps)[-1]
     generated = model.tokens_generated
     assert _lock_is_free(model), "Stop frees the model for the next in line at once"
-    assert generated - before <= 6, "the model stopped computing when asked (no run-on)"
+    assert generated - at_stop <= RUN_ON, "the model stopped computing when asked (no run-on)"
     assert STOPPED_HTML in chat[-1]["content"] and last == {"question": QUESTION, "answered": True}
     turn = history.get(LOCAL, conversation)["turns"][0]
     assert turn["stopped"] and turn["question"] == QUESTION and turn["answer"]
@@ -109,8 +114,9 @@ def test_closing_the_stream_as_gradio_does_keeps_the_partial_answer(seeded, tmp_
     for _ in steps:
         if model.tokens_generated - before >= 3:
             break
+    at_close = model.tokens_generated
     steps.close()
-    assert _lock_is_free(model) and model.tokens_generated - before <= 4
+    assert _lock_is_free(model) and model.tokens_generated - at_close <= RUN_ON
     (info,) = history.list(LOCAL)
     assert history.get(LOCAL, info.id)["turns"][0]["stopped"]
     assert flow.runs.get("gone") is None  # the page may ask again
