@@ -166,6 +166,10 @@ def start_server(
         "ASSISTANT_ANSWER_STYLE": "generated",  # the model's line is what is measured
         "ASSISTANT_PORT": str(port),
         "ASSISTANT_SLOTS": str(slots),
+        # Every client is the one bench user: lift the per-user limit (2 in flight) and
+        # the admission cap so all 20 wait in the model's line, as 20 people would.
+        "ASSISTANT_MAX_QUESTIONS_PER_USER": "64",
+        "ASSISTANT_MAX_QUESTIONS_IN_FLIGHT": "64",
     }
     if max_tokens:
         env["ASSISTANT_MAX_ANSWER_TOKENS"] = str(max_tokens)
