@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import ASSISTANT, ROOT, free_port
+from load import ASSISTANT, free_port, server_env
 
 MAX_REQUESTS = 5000  # per flood, whatever its speed
 OFF_TOPIC = [  # retrieved, gated, refused: no model answer to wait for
@@ -70,13 +70,8 @@ def rss_mb(pid: int) -> float:
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     port = free_port()
-    env |= {
-        "ASSISTANT_DATA_DIR": str(tmp),
-        "ASSISTANT_CONFIG": str(tmp / "none.toml"),
-        "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
-        "ASSISTANT_PORT": str(port),
+    env = server_env(tmp, port) | {
         "ASSISTANT_CHAT_LOG": "false",
         "ASSISTANT_UPLOAD_QUOTA_MB": "100",
         "GRADIO_TEMP_DIR": str(tmp / "gradio"),

@@ -153,18 +153,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_env(tmp: Path, port: int) -> dict[str, str]:
+    """This process's environment for `assistant serve` on the embedded defaults in `tmp`:
+    none of the caller's ASSISTANT_* settings, no config file, the seeds, `port`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    return env | {
+        "ASSISTANT_DATA_DIR": str(tmp),
+        "ASSISTANT_CONFIG": str(tmp / "none.toml"),
+        "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
+        "ASSISTANT_PORT": str(port),
+    }
+
+
 def start_server(
     tmp: Path, slots: int, max_tokens: int | None = None
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     """`assistant serve` on the embedded defaults in a temp data dir, with one user."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     port = free_port()
-    env |= {
-        "ASSISTANT_DATA_DIR": str(tmp),
-        "ASSISTANT_CONFIG": str(tmp / "none.toml"),
-        "ASSISTANT_SEED_DIR": str(ROOT / "seeds"),
+    env = server_env(tmp, port) | {
         "ASSISTANT_ANSWER_STYLE": "generated",  # the model's line is what is measured
-        "ASSISTANT_PORT": str(port),
         "ASSISTANT_SLOTS": str(slots),
         # Every client is the one bench user: lift the per-user limit (2 in flight) and
         # the admission cap so all 20 wait in the model's line, as 20 people would.
