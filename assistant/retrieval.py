@@ -12,7 +12,10 @@ similarity still gates the result, so an off-topic question retrieves nothing at
 
 A user who may read several collections has them searched at once, in a small thread pool:
 Chroma's query and SQLite's run outside the GIL, so the question waits for the slowest
-collection rather than for their sum.
+collection rather than for their sum. The keyword searches start first, while the question
+is being embedded. The vector query reads ids and distances only (reading metadata is most
+of Chroma's cost); text and metadata are read for the fused best few, and the relevance
+gate stops at the k-th chunk that passes.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,61 +172,88 @@ class Retriever:
     def retrieve(
         self, question: str, k: int | None = None, collection: str | None = None
     ) -> Retrieval:
-        started = time.perf_counter()
-        k = k or self.top_k
-        collection = collection or self.store.default_collection
-        query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
-        hits = self._ranked(_terms(question), query, k, collection)
-        return Retrieval(hits=hits, seconds=time.perf_counter() - started)
+        return self.retrieve_many(question, [collection or self.store.default_collection], k)
 
     def retrieve_many(
         self, question: str, collections: Sequence[str], k: int | None = None
     ) -> Retrieval:
         """The best k chunks over several collections (those a user may read): each is
         searched on its own, then the hits merge by cosine similarity, the one score
-        that means the same in every collection (BM25's and RRF's do not)."""
+        that means the same in every collection (BM25's and RRF's do not).
+
+        The keyword searches start before the question is embedded, and run while it is:
+        they need only its words."""
         started = time.perf_counter()
-        k = k or self.top_k
+        top = k or self.top_k
         if not collections:
             return Retrieval(hits=[], seconds=time.perf_counter() - started)
-        query = np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32)
         terms = _terms(question)  # once per question, not per collection or candidate
-        ranked = self._each(lambda name: self._ranked(terms, query, k, name), collections)
+        query: Future[np.ndarray] = Future()
+
+        def search(name: str) -> list[Hit]:
+            return self._ranked(terms, query, top, name)
+
+        pending = self._start(search, collections)
+        try:
+            query.set_result(np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32))
+        except BaseException as exc:
+            query.set_exception(exc)  # the searches waiting for it end with it
+            raise
+        ranked = [f.result() if isinstance(f, Future) else search(f) for f in pending]
         hits = [h for found in ranked for h in found]  # in the order of `collections`
         if len(collections) > 1:
             hits.sort(key=lambda h: -h.similarity)
-        return Retrieval(hits=hits[:k], seconds=time.perf_counter() - started)
+        return Retrieval(hits=hits[:top], seconds=time.perf_counter() - started)
 
-    def _each(
+    def _start(
         self, search: Callable[[str], list[Hit]], collections: Sequence[str]
-    ) -> list[list[Hit]]:
-        """`search` of every collection, in their order; concurrently when there are several.
-        An error in any of them is raised here, as it would be one after the other."""
-        if self.threads <= 1 or len(collections) <= 1:
-            return [search(name) for name in collections]
+    ) -> list[Future[list[Hit]] | str]:
+        """`search` of every collection started in the pool, in their order; with no pool
+        (threads=1), the names, searched one after the other once the question is embedded.
+        An error in any of them is raised by `retrieve_many`, as it would be in turn."""
+        if self.threads <= 1:
+            return list(collections)
         with self._pool_lock:  # made on the first question that needs it
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="retrieve")
-        return list(self._pool.map(search, collections))
+        return [self._pool.submit(search, name) for name in collections]
 
-    def _ranked(self, terms: list[str], query: np.ndarray, k: int, collection: str) -> list[Hit]:
+    def _ranked(
+        self, terms: list[str], query: Future[np.ndarray], k: int, collection: str
+    ) -> list[Hit]:
         """Vector and BM25 rankings fused, past the relevance gate, each chunk tagged with
         its collection (sources name it; history and permissions rely on it)."""
         n = k * CANDIDATES_PER_RESULT
-        vector_hits = self.store.search(query, n, collection)
-        rankings = [[h.chunk.id for h in vector_hits]]
-        by_id = {h.chunk.id: h for h in vector_hits}
-        keywords = self._keywords(terms, n, collection)
-        if keywords is not None:
-            rankings.append(keywords.ids)
-            missing = [i for i in keywords.ids if i not in by_id]
-            for chunk, vec in self.store.get_with_embeddings(missing, collection):
-                by_id[chunk.id] = Hit(chunk, float(np.dot(query, vec)))
+        keywords = self._keywords(terms, n, collection)  # before the vector is needed
+        vector = query.result()
+        while True:
+            nearest = self.store.nearest(vector, n, collection)
+            hits, inactive = self._gated(nearest, keywords, vector, k, collection)
+            if len(hits) >= k or not inactive or len(nearest) < n:
+                return [_tagged(h, collection) for h in hits]
+            n *= 4  # chunks of other versions (a write under way) took places: look further
+
+    def _gated(
+        self,
+        nearest: list[tuple[str, float]],
+        keywords: _Keywords | None,
+        vector: np.ndarray,
+        k: int,
+        collection: str,
+    ) -> tuple[list[Hit], int]:
+        """The first k candidates, in fused order, that are active and pass the relevance
+        gate; and how many of the vector candidates fetched were not active.
+
+        Candidates are read from the store a window at a time: the first 2k (where the k
+        usually are), then the rest. A keyword-only candidate's similarity comes from its
+        vector."""
+        similarity = dict(nearest)
+        rankings = [[i for i, _ in nearest], keywords.ids if keywords else []]
         fused: dict[str, float] = defaultdict(float)
         for ranking in rankings:
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] += 1.0 / (RRF_K + rank + 1)
-        ordered = sorted((i for i in fused if i in by_id), key=lambda i: -fused[i])
+        ordered = sorted(fused, key=lambda i: -fused[i])
 
         def relevant(hit: Hit) -> bool:
             if hit.similarity >= self.min_similarity:
@@ -232,8 +262,19 @@ class Retriever:
                 keywords.coverage(hit.chunk.text) >= self.min_keyword_coverage
             )
 
-        hits = [by_id[i] for i in ordered if relevant(by_id[i])][:k]
-        return [_tagged(h, collection) for h in hits]
+        hits: list[Hit] = []
+        inactive = 0
+        for window in (ordered[: 2 * k], ordered[2 * k :]):
+            found = {c.id: (c, v) for c, v in self.store.get_with_embeddings(window, collection)}
+            inactive += sum(1 for i in window if i in similarity and i not in found)
+            for chunk, vec in (found[i] for i in window if i in found):
+                score = similarity.get(chunk.id)
+                hit = Hit(chunk, float(np.dot(vector, vec)) if score is None else score)
+                if relevant(hit):
+                    hits.append(hit)
+            if len(hits) >= k:
+                break
+        return hits[:k], inactive
 
 
 def _tagged(hit: Hit, collection: str) -> Hit:

@@ -38,6 +38,19 @@ class _PackagedMiniLM(ONNXMiniLM_L6_V2):
             )
 
     @cached_property
+    def model(self) -> Any:
+        """Chroma's session, but with idle worker threads that sleep: by default they spin
+        for a while after every run, and a question's other work (its searches, run at
+        the same time) then waits for a core the spinning holds."""
+        options = self.ort.SessionOptions()
+        options.log_severity_level = 3
+        options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return self.ort.InferenceSession(
+            str(MODEL_DIR / "model.onnx"), providers=self._preferred_providers, sess_options=options
+        )
+
+    @cached_property
     def tokenizer(self) -> Any:
         tokenizer = self.Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)

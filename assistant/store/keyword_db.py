@@ -2,8 +2,10 @@
 `database_url` on PostgreSQL) the PostgreSQL database every replica already shares.
 
 Both speak the same SQL to `keywords.py` (`?` placeholders, `ON CONFLICT DO NOTHING`); only
-the table definitions and the write lock differ. One connection per process, used under a
-lock: a keyword query is a handful of index range scans.
+the table definitions and the write lock differ. Writes go through one connection under a
+lock. Reads (`read()`): on SQLite each thread has its own read-only connection, so the
+collections a question searches at once really are searched at once (WAL lets readers run
+beside a writer); on PostgreSQL they share the one connection under the lock.
 """
 
 from __future__ import annotations
@@ -72,7 +74,23 @@ class KeywordDb:
                 raise
             self.execute("COMMIT")
 
+    @contextmanager
+    def read(self) -> Iterator[KeywordDb]:
+        """A consistent view for the statements of one query."""
+        with self.lock:
+            yield self
+
     def _begin(self) -> None: ...
+
+
+class _Reader(KeywordDb):
+    """One thread's read-only SQLite connection, inside a read transaction (a snapshot)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(sql, params)
 
 
 class SqliteKeywordDb(KeywordDb):
@@ -82,12 +100,32 @@ class SqliteKeywordDb(KeywordDb):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death
         self._db.execute(REGISTRY)
+        self._path = path
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []  # every thread's, closed with this
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._db.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._db.executemany(sql, rows)
+
+    @contextmanager
+    def read(self) -> Iterator[KeywordDb]:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            uri = f"{self._path.resolve().as_uri()}?mode=ro"
+            db = sqlite3.connect(
+                uri, uri=True, timeout=60, check_same_thread=False, isolation_level=None
+            )
+            self._local.db = db
+            with self.lock:
+                self._readers.append(db)
+        db.execute("BEGIN")
+        try:
+            yield _Reader(db)
+        finally:
+            db.execute("COMMIT")
 
     def tables(self, tag: str) -> list[str]:
         ddl = _TABLES.format(
@@ -96,6 +134,10 @@ class SqliteKeywordDb(KeywordDb):
         return [s for s in ddl.split(";") if s.strip()]
 
     def close(self) -> None:
+        with self.lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
         self._db.close()
 
     def _begin(self) -> None:

@@ -111,7 +111,6 @@ class KeywordIndex:
 
     def __init__(self, db: KeywordDb) -> None:
         self._db = db
-        self._lock = db.lock
 
     def close(self) -> None:
         self._db.close()
@@ -120,8 +119,8 @@ class KeywordIndex:
         return self._db.tx()
 
     def _stats(self, collection: str) -> tuple[int, int] | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._db.read() as db:
+            row = db.execute(
                 "SELECT chunks, length FROM keyword_collections WHERE collection = ?",
                 (collection,),
             ).fetchone()
@@ -270,68 +269,44 @@ class KeywordIndex:
         """(source, doc_hash) -> chunks indexed, for every version in the index."""
         if not self.ready(collection):
             return {}
-        with self._lock:
-            got = self._db.execute(
+        with self._db.read() as db:
+            got = db.execute(
                 f"SELECT source, doc_hash, COUNT(*) FROM {_tag(collection)}_chunks"
                 " GROUP BY source, doc_hash"
             ).fetchall()
         return {(s, h): int(n) for s, h, n in got}
 
     def chunk_ids(self, collection: str) -> list[str]:
-        with self._lock:
-            got = self._db.execute(f"SELECT chunk_id FROM {_tag(collection)}_chunks").fetchall()
+        with self._db.read() as db:
+            got = db.execute(f"SELECT chunk_id FROM {_tag(collection)}_chunks").fetchall()
         return [r[0] for r in got]
 
     def weights(self, collection: str, terms: Iterable[str]) -> dict[str, float]:
         """idf of each term in the collection (a term no chunk holds: the highest)."""
         terms = sorted(set(terms))
-        stats = self._stats(collection)
-        n = stats[0] if stats else 0
-        df = dict.fromkeys(terms, 0)
-        if stats and terms:
-            with self._lock:
-                sql = (
-                    f"SELECT term, df FROM {_tag(collection)}_terms WHERE term IN ({_marks(terms)})"
-                )
-                got = self._db.execute(sql, terms).fetchall()
-            df.update(got)
-        return {w: idf(n, max(0, df[w])) for w in terms}
+        with self._db.read() as db:
+            n, df = _term_stats(db, collection, terms)
+        return {w: idf(n, df.get(w, (0, 0))[1]) for w in terms}
 
     def top(self, collection: str, terms: Iterable[str], n: int) -> list[tuple[str, str, str]]:
         """The n best (chunk_id, source, doc_hash) by BM25 over the terms, of any version:
         the caller keeps the active ones.
 
-        Candidates: the `TOP_PER_TERM` highest-impact postings of each term, summed. The
-        best `RESCORED` of them are then scored exactly from their own postings (a chunk
-        may hold a common term whose top list it missed), and ranked by that."""
-        stats = self._stats(collection)
+        Candidates: the `TOP_PER_TERM` highest-impact postings of each term, summed by
+        SQLite in one statement. The best `RESCORED` of them are then scored exactly from
+        their own postings (a chunk may hold a common term whose top list it missed), and
+        ranked by that."""
         terms = sorted(set(terms))
-        if not stats or not terms or n <= 0:
+        if not terms or n <= 0:
             return []
         t = _tag(collection)
-        weights: dict[int, float] = {}
-        seqs, scores = [], []
-        with self._lock:
-            got = self._db.execute(
-                f"SELECT id, df FROM {t}_terms WHERE term IN ({_marks(terms)}) AND df > 0", terms
-            ).fetchall()
-            for term_id, df in got:
-                weights[term_id] = idf(stats[0], df)
-                rows = self._db.execute(
-                    f"SELECT seq, impact FROM {t}_postings WHERE term = ?"
-                    " ORDER BY impact DESC LIMIT ?",
-                    (term_id, TOP_PER_TERM),
-                ).fetchall()
-                part = np.array(rows, dtype=np.int64).reshape(-1, 2)
-                seqs.append(part[:, 0])
-                scores.append(part[:, 1] * weights[term_id])
-        if not seqs:
-            return []
-        unique, where = np.unique(np.concatenate(seqs), return_inverse=True)
-        total = np.bincount(where, weights=np.concatenate(scores))
-        best = [int(s) for s in unique[np.argsort(-total, kind="stable")[: max(n, RESCORED)]]]
-        with self._lock:
-            got = self._db.execute(
+        with self._db.read() as db:
+            chunks, stats = _term_stats(db, collection, terms)
+            weights = {term_id: idf(chunks, df) for term_id, df in stats.values() if df > 0}
+            if not weights:
+                return []
+            best = _candidates(db, t, weights, max(n, RESCORED))
+            got = db.execute(
                 f"SELECT seq, chunk_id, source, doc_hash, postings FROM {t}_chunks"
                 f" WHERE seq IN ({_marks(best)})",
                 best,
@@ -340,6 +315,39 @@ class KeywordIndex:
         ranked = sorted(exact, key=lambda seq: (-exact[seq], seq))[:n]
         rows_by_seq = {seq: (chunk_id, s, h) for seq, chunk_id, s, h, _ in got}
         return [rows_by_seq[s] for s in ranked]
+
+
+def _term_stats(
+    db: KeywordDb, collection: str, terms: list[str]
+) -> tuple[int, dict[str, tuple[int, int]]]:
+    """The collection's chunk count, and term -> (term id, df) for the terms it holds."""
+    row = db.execute(
+        "SELECT chunks FROM keyword_collections WHERE collection = ?", (collection,)
+    ).fetchone()
+    if row is None or not terms:
+        return (int(row[0]) if row else 0), {}
+    got = db.execute(
+        f"SELECT term, id, df FROM {_tag(collection)}_terms WHERE term IN ({_marks(terms)})",
+        terms,
+    ).fetchall()
+    return int(row[0]), {term: (int(i), max(0, int(df))) for term, i, df in got}
+
+
+def _candidates(db: KeywordDb, t: str, weights: dict[int, float], n: int) -> list[int]:
+    """The n chunk seqs with the best summed idf x impact over each term's top postings:
+    one statement, so the thousands of postings never become Python objects."""
+    parts, params = [], []
+    for i, (term_id, weight) in enumerate(sorted(weights.items())):
+        parts.append(
+            f"SELECT seq, impact * ? AS score FROM (SELECT seq, impact FROM {t}_postings"
+            f" WHERE term = ? ORDER BY impact DESC LIMIT ?) AS p{i}"
+        )
+        params += [weight, term_id, TOP_PER_TERM]
+    sql = (
+        f"SELECT seq FROM ({' UNION ALL '.join(parts)}) AS u"
+        " GROUP BY seq ORDER BY SUM(score) DESC, seq LIMIT ?"
+    )
+    return [int(r[0]) for r in db.execute(sql, [*params, n]).fetchall()]
 
 
 def _scores(blobs: list[bytes], weights: dict[int, float]) -> list[float]:

@@ -523,9 +523,30 @@ class Store:
             n = min(total, n * 4)
         return []
 
+    def nearest(
+        self, embedding: Sequence[float] | np.ndarray, n: int, collection: str | None = None
+    ) -> list[tuple[str, float]]:
+        """The ids of the n nearest chunks and their cosine similarity, a few more to make
+        up for chunks of inactive versions (which these still include: `get_with_embeddings`
+        drops them). Reads no metadata, which is most of a Chroma query's cost."""
+        name = collection or self.default_collection
+        col, total = self._reading(name)
+        n = min(total, n + max(4, n // 4))
+        if n <= 0:
+            return []
+        got = col.query(
+            query_embeddings=np.asarray([embedding], dtype=np.float32),
+            n_results=n,
+            include=["distances"],
+        )
+        return [
+            (id_, 1.0 - float(d)) for id_, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
     def get_with_embeddings(
         self, ids: Sequence[str], collection: str | None = None
-    ) -> list[tuple[Chunk, list[float]]]:
+    ) -> list[tuple[Chunk, np.ndarray]]:
+        """The chunks of these ids that belong to active versions, with their vectors."""
         if not ids:
             return []
         name = collection or self.default_collection
@@ -534,7 +555,7 @@ class Store:
         )
         active = self._active_for(name, [str((m or {}).get("source")) for m in got["metadatas"]])
         return [
-            (Chunk(i, t or "", dict(m or {})), list(e))
+            (Chunk(i, t or "", dict(m or {})), np.asarray(e, dtype=np.float32))
             for i, t, m, e in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             )

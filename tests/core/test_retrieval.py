@@ -66,3 +66,32 @@ def test_bm25_ranks_exact_rare_terms_first():
     assert index.top("405B", 3) == ["b"]
     assert index.top("open models", 3)[0] in {"a", "c"}
     assert index.top("banana", 3) == []
+
+
+def test_retrieval_looks_past_the_chunks_of_a_version_being_written(fresh):
+    """A version still being written is in Chroma but not active: its chunks may fill the
+    nearest places (vector query reads no metadata), and retrieval must look further."""
+    from assistant.retrieval import Retriever
+
+    store = fresh.store
+    question = "Which license covers the Llama 2 weights?"
+    meta = {"source": "/docs/licence.txt", "doc_hash": "live"}
+    store.add([Chunk("live-0", "Llama 2 is released under the Llama 2 Community License.", meta)])
+    pending = [
+        Chunk(f"next-{i}", f"{question} (draft {i})", {"source": "/docs/next.txt", "doc_hash": "w"})
+        for i in range(40)
+    ]
+    store._collection(None).add(  # written, never flipped: what a reader sees mid-ingest
+        ids=[c.id for c in pending],
+        documents=[c.text for c in pending],
+        metadatas=[c.metadata for c in pending],
+        embeddings=store.embedder.embed([c.text for c in pending]),
+    )
+    assert all(
+        i.startswith("next-") for i, _ in store.nearest(store.embedder.embed([question])[0], 8)
+    )
+    vectors_only = Retriever(
+        store, top_k=1, min_similarity=0.0, min_keyword_coverage=1.0, hybrid=False
+    )
+    [hit] = vectors_only.retrieve(question).hits
+    assert hit.chunk.id == "live-0"

@@ -87,13 +87,13 @@ def test_collections_are_really_searched_at_once(teams, monkeypatch) -> None:
     other, the first would wait in vain (the barrier breaks after 30 s)."""
     parts, names = teams
     barrier = threading.Barrier(len(names), timeout=30)
-    search: Callable[..., Any] = parts.store.search
+    nearest: Callable[..., Any] = parts.store.nearest
 
     def waiting(*args: Any, **kwargs: Any) -> Any:
         barrier.wait()
-        return search(*args, **kwargs)
+        return nearest(*args, **kwargs)
 
-    monkeypatch.setattr(parts.store, "search", waiting)
+    monkeypatch.setattr(parts.store, "nearest", waiting)
     hits = retriever(parts, len(names)).retrieve_many(QUESTIONS[0], names).hits
     assert hits and not barrier.broken
 
@@ -108,15 +108,38 @@ def test_an_unknown_collection_fails_the_same_way(teams) -> None:
     assert errors[0] == errors[1] and "nope" in errors[0]
 
 
-def test_one_collection_is_searched_in_the_callers_thread(teams, monkeypatch) -> None:
+def test_keywords_are_searched_while_the_question_is_embedded(teams, monkeypatch) -> None:
+    """The keyword search needs only the question's words, so it does not wait for its
+    vector: embedding and keyword search meet at a barrier, which breaks (after 30 s)
+    if one waits for the other."""
     parts, names = teams
-    threads: set[str] = set()
-    search: Callable[..., Any] = parts.store.search
+    barrier = threading.Barrier(2, timeout=30)
+    embed: Callable[..., Any] = parts.store.embedder.embed
+    keyword_search: Callable[..., Any] = parts.store.keyword_search
 
-    def noting(*args: Any, **kwargs: Any) -> Any:
-        threads.add(threading.current_thread().name)
-        return search(*args, **kwargs)
+    def embedding(*args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return embed(*args, **kwargs)
 
-    monkeypatch.setattr(parts.store, "search", noting)
-    retriever(parts, 5).retrieve_many(QUESTIONS[0], names[:1])
-    assert threads == {threading.current_thread().name}
+    def searching(*args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return keyword_search(*args, **kwargs)
+
+    monkeypatch.setattr(parts.store.embedder, "embed", embedding)
+    monkeypatch.setattr(parts.store, "keyword_search", searching)
+    retriever(parts, 5).retrieve_many(QUESTIONS[0], names[:1])  # one after the other: it breaks
+    assert not barrier.broken
+
+
+def test_an_error_while_embedding_ends_the_searches_waiting_for_it(teams, monkeypatch) -> None:
+    parts, names = teams
+
+    def failing(texts: Any) -> Any:
+        raise AssistantError("the embedder is gone")
+
+    monkeypatch.setattr(parts.store.embedder, "embed", failing)
+    r = retriever(parts, 5)
+    with pytest.raises(AssistantError, match="embedder is gone"):
+        r.retrieve_many(QUESTIONS[0], names)
+    monkeypatch.undo()  # the pool's threads are free again: the next question is answered
+    assert r.retrieve_many(QUESTIONS[1], names).hits
