@@ -20,6 +20,7 @@ from assistant.errors import AssistantError
 from assistant.evidence import Evidence, snippet_around, supported
 from assistant.followup import FollowUp, Search, fused_search
 from assistant.llm import ChatModel, Message
+from assistant.llm.fifo import in_arrival_order
 from assistant.quoting import GENERATED_HEAD, quote_text
 from assistant.retrieval import Retriever
 from assistant.rewrite import rewrite
@@ -152,8 +153,9 @@ class AnswerStream:
         if head:  # `both`: the quote first, at once
             yield head
         pieces: list[str] = []
-        pieces_iter = self._model.stream(
-            self._messages, max_tokens=self._max_tokens, stop=STOP_SEQUENCES
+        pieces_iter = in_arrival_order(  # its place in the model's line: when it was asked
+            self._model.stream(self._messages, max_tokens=self._max_tokens, stop=STOP_SEQUENCES),
+            self._started,
         )
         try:
             for piece in pieces_iter:

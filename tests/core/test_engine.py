@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.paths import make_settings
 
-from assistant.llm.fifo import Queued, with_places
+from assistant.llm.fifo import Queued, arrival, in_arrival_order, with_places
 from assistant.llm.llamaserver import LlamaServerChat
 
 pytestmark = pytest.mark.slow
@@ -104,6 +104,38 @@ def test_a_waiter_learns_its_place_and_a_cancelled_answer_frees_the_slot(
     # The cancelled answer stopped after a few tokens, not at 2000 (or at its natural end).
     predicted = one.metrics()["tokens_predicted_total"] - before
     assert predicted < 1 + 50 + 2 * 8, predicted
+    assert one.queue.busy == 0 and one.queue.waiting == 0
+
+
+def test_the_line_is_in_the_order_questions_were_asked_not_reached_the_model(
+    one: LlamaServerChat,
+) -> None:
+    """Two questions asked one after the other; the later one's search was quicker, so it
+    reaches the model's line first. The one asked first is still answered first, and the
+    other is told it moved back."""
+    first = one.stream(STORY, max_tokens=2000)
+    assert next(first)  # the only slot is busy
+    asked_early, asked_late = arrival(), arrival()
+    events: dict[str, list[object]] = {"early": [], "late": []}
+    order: list[str] = []
+
+    def ask(name: str, ticket: float) -> None:
+        for item in with_places(in_arrival_order(one.stream(FRUITS, max_tokens=8), ticket)):
+            if not isinstance(item, Queued) and name not in order:
+                order.append(name)
+            events[name].append(item)
+
+    late = threading.Thread(target=ask, args=("late", asked_late))
+    late.start()
+    assert wait_until(lambda: events["late"] == [Queued(1)]), events
+    early = threading.Thread(target=ask, args=("early", asked_early))
+    early.start()
+    assert wait_until(lambda: events["early"] == [Queued(1)]), events
+    assert wait_until(lambda: events["late"] == [Queued(1), Queued(2)]), events
+    first.close()
+    early.join(300)
+    late.join(300)
+    assert order == ["early", "late"]
     assert one.queue.busy == 0 and one.queue.waiting == 0
 
 

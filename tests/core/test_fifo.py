@@ -1,8 +1,10 @@
 """The model's queue: askers are served in the order they arrived, and told their place."""
 
 import threading
+import time
+from collections.abc import Iterator
 
-from assistant.llm.fifo import FifoLock
+from assistant.llm.fifo import FifoLock, arrival, in_arrival_order
 
 
 def test_waiters_get_the_lock_in_arrival_order_and_learn_their_place():
@@ -87,3 +89,33 @@ def test_with_slots_that_many_are_served_at_once_and_the_rest_wait_in_order():
         pass
     else:
         raise AssertionError("a release without an acquire must fail")
+
+
+def test_the_line_is_ordered_by_arrival_when_the_asker_says_when_it_came():
+    """Whoever reaches the line later but arrived earlier (its search took longer) stands
+    ahead; one who came without an arrival stands by the time it reached the line."""
+    lock = FifoLock()
+    lock.acquire()
+    asked_first, asked_second = arrival(), arrival()
+    served: list[str] = []
+
+    def model(name: str) -> Iterator[str]:
+        with lock.held():
+            served.append(name)
+            yield name
+
+    def ask(name: str, ticket: float | None) -> threading.Thread:
+        waiting = lock.waiting
+        stream = model(name) if ticket is None else in_arrival_order(model(name), ticket)
+        thread = threading.Thread(target=lambda: list(stream))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while lock.waiting == waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return thread
+
+    threads = [ask("second", asked_second), ask("untimed", None), ask("first", asked_first)]
+    lock.release()
+    for thread in threads:
+        thread.join(5)
+    assert served == ["first", "second", "untimed"]
