@@ -101,8 +101,7 @@ class SqliteKeywordDb(KeywordDb):
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death
         self._db.execute(REGISTRY)
         self._path = path
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []  # every thread's, closed with this
+        self._readers: dict[threading.Thread, sqlite3.Connection] = {}  # a thread's own
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._db.execute(sql, params)
@@ -112,20 +111,25 @@ class SqliteKeywordDb(KeywordDb):
 
     @contextmanager
     def read(self) -> Iterator[KeywordDb]:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            uri = f"{self._path.resolve().as_uri()}?mode=ro"
-            db = sqlite3.connect(
-                uri, uri=True, timeout=60, check_same_thread=False, isolation_level=None
-            )
-            self._local.db = db
-            with self.lock:
-                self._readers.append(db)
+        db = self._readers.get(threading.current_thread()) or self._connect_reader()
         db.execute("BEGIN")
         try:
             yield _Reader(db)
         finally:
             db.execute("COMMIT")
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection; those of threads that have ended (a web
+        server's idle workers do) are closed, so they do not pile up."""
+        uri = f"{self._path.resolve().as_uri()}?mode=ro"
+        db = sqlite3.connect(
+            uri, uri=True, timeout=60, check_same_thread=False, isolation_level=None
+        )
+        with self.lock:
+            for thread in [t for t in self._readers if not t.is_alive()]:
+                self._readers.pop(thread).close()
+            self._readers[threading.current_thread()] = db
+        return db
 
     def tables(self, tag: str) -> list[str]:
         ddl = _TABLES.format(
@@ -135,7 +139,7 @@ class SqliteKeywordDb(KeywordDb):
 
     def close(self) -> None:
         with self.lock:
-            for reader in self._readers:
+            for reader in self._readers.values():
                 reader.close()
             self._readers.clear()
         self._db.close()

@@ -83,3 +83,22 @@ def test_a_store_without_a_keyword_index_gets_one_built_on_first_use(fresh):
     store.keywords.drop("documents")  # as a store written before the index existed
     assert search(store, "405B") == [chunks(TEXTS)[1].id]
     assert store.keywords.ready("documents")
+
+
+def test_threads_read_on_their_own_connections_which_go_with_the_thread(fresh):
+    """Each thread reads through its own connection (so collections are searched at once);
+    a web server's workers come and go, and the connections of ended ones are closed."""
+    import threading
+
+    store = fresh.store
+    store.add(chunks(TEXTS))
+    db = store.keywords._db  # type: ignore[union-attr]
+    found: list[list[str]] = []
+    for _ in range(20):  # one after the other: each a new thread, the last one's ended
+        thread = threading.Thread(target=lambda: found.append(search(store, "retreated")))
+        thread.start()
+        thread.join()
+    assert found == [[chunks(TEXTS)[5].id]] * 20
+    assert len(db._readers) <= 2  # the last thread's, and perhaps this one's
+    store.add(chunks(["Quetzalcoatl flew over the meeting."], source="/q.txt"))
+    assert len(search(store, "quetzalcoatl")) == 1  # a reader sees what was just written
