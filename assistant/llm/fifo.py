@@ -46,11 +46,15 @@ def in_arrival_order(pieces: Iterator[str], ticket: float) -> Iterator[str]:
     context holding the ticket; later steps may run in any thread."""
     context = contextvars.copy_context()  # the caller's, so its WATCHER is told the place
     context.run(ARRIVAL.set, ticket)
-    first = context.run(next, pieces, None)
-    if first is None:
-        return
-    yield first
-    yield from pieces  # closing this closes the model's stream: it frees its slot
+    try:
+        first = context.run(next, pieces, None)
+        if first is not None:
+            yield first
+            yield from pieces
+    finally:  # closed early (the asker left): the model's stream stops and frees its slot
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
 
 
 class FifoLock:

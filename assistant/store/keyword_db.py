@@ -76,7 +76,8 @@ class KeywordDb:
 
     @contextmanager
     def read(self) -> Iterator[KeywordDb]:
-        """A consistent view for the statements of one query."""
+        """The connection for the statements of one query (SQLite: a snapshot of its own;
+        here the shared one, under the lock)."""
         with self.lock:
             yield self
 
