@@ -70,7 +70,7 @@ class Store:
         self.default_collection = default_collection
         self._revisions: dict[str, int] = {}
         self._active_cache: dict[str, tuple[int, dict[str, str]]] = {}
-        self._readers: dict[str, tuple[int, Any, int]] = {}
+        self._readers: dict[str, tuple[int, Any]] = {}
         self._lock = threading.RLock()
 
     # --- collections -------------------------------------------------------------------
@@ -438,17 +438,17 @@ class Store:
                 out.append(CollectionInfo(col.name, built_with, None, None))
         return sorted(out, key=lambda c: c.name)
 
-    def _reading(self, name: str) -> tuple[Any, int]:
-        """The collection and its chunk count (orphans included), kept until the manifest's
-        generation changes: opening and counting a collection cost Chroma more than a
-        query does, and only a write (which bumps the generation) changes either."""
+    def _reading(self, name: str) -> Any:
+        """The collection, kept until the manifest's generation changes: opening one costs
+        more than a query, and only a write (which bumps the generation) can change it.
+        (Its count is not kept: Chroma counts a 200k collection in ~12 ms, and a query for
+        more results than there are returns them all.)"""
         generation = self._manifest.generation(name)
         cached = self._readers.get(name)
         if cached is None or cached[0] != generation:
-            col = self._collection(name)
-            cached = (generation, col, col.count())
+            cached = (generation, self._collection(name))
             self._readers[name] = cached
-        return cached[1], cached[2]
+        return cached[1]
 
     def _pages(self, collection: str | None, include: list[str], page: int = 1000) -> Iterator[Any]:
         """Everything in a collection, paged so a large one never sits in one response."""
@@ -493,35 +493,15 @@ class Store:
     def search(
         self, embedding: Sequence[float] | np.ndarray, k: int, collection: str | None = None
     ) -> list[Hit]:
-        """The k nearest active chunks: over-fetch a little and drop chunks of inactive
-        versions in Python (a Chroma `where` filter costs ~25x per query)."""
-        name = collection or self.default_collection
-        col, total = self._reading(name)
-        n = min(total, k + max(4, k // 4))
-        query = np.asarray([embedding], dtype=np.float32)
-        while n > 0:
-            got = col.query(
-                query_embeddings=query,
-                n_results=n,
-                include=["documents", "metadatas", "distances"],
-            )
-            sources = [str((m or {}).get("source")) for m in got["metadatas"][0]]
-            active = self._active_for(name, sources)
-            hits = [
-                Hit(Chunk(id_, text or "", dict(meta or {})), similarity=1.0 - float(dist))
-                for id_, text, meta, dist in zip(
-                    got["ids"][0],
-                    got["documents"][0],
-                    got["metadatas"][0],
-                    got["distances"][0],
-                    strict=True,
-                )
-                if _owned(meta, active)
-            ]
-            if len(hits) >= k or n >= total:
+        """The k nearest active chunks (no keywords, no relevance gate: see `Retriever`)."""
+        n = k
+        while True:
+            near = self.nearest(embedding, n, collection)
+            found = {c.id: c for c, _ in self.get_with_embeddings([i for i, _ in near], collection)}
+            hits = [Hit(found[i], similarity) for i, similarity in near if i in found]
+            if len(hits) >= k or len(near) < n:
                 return hits[:k]
-            n = min(total, n * 4)
-        return []
+            n *= 4  # chunks of inactive versions took places: look further
 
     def nearest(
         self, embedding: Sequence[float] | np.ndarray, n: int, collection: str | None = None
@@ -529,14 +509,10 @@ class Store:
         """The ids of the n nearest chunks and their cosine similarity, a few more to make
         up for chunks of inactive versions (which these still include: `get_with_embeddings`
         drops them). Reads no metadata, which is most of a Chroma query's cost."""
-        name = collection or self.default_collection
-        col, total = self._reading(name)
-        n = min(total, n + max(4, n // 4))
-        if n <= 0:
-            return []
+        col = self._reading(collection or self.default_collection)
         got = col.query(
             query_embeddings=np.asarray([embedding], dtype=np.float32),
-            n_results=n,
+            n_results=n + max(4, n // 4),
             include=["distances"],
         )
         return [
@@ -550,7 +526,7 @@ class Store:
         if not ids:
             return []
         name = collection or self.default_collection
-        got = self._reading(name)[0].get(
+        got = self._reading(name).get(
             ids=list(ids), include=["documents", "metadatas", "embeddings"]
         )
         active = self._active_for(name, [str((m or {}).get("source")) for m in got["metadatas"]])
