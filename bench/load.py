@@ -51,6 +51,7 @@ class Result:
     total_s: float | None = None
     finished: float | None = None
     places: list[int] = field(default_factory=list)  # `queued` lines: the place in line
+    refused: bool = False  # declined without the model (no supporting passage): no line
     errors: list[str] = field(default_factory=list)
 
 
@@ -90,6 +91,7 @@ def ask(base: str, token: str, client: int, question: str, start: threading.Even
                     deltas.append(event["text"])
                 elif kind == "done":
                     result.total_s = now
+                    result.refused = bool(event.get("refused"))
                     if event["answer"] != "".join(deltas).strip() and not event.get("refused"):
                         result.errors.append("the answer is not the text streamed to this client")
                 elif kind == "error":
@@ -129,8 +131,10 @@ def run_round(base: str, token: str, clients: int, stagger: float) -> list[Resul
 
 
 def overtakes(results: list[Result]) -> int:
-    """Pairs where the client that sent later finished earlier (by more than 50 ms)."""
-    done = [r for r in results if r.finished is not None]
+    """Pairs of answers from the model where the client that sent later finished earlier
+    (by more than 50 ms). A refusal never waits for the model, so it is not counted: it
+    finishes at once, ahead of everyone in line."""
+    done = [r for r in results if r.finished is not None and not r.refused]
     return sum(
         1
         for a in done
@@ -232,7 +236,7 @@ def report(label: str, results: list[Result], wall: float) -> tuple[str, bool]:
     row = (
         f"| {label} | {len(ok) / wall * 60:.1f} | {pct(first, 50)} | {pct(first, 95)} |"
         f" {pct(total, 50)} | {pct(total, 95)} | {len(results) - len(ok)} |"
-        f" {overtakes(results)} | {len(told)} (up to {furthest}) |"
+        f" {sum(r.refused for r in ok)} | {overtakes(results)} | {len(told)} (up to {furthest}) |"
     )
     for r in results:
         for error in r.errors:
@@ -263,9 +267,9 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end\n")
     print(
         "| engine | answers/min | first token p50 s | p95 s | whole answer p50 s | p95 s |"
-        " errors | later arrival finished first | told their place (furthest) |"
+        " errors | refused | later arrival finished first | told their place (furthest) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
     sys.exit(0 if all_ok else 1)
