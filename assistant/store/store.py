@@ -506,13 +506,13 @@ class Store:
     def nearest(
         self, embedding: Sequence[float] | np.ndarray, n: int, collection: str | None = None
     ) -> list[tuple[str, float]]:
-        """The ids of the n nearest chunks and their cosine similarity, a few more to make
-        up for chunks of inactive versions (which these still include: `get_with_embeddings`
-        drops them). Reads no metadata, which is most of a Chroma query's cost."""
+        """The ids of the n nearest chunks and their cosine similarity, of any version
+        (`get_with_embeddings` drops chunks of inactive versions; a caller short of
+        active ones asks for more). Reads no metadata, most of a Chroma query's cost."""
         col = self._reading(collection or self.default_collection)
         got = col.query(
             query_embeddings=np.asarray([embedding], dtype=np.float32),
-            n_results=n + max(4, n // 4),
+            n_results=max(n, 1),
             include=["distances"],
         )
         return [
