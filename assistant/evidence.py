@@ -129,10 +129,30 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 _WORD = re.compile(r"\w+")
 
 
+# Past forms no suffix rule reaches, of verbs a question asks in the present ("Who leads
+# FAIR?" is answered by "Led by Yann LeCun").
+_IRREGULAR = {
+    "became": "become", "began": "begin", "bought": "buy", "brought": "bring",
+    "built": "build", "came": "come", "chose": "choose", "chosen": "choose",
+    "drew": "draw", "drove": "drive", "fell": "fall", "fought": "fight", "found": "find",
+    "gave": "give", "given": "give", "got": "get", "grew": "grow", "grown": "grow",
+    "held": "hold", "kept": "keep", "knew": "know", "known": "know", "led": "lead",
+    "left": "leave", "lost": "lose", "made": "make", "meant": "mean", "met": "meet",
+    "paid": "pay", "ran": "run", "rose": "rise", "said": "say", "sold": "sell",
+    "sent": "send", "sought": "seek", "spent": "spend", "spoke": "speak", "stood": "stand",
+    "struck": "strike", "taught": "teach", "thought": "think", "told": "tell",
+    "took": "take", "taken": "take", "went": "go", "won": "win", "wrote": "write",
+    "written": "write",
+}  # fmt: skip
+
+
 def stem(word: str) -> str:
-    """A crude stem, so 'released' meets 'release' and 'models' meets 'model'."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+    """A crude stem, so 'released' meets 'release', 'models' meets 'model' and 'led'
+    meets 'leads'."""
+    if word in _IRREGULAR:
+        word = _IRREGULAR[word]
+    for suffix, keep in (("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):  # "wins": "win"
+        if len(word) >= len(suffix) + keep and word.endswith(suffix):
             word = word[: -len(suffix)]
             break
     return word[:-1] if len(word) > 4 and word.endswith("e") else word
@@ -277,12 +297,17 @@ class _Unit:
 
 def _best(scored: list[Evidence], limit: int) -> list[Evidence]:
     """The best sentence, and the next ones only while they support the answer nearly as
-    well (a second quote that says less only dilutes the first)."""
+    well (a second quote that says less only dilutes the first) and do not overlap one
+    already chosen (a sentence and the pair holding it would quote it twice)."""
     if not scored:
         return []
-    top = scored[0]
-    rest = [e for e in scored[1:limit] if e.supports and e.score >= top.score - 0.05]
-    return [top, *rest]
+    chosen = [scored[0]]
+    for e in scored[1:]:
+        if len(chosen) == limit or not e.supports or e.score < chosen[0].score - 0.05:
+            continue
+        if all(e.end <= c.start or c.end <= e.start for c in chosen):
+            chosen.append(e)
+    return chosen
 
 
 def supported(evidence: Sequence[Sequence[Evidence]]) -> bool:
