@@ -79,8 +79,12 @@ class OnnxMiniLM:
 
     def __init__(self) -> None:
         self._fn = _PackagedMiniLM(preferred_providers=["CPUExecutionProvider"])
+        self._fn._download_model_if_not_exists()  # here: names the missing files, if any
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Straight to the forward pass: Chroma's `__call__` around it checks the model
+        files again, copies every vector and validates them, on every question."""
         if not texts:
             return []
-        return [vector.tolist() for vector in self._fn(list(texts))]
+        vectors: list[list[float]] = self._fn._forward(list(texts)).tolist()
+        return vectors
