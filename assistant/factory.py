@@ -40,14 +40,7 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        s = self.settings
-        return Retriever(
-            self.store,
-            top_k=s.top_k,
-            min_similarity=s.min_similarity,
-            min_keyword_coverage=s.min_keyword_coverage,
-            hybrid=s.hybrid,
-        )
+        return Retriever.from_settings(self.store, self.settings)
 
     @cached_property
     def model(self) -> ChatModel:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.settings import Settings
 from assistant.store import Chunk, Hit, Store
 from assistant.store.keywords import tokenize
 
@@ -150,6 +151,19 @@ class Retriever:
         self.min_keyword_coverage = min_keyword_coverage
         self.hybrid = hybrid
         self._bm25: dict[str, tuple[tuple[int, int], BM25Index]] = {}
+
+    @classmethod
+    def from_settings(
+        cls, store: Store, s: Settings, *, threads: int = SEARCH_THREADS
+    ) -> Retriever:
+        return cls(
+            store,
+            top_k=s.top_k,
+            min_similarity=s.min_similarity,
+            min_keyword_coverage=s.min_keyword_coverage,
+            hybrid=s.hybrid,
+            threads=threads,
+        )
 
     def _bm25_index(self, collection: str) -> BM25Index:
         revision = self.store.revision(collection)

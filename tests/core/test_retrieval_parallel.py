@@ -44,15 +44,7 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> tuple[Components, list[st
 
 
 def retriever(parts: Components, threads: int) -> Retriever:
-    s = parts.settings
-    return Retriever(
-        parts.store,
-        top_k=s.top_k,
-        min_similarity=s.min_similarity,
-        min_keyword_coverage=s.min_keyword_coverage,
-        hybrid=s.hybrid,
-        threads=threads,
-    )
+    return Retriever.from_settings(parts.store, parts.settings, threads=threads)
 
 
 def found(r: Retriever, question: str, names: list[str], k: int = 6) -> list[tuple[Any, ...]]:
