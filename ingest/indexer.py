@@ -51,6 +51,7 @@ class IngestReport:
     collection: str
     results: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of `seconds`, the embedder's: the rest is reading, writing
 
     @property
     def counts(self) -> dict[str, int]:
@@ -71,6 +72,7 @@ class IngestReport:
             "counts": self.counts,
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
+            "embed_seconds": round(self.embed_seconds, 3),
             "files": [asdict(r) for r in self.results],
         }
 
@@ -163,6 +165,7 @@ def ingest_paths(
         for item in iter_files(roots):
             sync.add(item)
         writer.flush()
+        sync.report.embed_seconds = writer.embed_seconds
         gone = sync.gone(roots, exact=exact, prune=prune)
         if gone:
             writer.remove(gone)

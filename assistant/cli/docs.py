@@ -78,7 +78,10 @@ def ingest(
         print_json(report.to_dict())
     else:
         summary = ", ".join(f"{n} {status}" for status, n in report.counts.items())
-        click.echo(f"{summary}; {report.chunks} chunks in {report.seconds:.1f}s")
+        click.echo(
+            f"{summary}; {report.chunks} chunks in {report.seconds:.1f}s"
+            f" ({report.embed_seconds:.1f}s embedding)"
+        )
     if report.failed:
         sys.exit(EXIT_FAILED)
 

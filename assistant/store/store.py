@@ -193,12 +193,10 @@ class Store:
         known: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         """Step 2: embed and write chunks of intended versions (invisible until `commit`).
-        `known`: vectors by chunk id that need no embedding (a renamed file's chunks)."""
-        known = known or {}
+        `known`: vectors by chunk id that need no embedding (a renamed file's chunks, or
+        those the writer embedded)."""
         texts = [c.text for c in chunks]
-        fresh = [c.text for c in chunks if c.id not in known]
-        computed = iter(self.embedder.embed(fresh) if fresh else [])
-        embeddings = [known[c.id] if c.id in known else next(computed) for c in chunks]
+        embeddings = self.vectors(chunks, known)
         col = self._collection(name, create=True)
         with self._lock:
             col.upsert(
@@ -210,6 +208,15 @@ class Store:
         crash_point("upsert")
         if self.keywords is not None:
             self.keywords.add(name, chunks)
+
+    def vectors(
+        self, chunks: Sequence[Chunk], known: Mapping[str, Sequence[float]] | None = None
+    ) -> list[Sequence[float]]:
+        """The chunks' vectors: those in `known` as they are, the others embedded."""
+        known = known or {}
+        fresh = [c.text for c in chunks if c.id not in known]
+        computed = iter(self.embedder.embed(fresh) if fresh else [])
+        return [known[c.id] if c.id in known else next(computed) for c in chunks]
 
     def commit(self, name: str, rows: Sequence[DocumentRow], intents: Sequence[Intent]) -> None:
         """Step 3: make the new versions active in one flip, then delete the old ones."""

@@ -8,6 +8,7 @@ next run clean up after a kill at any of these steps.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,7 @@ class DocumentWriter:
         self._buffer: list[tuple[_Pending, Chunk]] = []
         self._known: dict[str, Sequence[float]] = {}  # chunk id -> a vector reused as is
         self._docs: dict[str, _Pending] = {}
+        self.embed_seconds = 0.0  # of the time written, how much the embedder took
 
     def __enter__(self) -> DocumentWriter:
         return self
@@ -144,7 +146,11 @@ class DocumentWriter:
             crash_point("intent")
         chunks = [c for _, c in self._buffer]
         known = {c.id: self._known.pop(c.id) for c in chunks if c.id in self._known}
-        self._store.write_chunks(self.collection, chunks, known)
+        started = time.perf_counter()
+        vectors = self._store.vectors(chunks, known)
+        self.embed_seconds += time.perf_counter() - started
+        by_id = {c.id: v for c, v in zip(chunks, vectors, strict=True)}
+        self._store.write_chunks(self.collection, chunks, by_id)
         for d, _ in self._buffer:
             d.unflushed -= 1
         self._buffer = []

@@ -32,6 +32,14 @@ def test_second_run_over_the_same_files_adds_nothing(fresh):
     assert fresh.store.count() == count
 
 
+def test_the_report_says_how_much_of_its_time_the_embedder_took(fresh):
+    """An admin (and bench/ingest_bench.py) can tell embedding from reading and writing."""
+    first = ingest(fresh, SEEDS)
+    assert 0 < first.embed_seconds < first.seconds
+    assert first.to_dict()["embed_seconds"] == round(first.embed_seconds, 3)
+    assert ingest(fresh, SEEDS).embed_seconds == 0  # nothing changed: nothing embedded
+
+
 def test_a_changed_file_replaces_its_old_version(fresh, tmp_path):
     doc = tmp_path / "policy.md"
     doc.write_text("# Leave\n\nStaff get 25 days of leave a year.\n")
