@@ -303,9 +303,10 @@ def _best(scored: list[Evidence], limit: int) -> list[Evidence]:
         return []
     chosen = [scored[0]]
     for e in scored[1:]:
-        if len(chosen) == limit or not e.supports or e.score < chosen[0].score - 0.05:
-            continue
-        if all(e.end <= c.start or c.end <= e.start for c in chosen):
+        if len(chosen) == limit:
+            break
+        close = e.supports and e.score >= chosen[0].score - 0.05
+        if close and all(e.end <= c.start or c.end <= e.start for c in chosen):
             chosen.append(e)
     return chosen
 
