@@ -14,8 +14,10 @@ A user who may read several collections has them searched at once, in a small th
 Chroma's query and SQLite's run outside the GIL, so the question waits for the slowest
 collection rather than for their sum. The keyword searches start first, while the question
 is being embedded. The vector query reads ids and distances only (reading metadata is most
-of Chroma's cost); text and metadata are read for the fused best few, and the relevance
-gate stops at the k-th chunk that passes.
+of Chroma's cost). The relevance gate then decides most candidates before reading them:
+similarity from the vector query, keyword coverage from the index (which terms each chunk
+holds, not its text tokenized again); only those that may pass are read, and the gate stops
+at the k-th that does.
 """
 
 from __future__ import annotations
@@ -86,6 +88,11 @@ class BM25Index:
         weights = {t: self._idf.get(t, self._unseen_idf) for t in terms}
         return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
+    def held(self, ids: Sequence[str], terms: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Of these chunk ids, those in the index, each with the terms it holds."""
+        wanted = frozenset(terms)
+        return {i: self._terms[self._index[i]] & wanted for i in ids if i in self._index}
+
     def top(self, query: str | Sequence[str], k: int) -> list[str]:
         """The k best chunk ids for a question, or for its terms already tokenized."""
         scores = np.zeros(len(self.ids), dtype=np.float32)
@@ -99,25 +106,33 @@ class BM25Index:
         return [self.ids[i] for i in best]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Keywords:
-    """One question's keyword ranking: chunk ids best first, and each query term's idf."""
+    """One question's keyword ranking in one collection: chunk ids best first, each query
+    term's idf, and which terms each chunk holds (read from the index, not the text)."""
 
     ids: list[str]
     weights: dict[str, float]
+    held: dict[str, frozenset[str]]  # active chunk id -> the query terms it holds
+    look_up: Callable[[list[str]], dict[str, frozenset[str]]]  # more of `held`
 
-    def coverage(self, text: str) -> float:
-        """Share of the query's terms, weighted by rarity, that the text contains (0..1).
+    def learn(self, ids: Sequence[str]) -> None:
+        """Look up the chunks not yet in `held` (one read); those still missing are not
+        active (or not indexed): they hold no term."""
+        missing = [i for i in ids if i not in self.held]
+        if missing:
+            self.held.update(self.look_up(missing))
+
+    def coverage(self, chunk_id: str) -> float:
+        """Share of the query's terms, weighted by rarity, that the chunk holds (0..1).
 
         A chunk holding every rare word of the question ("Russian army 1812 retreated") is
         relevant even where a small embedding model scores it low; a chunk sharing one
         common word ("capital") with an off-topic question is not.
         """
         total = sum(self.weights.values())
-        if not total:
-            return 0.0
-        have = set(tokenize(text))
-        return sum(w for t, w in self.weights.items() if t in have) / total
+        have = self.held.get(chunk_id, frozenset())
+        return sum(w for t, w in self.weights.items() if t in have) / total if total else 0.0
 
 
 def _terms(question: str) -> list[str]:
@@ -178,10 +193,18 @@ class Retriever:
         if not self.hybrid:
             return None
         if self.store.keywords is not None:
-            ids = self.store.keyword_search(terms, n, collection)  # first: may build it
-            return _Keywords(ids, self.store.keyword_weights(terms, collection))
+            found = self.store.keyword_match(terms, n, collection)  # first: may build it
+            return _Keywords(
+                found.ids,
+                found.weights,
+                dict(found.held),
+                lambda ids: self.store.keyword_terms(ids, terms, collection),
+            )
         bm25 = self._bm25_index(collection)
-        return _Keywords(bm25.top(terms, n), bm25.weights(terms))
+        ids = bm25.top(terms, n)
+        return _Keywords(
+            ids, bm25.weights(terms), bm25.held(ids, terms), lambda more: bm25.held(more, terms)
+        )
 
     def retrieve(
         self, question: str, k: int | None = None, collection: str | None = None
@@ -256,11 +279,13 @@ class Retriever:
         collection: str,
     ) -> tuple[list[Hit], int]:
         """The first k candidates, in fused order, that are active and pass the relevance
-        gate; and how many of the vector candidates fetched were not active.
+        gate; and how many of the vector candidates were not active.
 
-        Candidates are read from the store a window at a time: the first 2k (where the k
-        usually are), then the rest. A keyword-only candidate's similarity comes from its
-        vector."""
+        Most candidates are decided before any is read from the store: a vector candidate
+        by its similarity, any by its keyword coverage (from the index), and a keyword-only
+        one by a bound: it is not among the nearest, so it is no nearer than the farthest
+        of them (up to the vector index's approximation). Only those that may pass are
+        read, a window at a time: the first 2k (where the k usually are), then the rest."""
         similarity = dict(nearest)
         rankings = [[i for i, _ in nearest], keywords.ids if keywords else []]
         fused: dict[str, float] = defaultdict(float)
@@ -268,23 +293,33 @@ class Retriever:
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] += 1.0 / (RRF_K + rank + 1)
         ordered = sorted(fused, key=lambda i: -fused[i])
+        if keywords is not None:
+            keywords.learn(ordered)
+        bound = min(similarity.values(), default=-1.0)
 
-        def relevant(hit: Hit) -> bool:
-            if hit.similarity >= self.min_similarity:
-                return True
+        def covered(chunk_id: str) -> bool:
             return keywords is not None and (
-                keywords.coverage(hit.chunk.text) >= self.min_keyword_coverage
+                keywords.coverage(chunk_id) >= self.min_keyword_coverage
             )
 
+        def may_pass(chunk_id: str) -> bool:
+            close = similarity.get(chunk_id, bound) >= self.min_similarity
+            return close or covered(chunk_id)
+
+        maybe = [i for i in ordered if may_pass(i)]
+        unread = [i for i in similarity if i not in set(maybe)]
+        # Of the vector candidates ruled out unread, those the keyword index does not hold
+        # as active: chunks of a version being written, which took places among the nearest.
+        held = keywords.held if keywords is not None else similarity
+        inactive = sum(1 for i in unread if i not in held)
         hits: list[Hit] = []
-        inactive = 0
-        for window in (ordered[: 2 * k], ordered[2 * k :]):
+        for window in (maybe[: 2 * k], maybe[2 * k :]):
             found = {c.id: (c, v) for c, v in self.store.get_with_embeddings(window, collection)}
             inactive += sum(1 for i in window if i in similarity and i not in found)
             for chunk, vec in (found[i] for i in window if i in found):
                 score = similarity.get(chunk.id)
                 hit = Hit(chunk, float(np.dot(vector, vec)) if score is None else score)
-                if relevant(hit):
+                if hit.similarity >= self.min_similarity or covered(chunk.id):
                     hits.append(hit)
             if len(hits) >= k:
                 break

@@ -14,6 +14,7 @@ from assistant.store.types import (
     DocumentInfo,
     DocumentPage,
     Hit,
+    KeywordMatch,
     Metadata,
 )
 from assistant.store.writer import DocumentWriter
@@ -27,6 +28,7 @@ __all__ = [
     "DocumentQuery",
     "DocumentWriter",
     "Hit",
+    "KeywordMatch",
     "Metadata",
     "Store",
 ]

@@ -28,6 +28,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -104,6 +105,23 @@ def idf(chunks: int, df: int) -> float:
 
 def _tag(collection: str) -> str:
     return "kw_" + hashlib.sha256(collection.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class KeywordRow:
+    """A chunk as the index holds it: its version, and which of a query's terms it holds
+    (what the relevance gate's keyword coverage needs, without tokenizing its text)."""
+
+    chunk_id: str
+    source: str
+    doc_hash: str
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class KeywordHits:
+    rows: list[KeywordRow]  # best first by BM25, of any version
+    weights: dict[str, float]  # idf of each query term (a term no chunk holds: the highest)
 
 
 class KeywordIndex:
@@ -288,9 +306,9 @@ class KeywordIndex:
             n, df = _term_stats(db, collection, terms)
         return {w: idf(n, df.get(w, (0, 0))[1]) for w in terms}
 
-    def top(self, collection: str, terms: Iterable[str], n: int) -> list[tuple[str, str, str]]:
-        """The n best (chunk_id, source, doc_hash) by BM25 over the terms, of any version:
-        the caller keeps the active ones.
+    def top(self, collection: str, terms: Iterable[str], n: int) -> KeywordHits:
+        """The n best chunks by BM25 over the terms, of any version (the caller keeps the
+        active ones), and the terms' weights, from one snapshot.
 
         Candidates: the `TOP_PER_TERM` highest-impact postings of each term, summed by
         SQLite in one statement. The best `RESCORED` of them are then scored exactly from
@@ -298,13 +316,14 @@ class KeywordIndex:
         ranked by that."""
         terms = sorted(set(terms))
         if not terms or n <= 0:
-            return []
+            return KeywordHits([], {})
         t = _tag(collection)
         with self._db.read() as db:
             chunks, stats = _term_stats(db, collection, terms)
             weights = {term_id: idf(chunks, df) for term_id, df in stats.values() if df > 0}
+            by_term = {w: idf(chunks, stats.get(w, (0, 0))[1]) for w in terms}
             if not weights:
-                return []
+                return KeywordHits([], by_term)
             best = _candidates(db, t, weights, max(n, RESCORED))
             got = db.execute(
                 f"SELECT seq, chunk_id, source, doc_hash, postings FROM {t}_chunks"
@@ -313,8 +332,38 @@ class KeywordIndex:
             ).fetchall()
         exact = dict(zip([r[0] for r in got], _scores([r[4] for r in got], weights), strict=True))
         ranked = sorted(exact, key=lambda seq: (-exact[seq], seq))[:n]
-        rows_by_seq = {seq: (chunk_id, s, h) for seq, chunk_id, s, h, _ in got}
-        return [rows_by_seq[s] for s in ranked]
+        names = {term_id: term for term, (term_id, _) in stats.items()}
+        rows = {seq: _row(chunk_id, s, h, blob, names) for seq, chunk_id, s, h, blob in got}
+        return KeywordHits([rows[seq] for seq in ranked], by_term)
+
+    def rows(
+        self, collection: str, chunk_ids: Sequence[str], terms: Iterable[str]
+    ) -> list[KeywordRow]:
+        """The rows of these chunks (those indexed, of any version), with the terms of the
+        query each holds."""
+        terms = sorted(set(terms))
+        if not chunk_ids or not self.ready(collection):
+            return []
+        t = _tag(collection)
+        with self._db.read() as db:
+            _, stats = _term_stats(db, collection, terms)
+            got = []
+            for part in _parts(list(chunk_ids)):
+                got += db.execute(
+                    f"SELECT chunk_id, source, doc_hash, postings FROM {t}_chunks"
+                    f" WHERE chunk_id IN ({_marks(part)})",
+                    part,
+                ).fetchall()
+        names = {term_id: term for term, (term_id, _) in stats.items()}
+        return [_row(chunk_id, s, h, blob, names) for chunk_id, s, h, blob in got]
+
+
+def _row(
+    chunk_id: str, source: str, doc_hash: str, blob: bytes, names: dict[int, str]
+) -> KeywordRow:
+    """A chunk's row, with the query's terms (`names`: term id -> term) found in its postings."""
+    held = np.frombuffer(blob, dtype=np.int32)[0::2].tolist()
+    return KeywordRow(chunk_id, source, doc_hash, frozenset(names[w] for w in held if w in names))
 
 
 def _term_stats(

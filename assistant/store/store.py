@@ -30,11 +30,18 @@ from assistant.errors import AssistantError, EmbedderMismatch
 from assistant.store.chroma_manifest import MANIFEST_COLLECTION, ChromaManifest
 from assistant.store.crash import crash_point
 from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
-from assistant.store.keywords import KeywordIndex
+from assistant.store.keywords import KeywordIndex, KeywordRow
 from assistant.store.listing import DocumentQuery
 from assistant.store.manifest import DocumentRow, Intent, Manifest, ManifestBackend
 from assistant.store.server import ChromaServer, ServerClient
-from assistant.store.types import Chunk, CollectionInfo, DocumentInfo, DocumentPage, Hit
+from assistant.store.types import (
+    Chunk,
+    CollectionInfo,
+    DocumentInfo,
+    DocumentPage,
+    Hit,
+    KeywordMatch,
+)
 from assistant.store.writer import DocumentWriter
 
 
@@ -382,15 +389,36 @@ class Store:
     ) -> list[str]:
         """Ids of the n active chunks that rank best by BM25 over the terms (embedded store;
         server mode has no persistent keyword index: an empty list)."""
+        return self.keyword_match(terms, n, collection).ids
+
+    def keyword_match(
+        self, terms: Sequence[str], n: int, collection: str | None = None
+    ) -> KeywordMatch:
+        """`keyword_search`, with the terms' weights and the terms each chunk found holds
+        (for the relevance gate's keyword coverage)."""
         name = collection or self.default_collection
         if self.keywords is None or not terms:
-            return []
+            return KeywordMatch([], {}, {})
         self._tracked(name)
         if not self.keywords.ready(name):
             self._check_keywords(name, self._active(name))
         found = self.keywords.top(name, terms, n * 2)
-        active = self._active_for(name, [s for _, s, _ in found])
-        return [i for i, s, h in found if active.get(s) == h][:n]
+        rows = self._active_rows(name, found.rows)
+        return KeywordMatch([r.chunk_id for r in rows][:n], found.weights, _held(rows))
+
+    def keyword_terms(
+        self, ids: Sequence[str], terms: Sequence[str], collection: str | None = None
+    ) -> dict[str, frozenset[str]]:
+        """Of these chunk ids, the active ones the keyword index holds, each with the terms
+        it holds (empty where the embedded keyword index is not used)."""
+        name = collection or self.default_collection
+        if self.keywords is None or not ids:
+            return {}
+        return _held(self._active_rows(name, self.keywords.rows(name, ids, terms)))
+
+    def _active_rows(self, name: str, rows: list[KeywordRow]) -> list[KeywordRow]:
+        active = self._active_for(name, [r.source for r in rows])
+        return [r for r in rows if active.get(r.source) == r.doc_hash]
 
     def keyword_weights(
         self, terms: Sequence[str], collection: str | None = None
@@ -544,6 +572,10 @@ class Store:
             )
             if _owned(m, active)
         ]
+
+
+def _held(rows: list[KeywordRow]) -> dict[str, frozenset[str]]:
+    return {r.chunk_id: r.terms for r in rows}
 
 
 def _owned(meta: Any, active: dict[str, str]) -> bool:

@@ -50,3 +50,12 @@ class CollectionInfo:
     embedder: str
     documents: int | None  # None: built by another embedder
     chunks: int | None
+
+
+@dataclass(frozen=True)
+class KeywordMatch:
+    """One collection's keyword ranking of a question (`Store.keyword_match`)."""
+
+    ids: list[str]  # active chunk ids, best first by BM25
+    weights: dict[str, float]  # idf of each query term (a term no chunk holds: the highest)
+    held: dict[str, frozenset[str]]  # of those ids, the query terms each holds

@@ -4,6 +4,7 @@ from support.keywords import TEXTS, chunks, search
 
 from assistant.retrieval import BM25Index
 from assistant.store import Store
+from assistant.store.keywords import tokenize
 
 
 def test_rare_exact_terms_rank_first_and_match_the_in_memory_bm25(fresh):
@@ -15,6 +16,21 @@ def test_rare_exact_terms_rank_first_and_match_the_in_memory_bm25(fresh):
     memory = BM25Index(written)
     for q in ["open models", "Russian army 1812", "weights licence", "Llama 3 Groq days"]:
         assert search(store, q, 3) == memory.top(q, 3), q
+
+
+def test_the_index_says_which_question_terms_each_chunk_holds(fresh):
+    """The relevance gate's keyword coverage reads this instead of tokenizing chunk texts,
+    for the keyword hits and for any other chunk asked about (the vector candidates)."""
+    store = fresh.store
+    written = chunks(TEXTS)
+    store.add(written)
+    terms = sorted(set(tokenize("open weights licence for the 405B model")))
+    expected = {c.id: frozenset(tokenize(c.text)) & set(terms) for c in written}
+    found = store.keyword_match(terms, 10)
+    assert found.ids and {i: expected[i] for i in found.ids} == found.held
+    assert store.keyword_terms([c.id for c in written], terms) == expected
+    store.add(chunks(TEXTS[:1], doc_hash="h2"))  # a new version: the old rows are not active
+    assert store.keyword_terms([written[0].id, "no-such-chunk"], terms) == {}
 
 
 def test_a_new_version_replaces_the_old_one_in_the_keyword_index(fresh):

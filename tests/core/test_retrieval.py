@@ -38,6 +38,24 @@ def test_off_topic_question_retrieves_nothing(seeded, question):
     assert seeded.retriever.retrieve(question).hits == []
 
 
+def test_an_off_topic_question_reads_no_chunk_from_the_store(seeded, monkeypatch):
+    """Every candidate fails the gate on what is known before reading it (its similarity,
+    or a bound on it, and its keyword coverage from the index), so none is read."""
+    store = seeded.store
+    read: list[str] = []
+    get = store.get_with_embeddings
+
+    def reading(ids, collection=None):
+        read.extend(ids)
+        return get(ids, collection)
+
+    monkeypatch.setattr(store, "get_with_embeddings", reading)
+    assert seeded.retriever.retrieve(OFF_TOPIC[0]).hits == []
+    assert read == []
+    assert seeded.retriever.retrieve(SEED_QUESTIONS[0][0]).hits  # the control: it does read
+    assert read
+
+
 def test_results_are_capped_at_k_and_above_the_gate(seeded):
     hits = seeded.retriever.retrieve("Why is Meta giving Llama away for free?", k=3).hits
     assert 1 <= len(hits) <= 3

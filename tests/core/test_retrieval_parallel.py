@@ -107,7 +107,7 @@ def test_keywords_are_searched_while_the_question_is_embedded(teams, monkeypatch
     parts, names = teams
     barrier = threading.Barrier(2, timeout=30)
     embed: Callable[..., Any] = parts.store.embedder.embed
-    keyword_search: Callable[..., Any] = parts.store.keyword_search
+    keyword_match: Callable[..., Any] = parts.store.keyword_match
 
     def embedding(*args: Any, **kwargs: Any) -> Any:
         barrier.wait()
@@ -115,10 +115,10 @@ def test_keywords_are_searched_while_the_question_is_embedded(teams, monkeypatch
 
     def searching(*args: Any, **kwargs: Any) -> Any:
         barrier.wait()
-        return keyword_search(*args, **kwargs)
+        return keyword_match(*args, **kwargs)
 
     monkeypatch.setattr(parts.store.embedder, "embed", embedding)
-    monkeypatch.setattr(parts.store, "keyword_search", searching)
+    monkeypatch.setattr(parts.store, "keyword_match", searching)
     retriever(parts, 5).retrieve_many(QUESTIONS[0], names[:1])  # one after the other: it breaks
     assert not barrier.broken
 
