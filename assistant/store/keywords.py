@@ -333,8 +333,9 @@ class KeywordIndex:
         exact = dict(zip([r[0] for r in got], _scores([r[4] for r in got], weights), strict=True))
         ranked = sorted(exact, key=lambda seq: (-exact[seq], seq))[:n]
         names = {term_id: term for term, (term_id, _) in stats.items()}
-        rows = {seq: _row(chunk_id, s, h, blob, names) for seq, chunk_id, s, h, blob in got}
-        return KeywordHits([rows[seq] for seq in ranked], by_term)
+        by_seq = {seq: (chunk_id, s, h, blob) for seq, chunk_id, s, h, blob in got}
+        rows = [_row(*by_seq[seq], names) for seq in ranked]  # of the n only, not all read
+        return KeywordHits(rows, by_term)
 
     def rows(
         self, collection: str, chunk_ids: Sequence[str], terms: Iterable[str]
