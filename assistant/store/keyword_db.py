@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.store.manifest import WAL_CHECKPOINT_PAGES
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS {t}_chunks (
@@ -100,6 +101,7 @@ class SqliteKeywordDb(KeywordDb):
         self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         self._db.execute(REGISTRY)
         self._path = path
         self._readers: dict[threading.Thread, sqlite3.Connection] = {}  # a thread's own

@@ -223,6 +223,7 @@ class KeywordIndex:
             postings += pairs
             df.update(tf.keys())
         db.executemany(f"INSERT INTO {t}_chunks VALUES (?, ?, ?, ?, ?, ?)", rows)
+        postings.sort()  # in the B-tree's order: each page is visited once, not at random
         db.executemany(f"INSERT INTO {t}_postings VALUES (?, ?, ?)", postings)
         bumps = [(k, ids[w]) for w, k in df.items()]
         db.executemany(f"UPDATE {t}_terms SET df = df + ? WHERE id = ?", bumps)

@@ -30,6 +30,10 @@ from typing import Any, Protocol
 from assistant.store.listing import DocumentQuery, file_name, page_sql
 from assistant.store.locks import lock_collection
 
+# The file also holds the keyword index, whose writes dirty thousands of pages a batch:
+# checkpointing the WAL every 64 MiB, not SQLite's default 4, copies a page back once for
+# many commits (keyword index writes at 30k chunks: 0.85 -> 0.60 ms a chunk).
+WAL_CHECKPOINT_PAGES = 16384
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY,
@@ -137,6 +141,7 @@ class Manifest:
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         self._db.executescript(SCHEMA)
         self._migrate()
 
