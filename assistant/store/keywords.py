@@ -305,11 +305,12 @@ class KeywordIndex:
         terms = sorted(set(terms))
         with self._db.read() as db:
             n, df = _term_stats(db, collection, terms)
-        return {w: idf(n, df.get(w, (0, 0))[1]) for w in terms}
+        return {w: idf(n or 0, df.get(w, (0, 0))[1]) for w in terms}
 
-    def top(self, collection: str, terms: Iterable[str], n: int) -> KeywordHits:
+    def top(self, collection: str, terms: Iterable[str], n: int) -> KeywordHits | None:
         """The n best chunks by BM25 over the terms, of any version (the caller keeps the
-        active ones), and the terms' weights, from one snapshot.
+        active ones), and the terms' weights, from one snapshot; None if the collection has
+        no index (yet).
 
         Candidates: the `TOP_PER_TERM` highest-impact postings of each term, summed by
         SQLite in one statement. The best `RESCORED` of them are then scored exactly from
@@ -321,6 +322,8 @@ class KeywordIndex:
         t = _tag(collection)
         with self._db.read() as db:
             chunks, stats = _term_stats(db, collection, terms)
+            if chunks is None:
+                return None
             weights = {term_id: idf(chunks, df) for term_id, df in stats.values() if df > 0}
             by_term = {w: idf(chunks, stats.get(w, (0, 0))[1]) for w in terms}
             if not weights:
@@ -344,11 +347,13 @@ class KeywordIndex:
         """The rows of these chunks (those indexed, of any version), with the terms of the
         query each holds."""
         terms = sorted(set(terms))
-        if not chunk_ids or not self.ready(collection):
+        if not chunk_ids:
             return []
         t = _tag(collection)
         with self._db.read() as db:
-            _, stats = _term_stats(db, collection, terms)
+            chunks, stats = _term_stats(db, collection, terms)
+            if chunks is None:
+                return []
             got = []
             for part in _parts(list(chunk_ids)):
                 got += db.execute(
@@ -370,13 +375,14 @@ def _row(
 
 def _term_stats(
     db: KeywordDb, collection: str, terms: list[str]
-) -> tuple[int, dict[str, tuple[int, int]]]:
-    """The collection's chunk count, and term -> (term id, df) for the terms it holds."""
+) -> tuple[int | None, dict[str, tuple[int, int]]]:
+    """The collection's chunk count (None: it has no index), and term -> (term id, df) for
+    the terms it holds."""
     row = db.execute(
         "SELECT chunks FROM keyword_collections WHERE collection = ?", (collection,)
     ).fetchone()
     if row is None or not terms:
-        return (int(row[0]) if row else 0), {}
+        return (int(row[0]) if row else None), {}
     got = db.execute(
         f"SELECT term, id, df FROM {_tag(collection)}_terms WHERE term IN ({_marks(terms)})",
         terms,

@@ -400,9 +400,12 @@ class Store:
         if self.keywords is None or not terms:
             return KeywordMatch([], {}, {})
         self._tracked(name)
-        if not self.keywords.ready(name):
-            self._check_keywords(name, self._active(name))
         found = self.keywords.top(name, terms, n * 2)
+        if found is None:  # no index yet (a store written before it existed): build it
+            self._check_keywords(name, self._active(name))
+            found = self.keywords.top(name, terms, n * 2)
+        if found is None:
+            return KeywordMatch([], {}, {})
         rows = self._active_rows(name, found.rows)
         return KeywordMatch([r.chunk_id for r in rows][:n], found.weights, _held(rows))
 
