@@ -307,7 +307,7 @@ class Retriever:
             return close or covered(chunk_id)
 
         maybe = [i for i in ordered if may_pass(i)]
-        unread = [i for i in similarity if i not in set(maybe)]
+        unread = set(similarity).difference(maybe)
         # Of the vector candidates ruled out unread, those the keyword index does not hold
         # as active: chunks of a version being written, which took places among the nearest.
         held = keywords.held if keywords is not None else similarity
