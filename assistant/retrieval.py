@@ -75,18 +75,9 @@ class BM25Index:
         return {t: self._idf.get(t, self._unseen_idf) for t in terms}
 
     def coverage(self, query: str, chunk_id: str) -> float:
-        """Share of the query's terms, weighted by rarity, that the chunk contains (0..1).
-
-        A chunk holding every rare word of the question ("Russian army 1812 retreated") is
-        relevant even where a small embedding model scores it low; a chunk sharing one
-        common word ("capital") with an off-topic question is not.
-        """
-        terms = set(tokenize(query))
-        if not terms or chunk_id not in self._index:
-            return 0.0
-        have = self._terms[self._index[chunk_id]]
-        weights = {t: self._idf.get(t, self._unseen_idf) for t in terms}
-        return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
+        """`coverage` of the chunk for a question (0 for a chunk not in the index)."""
+        terms = sorted(set(tokenize(query)))
+        return coverage(self.weights(terms), self.held([chunk_id], terms).get(chunk_id))
 
     def held(self, ids: Sequence[str], terms: Sequence[str]) -> dict[str, frozenset[str]]:
         """Of these chunk ids, those in the index, each with the terms it holds."""
@@ -124,15 +115,20 @@ class _Keywords:
             self.held.update(self.look_up(missing))
 
     def coverage(self, chunk_id: str) -> float:
-        """Share of the query's terms, weighted by rarity, that the chunk holds (0..1).
+        return coverage(self.weights, self.held.get(chunk_id))
 
-        A chunk holding every rare word of the question ("Russian army 1812 retreated") is
-        relevant even where a small embedding model scores it low; a chunk sharing one
-        common word ("capital") with an off-topic question is not.
-        """
-        total = sum(self.weights.values())
-        have = self.held.get(chunk_id, frozenset())
-        return sum(w for t, w in self.weights.items() if t in have) / total if total else 0.0
+
+def coverage(weights: dict[str, float], held: frozenset[str] | None) -> float:
+    """Share of the query's terms (`weights`: each one's idf) that a chunk holds, weighted
+    by rarity (0..1; `held` None: a chunk not indexed, or not active).
+
+    A chunk holding every rare word of the question ("Russian army 1812 retreated") is
+    relevant even where a small embedding model scores it low; a chunk sharing one common
+    word ("capital") with an off-topic question is not.
+    """
+    total = sum(weights.values())
+    have = held or frozenset()
+    return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
 
 
 def _terms(question: str) -> list[str]:
@@ -307,11 +303,12 @@ class Retriever:
             return close or covered(chunk_id)
 
         maybe = [i for i in ordered if may_pass(i)]
-        unread = set(similarity).difference(maybe)
         # Of the vector candidates ruled out unread, those the keyword index does not hold
         # as active: chunks of a version being written, which took places among the nearest.
-        held = keywords.held if keywords is not None else similarity
-        inactive = sum(1 for i in unread if i not in held)
+        # (Without keywords a chunk ruled out is below the similarity gate, and so is every
+        # chunk further away: looking further could not find one that passes.)
+        unread = set(similarity).difference(maybe)
+        inactive = 0 if keywords is None else sum(1 for i in unread if i not in keywords.held)
         hits: list[Hit] = []
         for window in (maybe[: 2 * k], maybe[2 * k :]):
             found = {c.id: (c, v) for c, v in self.store.get_with_embeddings(window, collection)}

@@ -300,13 +300,6 @@ class KeywordIndex:
             got = db.execute(f"SELECT chunk_id FROM {_tag(collection)}_chunks").fetchall()
         return [r[0] for r in got]
 
-    def weights(self, collection: str, terms: Iterable[str]) -> dict[str, float]:
-        """idf of each term in the collection (a term no chunk holds: the highest)."""
-        terms = sorted(set(terms))
-        with self._db.read() as db:
-            n, df = _term_stats(db, collection, terms)
-        return {w: idf(n or 0, df.get(w, (0, 0))[1]) for w in terms}
-
     def top(self, collection: str, terms: Iterable[str], n: int) -> KeywordHits | None:
         """The n best chunks by BM25 over the terms, of any version (the caller keeps the
         active ones), and the terms' weights, from one snapshot; None if the collection has

@@ -423,14 +423,6 @@ class Store:
         active = self._active_for(name, [r.source for r in rows])
         return [r for r in rows if active.get(r.source) == r.doc_hash]
 
-    def keyword_weights(
-        self, terms: Sequence[str], collection: str | None = None
-    ) -> dict[str, float]:
-        """idf of each term in the collection (for the keyword-coverage gate)."""
-        name = collection or self.default_collection
-        assert self.keywords is not None
-        return self.keywords.weights(name, terms)
-
     def _active_for(self, name: str, sources: Sequence[str]) -> dict[str, str]:
         """source -> active doc_hash for these sources: looked up one by one in the
         embedded manifest (a change costs nothing), else the cached full map."""

@@ -62,8 +62,8 @@ def test_collections_have_their_own_index_and_statistics(fresh):
     assert search(store, "zorblax", collection="public") == []
     assert len(search(store, "zorblax", collection="secret")) == 1
     assert store.keywords is not None
-    weights = store.keyword_weights(["open"], "public")
-    assert weights != store.keyword_weights(["open"], "secret")  # df and N per collection
+    weights = store.keyword_match(["open"], 1, "public").weights
+    assert weights != store.keyword_match(["open"], 1, "secret").weights  # df, N per collection
 
 
 def test_a_user_never_gets_a_keyword_hit_from_a_collection_they_cannot_read(fresh):
