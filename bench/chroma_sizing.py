@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 import assistant  # noqa: F401  (telemetry off before chromadb imports)
+from assistant.store.store import TEXT_KEY
 
 WORDS = [
     "policy",
@@ -164,7 +165,6 @@ def add_batch(col: Any, rng: np.random.Generator, first: int, n: int) -> None:
     col.add(
         ids=[f"doc{(first + i) // 50}:{first + i}" for i in range(n)],
         embeddings=vectors,
-        documents=texts(rng, n),
         metadatas=[
             {
                 "source": f"/srv/documents/file{(first + i) // 50}.pdf",
@@ -172,8 +172,9 @@ def add_batch(col: Any, rng: np.random.Generator, first: int, n: int) -> None:
                 "sha256": f"{first + i:064x}",
                 "version": "v1",
                 "chunk": (first + i) % 50,
+                TEXT_KEY: text,  # where the store keeps a chunk's text (see store.py)
             }
-            for i in range(n)
+            for i, text in enumerate(texts(rng, n))
         ],
     )
 

@@ -11,6 +11,11 @@ Documents are replaced all-or-nothing (see `DocumentWriter` and the manifest): r
 Embedded (default): a PersistentClient in `path`, the manifest a SQLite file beside it.
 With a `ChromaServer`: an HTTP client, the manifest in the server too (chroma_manifest.py),
 so stateless replicas in front of one server see the same documents.
+
+A chunk's text is stored in its metadata (`TEXT_KEY`), not as Chroma's document: Chroma
+indexes every document for its own full-text search (`where_document`), which we never
+use (keywords have their own index), and that indexing was ~40 % of an upsert into a
+store of 30k chunks. Stores written before keep their texts as documents; both are read.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from assistant.store.types import (
     KeywordMatch,
 )
 from assistant.store.writer import DocumentWriter
+
+TEXT_KEY = "text"  # the metadata key that holds a chunk's text in Chroma
 
 
 class Store:
@@ -202,14 +209,12 @@ class Store:
         """Step 2: embed and write chunks of intended versions (invisible until `commit`).
         `known`: vectors by chunk id that need no embedding (a renamed file's chunks, or
         those the writer embedded)."""
-        texts = [c.text for c in chunks]
         embeddings = self.vectors(chunks, known)
         col = self._collection(name, create=True)
         with self._lock:
             col.upsert(
                 ids=[c.id for c in chunks],
-                documents=texts,
-                metadatas=[c.metadata for c in chunks],
+                metadatas=[{**c.metadata, TEXT_KEY: c.text} for c in chunks],
                 embeddings=embeddings,
             )
         crash_point("upsert")
@@ -497,7 +502,7 @@ class Store:
         for got in self._pages(name, ["documents", "metadatas"]):
             for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 if _owned(meta, active):
-                    yield Chunk(id=id_, text=text or "", metadata=dict(meta or {}))
+                    yield _chunk(id_, text, meta)
 
     def document_chunks(
         self, source: str, collection: str | None = None
@@ -513,7 +518,7 @@ class Store:
             where=where, include=["documents", "metadatas", "embeddings"]
         )
         rows = [
-            (Chunk(id_, text or "", dict(meta or {})), [float(x) for x in vector])
+            (_chunk(id_, text, meta), [float(x) for x in vector])
             for id_, text, meta, vector in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             )
@@ -561,12 +566,20 @@ class Store:
         )
         active = self._active_for(name, [str((m or {}).get("source")) for m in got["metadatas"]])
         return [
-            (Chunk(i, t or "", dict(m or {})), np.asarray(e, dtype=np.float32))
+            (_chunk(i, t, m), np.asarray(e, dtype=np.float32))
             for i, t, m, e in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             )
             if _owned(m, active)
         ]
+
+
+def _chunk(chunk_id: str, document: str | None, meta: Mapping[str, Any] | None) -> Chunk:
+    """A chunk as Chroma returned it: its text from the metadata, or (written before
+    `TEXT_KEY`) from the document."""
+    metadata = dict(meta or {})
+    text = metadata.pop(TEXT_KEY, None)
+    return Chunk(chunk_id, str(text) if text is not None else document or "", metadata)
 
 
 def _held(rows: list[KeywordRow]) -> dict[str, frozenset[str]]:

@@ -93,6 +93,33 @@ def test_a_store_from_before_the_manifest_is_adopted_from_chunk_metadata(fresh):
     assert reopened.repair() == 2
 
 
+def test_texts_are_not_chroma_documents_and_older_stores_still_read(fresh):
+    """Texts go in the metadata (Chroma full-text indexes its documents, which costs ~40 %
+    of a write and which nothing uses); a store written before, texts as documents, reads
+    the same through every path: search, all chunks, one document's chunks."""
+    store = fresh.store
+    store.add([chunk(i) for i in range(2)])
+    raw = store._collection(None).get(include=["documents", "metadatas"])
+    assert raw["documents"] == [None, None]
+    assert sorted(m["text"] for m in raw["metadatas"]) == [chunk(i).text for i in range(2)]
+
+    old = chunk(0, source="/docs/old.txt", doc_hash="o1")
+    store._collection(None).add(
+        ids=[old.id],
+        documents=[old.text],
+        metadatas=[old.metadata],
+        embeddings=store.embedder.embed([old.text]),
+    )
+    store._manifest.forget("documents")  # adopted again, the old chunk with the rest
+    reopened = Store(fresh.settings.chroma_dir, store.embedder, "documents")
+    expected = {c.id: (c.text, c.metadata) for c in [chunk(0), chunk(1), old]}
+    assert {c.id: (c.text, c.metadata) for c in reopened.chunks()} == expected
+    [(got, _)] = reopened.document_chunks("/docs/old.txt")
+    assert (got.text, got.metadata) == (old.text, old.metadata)
+    hits = reopened.search(store.embedder.embed([old.text])[0], k=3)
+    assert {h.chunk.id: (h.chunk.text, h.chunk.metadata) for h in hits} == expected
+
+
 def test_search_returns_cosine_similarity(fresh):
     store = fresh.store
     store.add([chunk(1)])
