@@ -68,6 +68,14 @@ class Row:
         return "ok" if ok else "MISSED"
 
 
+def isolate_settings(config: Path | str = "/nonexistent/assistant.toml") -> None:
+    """Clear the `ASSISTANT_*` variables and point the config at a missing file: a
+    developer's settings must not leak into the numbers."""
+    for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
+        del os.environ[var]
+    os.environ["ASSISTANT_CONFIG"] = str(config)
+
+
 def _settings(tmp: Path, name: str) -> Settings:
     # never the user's data dir; the model's answer is what is timed. The TTFT rows compare
     # against raw llama-cpp-python, so the product runs on that engine here
@@ -353,9 +361,7 @@ def main() -> None:
     started, cpu_start = time.perf_counter(), cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as name:
         tmp = Path(name)
-        for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
-            del os.environ[var]  # a developer's settings must not leak into the numbers
-        os.environ["ASSISTANT_CONFIG"] = str(tmp / "no-such-config.toml")
+        isolate_settings(tmp / "no-such-config.toml")
         rows, child_kb = cold_start(tmp)
         rows += ttft(tmp, SEED_QUESTIONS[: 2 if args.quick else 5])
         rows += ingest_speed(tmp, 30 if args.quick else 200, 2 if args.quick else 4)

@@ -31,7 +31,7 @@ from assistant.cli.wiring import index_files
 from assistant.conversation import Turn
 from assistant.evaluation.suite import load_suite
 from assistant.factory import Components
-from bench import ROOT, SEEDS, Row, _settings, cpu_seconds, table
+from bench import ROOT, SEEDS, Row, _settings, cpu_seconds, isolate_settings, table
 
 SUITE = ROOT / "tests" / "eval" / "seed_suite.yaml"
 
@@ -113,9 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     started, (busy0, mine0) = time.perf_counter(), cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
-        for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
-            del os.environ[var]  # a developer's settings must not leak into the numbers
-        os.environ["ASSISTANT_CONFIG"] = str(Path(tmp) / "no-such-config.toml")
+        isolate_settings(Path(tmp) / "no-such-config.toml")
         rows, samples = measure(Path(tmp), args.limit)
     print(table(rows))
     (busy, mine), seconds = cpu_seconds(), time.perf_counter() - started

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import subprocess
@@ -35,7 +34,8 @@ from assistant.retrieval import CANDIDATES_PER_RESULT, SEARCH_THREADS
 from assistant.settings import Settings
 from assistant.store import Chunk
 from assistant.store.keywords import tokenize
-from bench import RandomVectors, Row, _settings, table
+from assistant.store.writer import DocumentWriter
+from bench import RandomVectors, Row, _settings, isolate_settings, table
 
 COLLECTIONS = [f"team-{i}" for i in range(5)]
 CHUNKS_PER_DOC = 10
@@ -53,15 +53,21 @@ def write(parts: Components, n_chunks: int, seed: int = 2) -> float:
         for c, name in enumerate(COLLECTIONS):
             with store.writer(name) as w:
                 for d in range(0, per, CHUNKS_PER_DOC):
-                    source, doc_hash = f"/syn/{c}/{d}", f"h{c}-{d}"
-                    w.begin(source, doc_hash, source)
-                    for i in range(min(CHUNKS_PER_DOC, per - d)):
-                        meta = {"source": source, "doc_hash": doc_hash, "chunk_index": i}
-                        w.add(Chunk(f"{doc_hash}-{i}", paragraph(rng, 600), meta))
-                    w.end(source)
+                    document(w, f"/syn/{c}/{d}", f"h{c}-{d}", min(CHUNKS_PER_DOC, per - d), rng)
     finally:
         store.embedder = embedder
     return time.perf_counter() - started
+
+
+def document(
+    w: DocumentWriter, source: str, doc_hash: str, chunks: int, rng: random.Random
+) -> None:
+    """One synthetic document of `chunks` chunks of ~600 characters, through the writer."""
+    w.begin(source, doc_hash, source)
+    for i in range(chunks):
+        meta = {"source": source, "doc_hash": doc_hash, "chunk_index": i}
+        w.add(Chunk(f"{doc_hash}-{i}", paragraph(rng, 600), meta))
+    w.end(source)
 
 
 def change(parts: Components, i: int) -> None:
@@ -221,9 +227,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the raw numbers here")
     ap.add_argument("--keep", type=Path, help="keep the store here and reuse it next time")
     args = ap.parse_args()
-    for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
-        del os.environ[var]  # a developer's settings must not leak into the numbers
-    os.environ["ASSISTANT_CONFIG"] = "/nonexistent/assistant.toml"
+    isolate_settings()
     if args.keep:
         rows = measure(args.keep, args.chunks, args.queries)
     else:

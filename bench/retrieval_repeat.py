@@ -12,7 +12,6 @@ p50 (all threads), and the mean number of hits.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from corpus import QUESTIONS, _fill
 from retrieval_bench import COLLECTIONS
 
 from assistant.factory import Components
-from bench import _settings
+from bench import _settings, isolate_settings
 
 
 def main() -> None:
@@ -32,9 +31,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=2, help="times over the same questions")
     args = ap.parse_args()
-    for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
-        del os.environ[var]
-    os.environ["ASSISTANT_CONFIG"] = "/nonexistent/assistant.toml"
+    isolate_settings()
     parts = Components(_settings(args.keep, f"retrieval-{args.chunks}"))
     rng = random.Random(7)  # the questions retrieval_bench asks
     queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(args.queries)]

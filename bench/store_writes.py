@@ -11,23 +11,16 @@ without the embedder's noise: alternate two versions of the code to compare them
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import tempfile
 import time
 from pathlib import Path
 
-from corpus import paragraph
+from chroma_sizing import disk_mb
+from retrieval_bench import CHUNKS_PER_DOC, document
 
 from assistant.factory import Components
-from assistant.store import Chunk
-from bench import RandomVectors, Row, _settings, table
-
-CHUNKS_PER_DOC = 10
-
-
-def disk_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+from bench import RandomVectors, Row, _settings, isolate_settings, table
 
 
 def main() -> None:
@@ -35,9 +28,7 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=30_000)
     ap.add_argument("--block", type=int, default=5_000, help="chunks per timed block")
     args = ap.parse_args()
-    for var in [v for v in os.environ if v.startswith("ASSISTANT_")]:
-        del os.environ[var]
-    os.environ["ASSISTANT_CONFIG"] = "/nonexistent/assistant.toml"
+    isolate_settings()
     with tempfile.TemporaryDirectory() as tmp:
         parts = Components(_settings(Path(tmp), "store-writes"))
         store, rng = parts.store, random.Random(2)
@@ -47,12 +38,7 @@ def main() -> None:
             wall, cpu = time.perf_counter(), time.process_time()
             with store.writer("writes") as w:
                 for _ in range(args.block // CHUNKS_PER_DOC):
-                    source, doc_hash = f"/syn/{written}", f"h{written}"
-                    w.begin(source, doc_hash, source)
-                    for i in range(CHUNKS_PER_DOC):
-                        meta = {"source": source, "doc_hash": doc_hash, "chunk_index": i}
-                        w.add(Chunk(f"{doc_hash}-{i}", paragraph(rng, 600), meta))
-                    w.end(source)
+                    document(w, f"/syn/{written}", f"h{written}", CHUNKS_PER_DOC, rng)
                     written += CHUNKS_PER_DOC
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             per = 1000 / args.block
