@@ -6,7 +6,8 @@ change is measured on a machine whose speed drifts from minute to minute.
     git stash; (the same); git stash pop    # and again, in ABBA order
 
 Prints one line: p50 / p95 of `retrieve_many` over the 5 collections (wall), its CPU time
-p50 (all threads), and the mean number of hits.
+p50 (all threads), and the mean number of hits. `--cold` empties the keyword index's cache
+of terms' top postings before each question (the bench's questions share most words).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=100_000, help="its size (names the store)")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=2, help="times over the same questions")
+    ap.add_argument(
+        "--cold", action="store_true", help="no term's top postings cached: each read afresh"
+    )
     args = ap.parse_args()
     isolate_settings()
     parts = Components(_settings(args.keep, f"retrieval-{args.chunks}"))
@@ -40,6 +44,8 @@ def main() -> None:
     wall, cpu, hits = [], [], []
     for _ in range(args.repeat):
         for q in queries:
+            if args.cold and parts.store.keywords is not None:
+                parts.store.keywords.top_lists.clear()
             started = time.process_time()
             found = parts.retriever.retrieve_many(q, COLLECTIONS)
             cpu.append(time.process_time() - started)

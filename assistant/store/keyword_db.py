@@ -46,9 +46,13 @@ REGISTRY = """
 CREATE TABLE IF NOT EXISTS keyword_collections (
     collection TEXT PRIMARY KEY,
     chunks BIGINT NOT NULL DEFAULT 0,
-    length BIGINT NOT NULL DEFAULT 0
+    length BIGINT NOT NULL DEFAULT 0,
+    generation BIGINT NOT NULL DEFAULT 0
 )
 """
+# An index written before `generation` existed (it names the collection's current state:
+# every write sets a new random one, so a reader's cached top postings know they are stale).
+GENERATION = "ALTER TABLE keyword_collections ADD COLUMN generation BIGINT NOT NULL DEFAULT 0"
 
 
 class KeywordDb:
@@ -60,6 +64,11 @@ class KeywordDb:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def tables(self, tag: str) -> list[str]:
         raise NotImplementedError
+
+    joining = "group_concat({})"  # SQL aggregating an integer column into "1,2,3"
+
+    def joined(self, column: str) -> str:
+        return self.joining.format(column)
 
     def close(self) -> None: ...
 
@@ -103,6 +112,11 @@ class SqliteKeywordDb(KeywordDb):
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death
         self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         self._db.execute(REGISTRY)
+        try:
+            self._db.execute(GENERATION)
+        except sqlite3.OperationalError as exc:  # there already (SQLite has no IF NOT EXISTS)
+            if "duplicate column" not in str(exc):
+                raise
         self._path = path
         self._readers: dict[threading.Thread, sqlite3.Connection] = {}  # a thread's own
 
@@ -155,6 +169,7 @@ class PostgresKeywordDb(KeywordDb):
     """PostgreSQL through psycopg 3 (the driver `database_url` already uses for users)."""
 
     _LOCK_KEY = 0x6B657977  # pg_advisory_xact_lock key of keyword-index writers ("keyw")
+    joining = "string_agg({}::text, ',')"
 
     def __init__(self, url: str) -> None:
         import psycopg
@@ -171,6 +186,12 @@ class PostgresKeywordDb(KeywordDb):
             ) from exc
         self.lock = threading.RLock()
         self._db.execute(REGISTRY)
+        has = self._db.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = 'keyword_collections' AND column_name = 'generation'"
+        ).fetchone()
+        if has is None:  # checked first: ALTER TABLE locks the table even when it is there
+            self._db.execute(GENERATION.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._db.execute(sql.replace("?", "%s"), tuple(params))

@@ -17,6 +17,9 @@ B-tree ordered by impact, and sums idf x impact. That is exact whenever no query
 in more than `TOP_PER_TERM` chunks, and a bounded-cost approximation beyond (score-at-a-
 time early termination): SQLite FTS5's own `bm25()` scores every matching row, 0.6 s per
 query at 100k chunks whose words are all common (bench/README.md).
+
+A process keeps the top postings of the terms it was last asked about (`TopLists`), keyed
+by their collection's state: a question made of words asked before reads no postings.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import secrets
+import threading
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ from assistant.store.types import Chunk
 
 TOP_PER_TERM = 1000  # postings read per query term, highest impact first
 RESCORED = 100  # best candidates scored exactly from their own postings
+TOP_LISTS_CACHED = 2048  # terms' top postings a process keeps parsed (<= 12 KB each)
 K1, B = 1.5, 0.75
 SCALE = 1000  # impacts are stored as integers, x SCALE
 _VARS = 900  # SQLite host parameters per statement, with room to spare
@@ -129,6 +135,7 @@ class KeywordIndex:
 
     def __init__(self, db: KeywordDb) -> None:
         self._db = db
+        self.top_lists = TopLists(TOP_LISTS_CACHED)
 
     def close(self) -> None:
         self._db.close()
@@ -228,8 +235,9 @@ class KeywordIndex:
         bumps = [(k, ids[w]) for w, k in df.items()]
         db.executemany(f"UPDATE {t}_terms SET df = df + ? WHERE id = ?", bumps)
         db.execute(
-            "UPDATE keyword_collections SET chunks = ?, length = ? WHERE collection = ?",
-            (n, length, collection),
+            "UPDATE keyword_collections SET chunks = ?, length = ?, generation = ?"
+            " WHERE collection = ?",
+            (n, length, _generation(), collection),
         )
 
     @staticmethod
@@ -272,9 +280,9 @@ class KeywordIndex:
                 f"DELETE FROM {t}_chunks WHERE source = ? AND doc_hash = ?", (source, doc_hash)
             )
             db.execute(
-                "UPDATE keyword_collections SET chunks = chunks - ?, length = length - ?"
-                " WHERE collection = ?",
-                (len(got), sum(r[1] for r in got), collection),
+                "UPDATE keyword_collections SET chunks = chunks - ?, length = length - ?,"
+                " generation = ? WHERE collection = ?",
+                (len(got), sum(r[1] for r in got), _generation(), collection),
             )
         return len(got)
 
@@ -314,14 +322,15 @@ class KeywordIndex:
             return KeywordHits([], {})
         t = _tag(collection)
         with self._db.read() as db:
-            chunks, stats = _term_stats(db, collection, terms)
+            chunks, state, stats = _term_stats(db, collection, terms)
             if chunks is None:
                 return None
             weights = {term_id: idf(chunks, df) for term_id, df in stats.values() if df > 0}
             by_term = {w: idf(chunks, stats.get(w, (0, 0))[1]) for w in terms}
             if not weights:
                 return KeywordHits([], by_term)
-            best = _candidates(db, t, weights, max(n, RESCORED))
+            tops = {w: self._top_list(db, t, (collection, state, w)) for w in weights}
+            best = _candidates(tops, weights, max(n, RESCORED))
             got = db.execute(
                 f"SELECT seq, chunk_id, source, doc_hash, postings FROM {t}_chunks"
                 f" WHERE seq IN ({_marks(best)})",
@@ -334,6 +343,21 @@ class KeywordIndex:
         rows = [_row(*by_seq[seq], names) for seq in ranked]  # of the n only, not all read
         return KeywordHits(rows, by_term)
 
+    def _top_list(self, db: KeywordDb, t: str, key: TopKey) -> TopList:
+        """A term's `TOP_PER_TERM` highest-impact postings, from the cache or the index:
+        read as two comma-joined strings parsed by numpy, so the thousands of postings
+        never become Python objects."""
+        top = self.top_lists.get(key)
+        if top is None:
+            seqs, impacts = db.execute(
+                f"SELECT {db.joined('seq')}, {db.joined('impact')} FROM (SELECT seq, impact"
+                f" FROM {t}_postings WHERE term = ? ORDER BY impact DESC LIMIT ?) AS p",
+                (key[2], TOP_PER_TERM),
+            ).fetchone()
+            top = (_ints(seqs, np.int64), _ints(impacts, np.int32))
+            self.top_lists.put(key, top)
+        return top
+
     def rows(
         self, collection: str, chunk_ids: Sequence[str], terms: Iterable[str]
     ) -> list[KeywordRow]:
@@ -344,7 +368,7 @@ class KeywordIndex:
             return []
         t = _tag(collection)
         with self._db.read() as db:
-            chunks, stats = _term_stats(db, collection, terms)
+            chunks, _, stats = _term_stats(db, collection, terms)
             if chunks is None:
                 return []
             got = []
@@ -368,36 +392,84 @@ def _row(
 
 def _term_stats(
     db: KeywordDb, collection: str, terms: list[str]
-) -> tuple[int | None, dict[str, tuple[int, int]]]:
-    """The collection's chunk count (None: it has no index), and term -> (term id, df) for
-    the terms it holds."""
+) -> tuple[int | None, State, dict[str, tuple[int, int]]]:
+    """The collection's chunk count (None: it has no index) and state, and term -> (term id,
+    df) for the terms it holds."""
     row = db.execute(
-        "SELECT chunks FROM keyword_collections WHERE collection = ?", (collection,)
+        "SELECT chunks, length, generation FROM keyword_collections WHERE collection = ?",
+        (collection,),
     ).fetchone()
-    if row is None or not terms:
-        return (int(row[0]) if row else None), {}
+    if row is None:
+        return None, (0, 0, 0), {}
+    state = (int(row[2]), int(row[0]), int(row[1]))
+    if not terms:
+        return int(row[0]), state, {}
     got = db.execute(
         f"SELECT term, id, df FROM {_tag(collection)}_terms WHERE term IN ({_marks(terms)})",
         terms,
     ).fetchall()
-    return int(row[0]), {term: (int(i), max(0, int(df))) for term, i, df in got}
+    return int(row[0]), state, {term: (int(i), max(0, int(df))) for term, i, df in got}
 
 
-def _candidates(db: KeywordDb, t: str, weights: dict[int, float], n: int) -> list[int]:
-    """The n chunk seqs with the best summed idf x impact over each term's top postings:
-    one statement, so the thousands of postings never become Python objects."""
-    parts, params = [], []
-    for i, (term_id, weight) in enumerate(sorted(weights.items())):
-        parts.append(
-            f"SELECT seq, impact * ? AS score FROM (SELECT seq, impact FROM {t}_postings"
-            f" WHERE term = ? ORDER BY impact DESC LIMIT ?) AS p{i}"
-        )
-        params += [weight, term_id, TOP_PER_TERM]
-    sql = (
-        f"SELECT seq FROM ({' UNION ALL '.join(parts)}) AS u"
-        " GROUP BY seq ORDER BY SUM(score) DESC, seq LIMIT ?"
-    )
-    return [int(r[0]) for r in db.execute(sql, [*params, n]).fetchall()]
+def _generation() -> int:
+    """A new generation for a collection being written: random, not counted, so that one
+    dropped and indexed again never repeats a generation a reader has cached."""
+    return secrets.randbits(62)
+
+
+def _candidates(tops: dict[int, TopList], weights: dict[int, float], n: int) -> list[int]:
+    """The n chunk seqs with the best summed idf x impact over each term's top postings."""
+    lists = [(tops[w], weight) for w, weight in weights.items() if len(tops[w][0])]
+    if not lists:
+        return []
+    seqs = np.concatenate([seq for (seq, _), _ in lists])
+    scores = np.concatenate([impact * weight for (_, impact), weight in lists])
+    unique, owner = np.unique(seqs, return_inverse=True)
+    summed = np.bincount(owner, weights=scores)
+    best: list[int] = unique[np.lexsort((unique, -summed))[:n]].tolist()  # ties: lower seq
+    return best
+
+
+TopList = tuple[np.ndarray, np.ndarray]  # a term's top postings: seqs, impacts
+# A collection's generation, chunk count and total length: the chunks and length change
+# with (nearly) every write too, by a process of a version before generations as well.
+State = tuple[int, int, int]
+TopKey = tuple[str, State, int]  # collection, its state, term id
+
+
+class TopLists:
+    """Terms' top postings, parsed, kept while their collection is unchanged: the same
+    words come back question after question, and reading one term's list costs ~0.2 ms.
+    Keyed by collection, its state and term id; every write gives its collection a new
+    generation, so a change by any process, in either database, is never served stale.
+    Least recently used first out; shared by the threads of one process."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lists: OrderedDict[TopKey, TopList] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: TopKey) -> TopList | None:
+        with self._lock:
+            found = self._lists.get(key)
+            if found is not None:
+                self._lists.move_to_end(key)
+            return found
+
+    def put(self, key: TopKey, top: TopList) -> None:
+        with self._lock:
+            self._lists[key] = top
+            while len(self._lists) > self._size:
+                self._lists.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every list (a benchmark's cold questions)."""
+        with self._lock:
+            self._lists.clear()
+
+
+def _ints(joined: str | None, dtype: type[np.integer]) -> np.ndarray:
+    return np.fromstring(joined or "", dtype=dtype, sep=",")
 
 
 def _scores(blobs: list[bytes], weights: dict[int, float]) -> list[float]:

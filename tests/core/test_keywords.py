@@ -118,3 +118,33 @@ def test_threads_read_on_their_own_connections_which_go_with_the_thread(fresh):
     assert len(db._readers) <= 2  # the last thread's, and perhaps this one's
     store.add(chunks(["Quetzalcoatl flew over the meeting."], source="/q.txt"))
     assert len(search(store, "quetzalcoatl")) == 1  # a reader sees what was just written
+
+
+def test_cached_top_postings_never_hide_another_stores_writes(fresh):
+    """A store keeps each term's top postings parsed between questions; a write by another
+    store on the same files (another process) gives the collection a new generation, so the
+    next question reads the term again instead of a list that lacks the new chunk."""
+    store = fresh.store
+    store.add(chunks(["Zorblax is the secret project."], source="/a.txt"))
+    other = Store(fresh.settings.chroma_dir, store.embedder, "documents")
+    assert len(search(store, "zorblax")) == 1  # cached by this store
+    other.add(chunks(["Zorblax ships in May."], source="/b.txt"))
+    assert len(search(store, "zorblax")) == 2
+    other.delete_document("/a.txt")
+    other.add(chunks(["Zorblax was renamed."], source="/c.txt"))
+    found = search(store, "zorblax")
+    assert len(found) == 2 and all("/a.txt" not in i for i in found)
+
+
+def test_an_index_written_before_generations_existed_is_read_and_gains_them(fresh):
+    import sqlite3
+
+    store = fresh.store
+    store.add(chunks(TEXTS))
+    path = fresh.settings.chroma_dir / "manifest.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE keyword_collections DROP COLUMN generation")
+    reopened = Store(fresh.settings.chroma_dir, store.embedder, "documents")
+    assert search(reopened, "405B") == [chunks(TEXTS)[1].id]
+    reopened.add(chunks(["The 405B model is large."], source="/b.txt"))
+    assert len(search(reopened, "405B")) == 2

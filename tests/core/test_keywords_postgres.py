@@ -36,11 +36,13 @@ def test_replicas_share_one_keyword_index_in_postgresql(tmp_path, chroma, postgr
     a.store.add(written, "shared")
     assert b.store.keywords.ready("shared")  # written by a, nothing built by b
     assert search(b.store, "405B", collection="shared") == [written[1].id]
+    assert search(b.store, "model", collection="shared") == [written[1].id]  # b caches it
 
     newer = chunks(["The 70B model replaced the older one in 2025."], doc_hash="h2")
     a.store.add(newer, "shared")  # a new version of the same source, through replica a
     assert search(b.store, "405B", collection="shared") == []
     assert search(b.store, "70B", collection="shared") == [newer[0].id]
+    assert search(b.store, "model", collection="shared") == [newer[0].id]  # not b's cache
     assert b.store.keywords.versions("shared") == {("/d/a.txt", "h2"): 1}
 
     hits = b.retriever.retrieve(
