@@ -4,6 +4,12 @@
 of the first query after a change, and the memory of a process that answers them.
 
     .venv/bin/python bench/keyword_scale.py --chunks 1000000 [--queries 200]
+    .venv/bin/python bench/keyword_scale.py --chunks 100000 --postgres postgresql://...
+
+`--postgres` writes the index into that database instead (server mode's keyword index; it
+drops the bench's five `team-*` collections there first: give it a database of its own).
+Both report a single asker (a fresh process) and several people asking at once (threads
+of one process, as a web server's), whose reads run side by side.
 
 The prose is drawn from a pool of generated sentences (bench/corpus.py), so a million
 chunks are quick to make and have the vocabulary of the full bench.
@@ -12,6 +18,7 @@ chunks are quick to make and have the vocabulary of the full bench.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -19,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +34,13 @@ from corpus import QUESTIONS, SENTENCES, _fill
 
 from assistant.retrieval import CANDIDATES_PER_RESULT
 from assistant.store import Chunk
-from assistant.store.keyword_db import SqliteKeywordDb
+from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
 from assistant.store.keywords import KeywordIndex, tokenize
 from bench import Row, table
 
 COLLECTIONS = [f"team-{i}" for i in range(5)]
 N = 4 * CANDIDATES_PER_RESULT  # top_k 4 by default: 16 candidates
+PEOPLE = 4  # asking at once
 
 
 def chunks(n: int, rng: random.Random, pool: list[str], prefix: str) -> list[Chunk]:
@@ -53,14 +62,20 @@ def write(index: KeywordIndex, n_chunks: int) -> float:
     return time.perf_counter() - started
 
 
-def answer(path: Path, queries: list[str]) -> tuple[list[float], float]:
+def open_index(target: str) -> KeywordIndex:
+    """The index in this SQLite file, or in this PostgreSQL database."""
+    if target.startswith("postgresql"):
+        return KeywordIndex(PostgresKeywordDb(target))
+    return KeywordIndex(SqliteKeywordDb(Path(target)))
+
+
+def answer(target: str, queries: list[str]) -> tuple[list[float], float]:
     """Per-query seconds over the 5 collections and peak RSS (MiB), in a fresh process."""
     code = (
         "import json, resource, sys, time\n"
-        "from pathlib import Path\n"
-        "from assistant.store.keyword_db import SqliteKeywordDb\n"
-        "from assistant.store.keywords import KeywordIndex, tokenize\n"
-        "index = KeywordIndex(SqliteKeywordDb(Path(sys.argv[1])))\n"
+        "from keyword_scale import open_index\n"
+        "from assistant.store.keywords import tokenize\n"
+        "index = open_index(sys.argv[1])\n"
         "out = []\n"
         "for q in json.loads(sys.argv[2]):\n"
         "    t = time.perf_counter()\n"
@@ -69,25 +84,54 @@ def answer(path: Path, queries: list[str]) -> tuple[list[float], float]:
         "    out.append(time.perf_counter() - t)\n"
         "print(json.dumps([out, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))\n"
     )
-    import json
-
     got = subprocess.run(
-        [sys.executable, "-c", code, str(path), json.dumps(queries)],
+        [sys.executable, "-c", code, target, json.dumps(queries)],
         capture_output=True,
         text=True,
         check=True,
+        cwd=Path(__file__).parent,
     )
     samples, rss = json.loads(got.stdout)
     return samples, rss / 1024
 
 
-def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
-    path = tmp / "manifest.sqlite3"
-    index = KeywordIndex(SqliteKeywordDb(path))
+def at_once(index: KeywordIndex, queries: list[str]) -> tuple[list[float], float]:
+    """`PEOPLE` askers at once, each its questions over the 5 collections in turn: the
+    seconds of each question, and questions answered per second in all."""
+
+    def ask(q: str) -> float:
+        started = time.perf_counter()
+        for c in COLLECTIONS:
+            index.top(c, tokenize(q), N * 2)
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(PEOPLE) as people:
+        samples = list(people.map(ask, queries))
+    return samples, len(queries) / (time.perf_counter() - started)
+
+
+def size_mb(index: KeywordIndex, target: str) -> float:
+    if not target.startswith("postgresql"):  # the file and its WAL, where writes wait
+        return sum(f.stat().st_size for f in Path(target).parent.glob("manifest.sqlite3*")) / 2**20
+    with index._db.read() as db:
+        (size,) = db.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(oid)), 0) FROM pg_class"
+            " WHERE relkind = 'r' AND left(relname, 3) = 'kw_'"
+        ).fetchone()
+    return float(size) / 2**20
+
+
+def measure(target: str, n_chunks: int, n_queries: int) -> list[Row]:
+    index = open_index(target)
+    for name in COLLECTIONS:  # a PostgreSQL database may hold an earlier run's
+        index.drop(name)
     write_s = write(index, n_chunks)
     rng = random.Random(7)
     queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
-    samples, rss = answer(path, queries)
+    samples, rss = answer(target, queries)
+    index.top_lists.clear()  # the people below read the postings afresh, as the fresh process
+    together, rate = at_once(index, queries)
     first = []
     pool = [_fill(rng.choice(SENTENCES), rng) for _ in range(100)]
     for i in range(10):  # a document added, then the first query over the 5 collections
@@ -97,14 +141,21 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
             index.top(c, tokenize(queries[i]), N * 2)
         first.append(time.perf_counter() - started)
     ms = [s * 1000 for s in samples]
-    note = f"{n_chunks:,} chunks in 5 collections, {n_queries} queries"
+    where = "PostgreSQL" if target.startswith("postgresql") else "SQLite"
+    note = f"{n_chunks:,} chunks in 5 collections in {where}, {n_queries} queries"
+    people = f"{PEOPLE} people at once"
+    disk = size_mb(index, target)
+    index.close()
     return [
         Row("Keyword top-n over 5 collections p50", float(np.percentile(ms, 50)), "ms", note=note),
         Row("Keyword top-n over 5 collections p95", float(np.percentile(ms, 95)), "ms"),
+        Row(f"  the same, {people}, p50", float(np.percentile(together, 50)) * 1000, "ms"),
+        Row(f"  questions answered per second, {people}", rate, "/s"),
+        Row("  questions answered per second, one asker", 1000 / float(np.mean(ms)), "/s"),
         Row("First keyword query after a change, max of 10", max(first) * 1000, "ms"),
         Row("Writing the keyword index", n_chunks / write_s, "chunks/s"),
-        Row("Keyword index on disk", path.stat().st_size / 2**20, "MiB"),
-        Row("  per chunk", path.stat().st_size / n_chunks, "bytes"),
+        Row("Keyword index on disk", disk, "MiB"),
+        Row("  per chunk", disk * 2**20 / n_chunks, "bytes"),
         Row("Peak RSS, fresh process answering the queries", rss, "MiB"),
     ]
 
@@ -114,10 +165,14 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--dir", type=Path, help="work here (default: a temporary directory)")
+    ap.add_argument("--postgres", metavar="URL", help="write the index into this database")
     args = ap.parse_args()
     os.environ["ASSISTANT_CONFIG"] = "/nonexistent/assistant.toml"
-    with tempfile.TemporaryDirectory(prefix="assistant-bench-", dir=args.dir) as name:
-        rows = measure(Path(name), args.chunks, args.queries)
+    if args.postgres:
+        rows = measure(args.postgres, args.chunks, args.queries)
+    else:
+        with tempfile.TemporaryDirectory(prefix="assistant-bench-", dir=args.dir) as name:
+            rows = measure(str(Path(name) / "manifest.sqlite3"), args.chunks, args.queries)
     print(table(rows))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this (writing) process: {peak:.0f} MiB")

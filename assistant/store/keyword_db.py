@@ -3,13 +3,15 @@
 
 Both speak the same SQL to `keywords.py` (`?` placeholders, `ON CONFLICT DO NOTHING`); only
 the table definitions and the write lock differ. Writes go through one connection under a
-lock. Reads (`read()`): on SQLite each thread has its own read-only connection, so the
-collections a question searches at once really are searched at once (WAL lets readers run
-beside a writer); on PostgreSQL they share the one connection under the lock.
+lock. Reads (`read()`) each get a snapshot on a connection of their own, so the collections
+a question searches, and several people's questions, are read at once: on SQLite each
+thread has its own read-only connection (WAL lets readers run beside a writer); on
+PostgreSQL a read borrows one of at most `PG_READERS` connections.
 """
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -19,6 +21,8 @@ from typing import Any
 
 from assistant.errors import AssistantError
 from assistant.store.manifest import WAL_CHECKPOINT_PAGES
+
+PG_READERS = 4  # connections a process reads a PostgreSQL keyword index through at once
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS {t}_chunks (
@@ -165,26 +169,35 @@ class SqliteKeywordDb(KeywordDb):
         self._db.execute("BEGIN IMMEDIATE")
 
 
+class _PgReader(KeywordDb):
+    """One PostgreSQL read connection, inside a read-only REPEATABLE READ transaction."""
+
+    joining = "string_agg({}::text, ',')"
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(sql.replace("?", "%s"), tuple(params))
+
+
 class PostgresKeywordDb(KeywordDb):
     """PostgreSQL through psycopg 3 (the driver `database_url` already uses for users)."""
 
     _LOCK_KEY = 0x6B657977  # pg_advisory_xact_lock key of keyword-index writers ("keyw")
-    joining = "string_agg({}::text, ',')"
+    joining = _PgReader.joining
 
     def __init__(self, url: str) -> None:
-        import psycopg
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
         params = parsed.translate_connect_args(username="user", database="dbname")
         params.update({k: v for k, v in parsed.query.items() if isinstance(v, str)})
-        try:
-            self._db = psycopg.connect(autocommit=True, connect_timeout=10, **params)
-        except psycopg.Error as exc:
-            raise AssistantError(
-                f"cannot open the keyword index in ASSISTANT_DATABASE_URL ({exc})"
-            ) from exc
+        self._params = params
+        self._db = self._connect()
         self.lock = threading.RLock()
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()  # read connections not in use
+        self._reading = threading.BoundedSemaphore(PG_READERS)
         self._db.execute(REGISTRY)
         has = self._db.execute(
             "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
@@ -192,6 +205,37 @@ class PostgresKeywordDb(KeywordDb):
         ).fetchone()
         if has is None:  # checked first: ALTER TABLE locks the table even when it is there
             self._db.execute(GENERATION.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(autocommit=True, connect_timeout=10, **self._params)
+        except psycopg.Error as exc:
+            raise AssistantError(
+                f"cannot open the keyword index in ASSISTANT_DATABASE_URL ({exc})"
+            ) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[KeywordDb]:
+        """A snapshot on a read connection of its own (made on first need, then reused; at
+        most `PG_READERS`, a read beyond waits for one); one the server broke is dropped."""
+        with self._reading:
+            try:
+                db = self._idle.get_nowait()
+            except queue.Empty:
+                db = self._connect()
+            try:
+                db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                try:
+                    yield _PgReader(db)
+                finally:
+                    db.execute("ROLLBACK")  # it wrote nothing
+            finally:
+                if db.broken or db.closed:
+                    db.close()
+                else:
+                    self._idle.put(db)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._db.execute(sql.replace("?", "%s"), tuple(params))
@@ -207,6 +251,8 @@ class PostgresKeywordDb(KeywordDb):
         return [s for s in ddl.split(";") if s.strip()]
 
     def close(self) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait().close()
         self._db.close()
 
     def _begin(self) -> None:

@@ -3,6 +3,7 @@ keyword index in PostgreSQL (a real `chroma run`, a real PostgreSQL on a Unix so
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from support.keywords import TEXTS, chunks, search
 from support.paths import make_settings
 
 from assistant.factory import Components
-from assistant.store.keyword_db import PostgresKeywordDb
+from assistant.store.keyword_db import PG_READERS, PostgresKeywordDb
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +60,41 @@ def test_without_postgresql_server_mode_ranks_keywords_in_memory(tmp_path, chrom
     parts.store.add(chunks(TEXTS), "mem")
     [hit] = parts.retriever.retrieve("What did the 405B model cost?", collection="mem").hits
     assert hit.chunk.id == chunks(TEXTS)[1].id
+
+
+def test_reads_run_at_once_each_in_a_snapshot_of_its_own(postgres_url):
+    """The collections a question searches, and several people's questions, read the index
+    at once (not one after the other on one connection), each from a snapshot: a write that
+    commits meanwhile is not half-seen, and the next read sees it."""
+    db = PostgresKeywordDb(postgres_url)
+    inside = threading.Barrier(PG_READERS, timeout=20)
+    seen: list[object] = []
+
+    def search() -> None:
+        try:
+            with db.read() as r:
+                inside.wait()  # every reader is inside a read at the same moment
+                seen.append(r.execute("SELECT 1").fetchone()[0])
+        except Exception as exc:  # a reader left waiting for another breaks the barrier
+            seen.append(exc)
+
+    readers = [threading.Thread(target=search) for _ in range(PG_READERS)]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join()
+    assert seen == [1] * PG_READERS
+
+    count = "SELECT COUNT(*) FROM keyword_collections"
+    try:
+        with db.read() as r:
+            before = r.execute(count).fetchone()[0]
+            with db.tx() as w:
+                w.execute("INSERT INTO keyword_collections (collection) VALUES (?)", ("snap",))
+            assert r.execute(count).fetchone()[0] == before
+        with db.read() as r:
+            assert r.execute(count).fetchone()[0] == before + 1
+    finally:
+        with db.tx() as w:
+            w.execute("DELETE FROM keyword_collections WHERE collection = ?", ("snap",))
+        db.close()
