@@ -6,8 +6,10 @@ change is measured on a machine whose speed drifts from minute to minute.
     git stash; (the same); git stash pop    # and again, in ABBA order
 
 Prints one line: p50 / p95 of `retrieve_many` over the 5 collections (wall), its CPU time
-p50 (all threads), and the mean number of hits. `--cold` empties the keyword index's cache
-of terms' top postings before each question (the bench's questions share most words).
+p50 (all threads), and the mean number of hits; with `--people N`, then the same questions
+asked by N threads at once: their p50, questions answered per second and CPU each.
+`--cold` empties the keyword index's cache of terms' top postings before each question
+(the bench's questions share most words).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="times over the same questions")
     ap.add_argument(
         "--cold", action="store_true", help="no term's top postings cached: each read afresh"
+    )
+    ap.add_argument(
+        "--people", type=int, default=0, help="also: this many asking at once (threads)"
     )
     args = ap.parse_args()
     isolate_settings()
@@ -54,6 +60,21 @@ def main() -> None:
     print(
         f"p50 {np.percentile(wall, 50) * 1000:.1f} ms  p95 {np.percentile(wall, 95) * 1000:.1f} ms"
         f"  CPU p50 {np.percentile(cpu, 50) * 1000:.1f} ms  hits {np.mean(hits):.2f}"
+    )
+    if args.people:
+        at_once(parts, queries * args.repeat, args.people)
+
+
+def at_once(parts: Components, queries: list[str], people: int) -> None:
+    """`people` threads asking the questions between them, as a web server's workers do."""
+    started, cpu = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(people) as pool:
+        asked = pool.map(lambda q: parts.retriever.retrieve_many(q, COLLECTIONS), queries)
+        wall = [found.seconds for found in asked]
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"{people} at once: p50 {np.percentile(wall, 50) * 1000:.1f} ms"
+        f"  {len(queries) / seconds:.1f} questions/s  CPU {cpu / len(queries) * 1000:.1f} ms each"
     )
 
 
