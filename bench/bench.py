@@ -76,6 +76,12 @@ def isolate_settings(config: Path | str = "/nonexistent/assistant.toml") -> None
     os.environ["ASSISTANT_CONFIG"] = str(config)
 
 
+def manifest_mb(folder: Path) -> float:
+    """The manifest file (with the embedded keyword index) and its WAL, where writes stay
+    until a checkpoint (every 64 MiB), in MiB."""
+    return sum(f.stat().st_size for f in folder.glob("manifest.sqlite3*")) / 2**20
+
+
 def _settings(tmp: Path, name: str) -> Settings:
     # never the user's data dir; the model's answer is what is timed. The TTFT rows compare
     # against raw llama-cpp-python, so the product runs on that engine here

@@ -36,7 +36,7 @@ from assistant.retrieval import CANDIDATES_PER_RESULT
 from assistant.store import Chunk
 from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
 from assistant.store.keywords import KeywordIndex, tokenize
-from bench import Row, table
+from bench import Row, manifest_mb, table
 
 COLLECTIONS = [f"team-{i}" for i in range(5)]
 N = 4 * CANDIDATES_PER_RESULT  # top_k 4 by default: 16 candidates
@@ -112,8 +112,8 @@ def at_once(index: KeywordIndex, queries: list[str]) -> tuple[list[float], float
 
 
 def size_mb(index: KeywordIndex, target: str) -> float:
-    if not target.startswith("postgresql"):  # the file and its WAL, where writes wait
-        return sum(f.stat().st_size for f in Path(target).parent.glob("manifest.sqlite3*")) / 2**20
+    if not target.startswith("postgresql"):
+        return manifest_mb(Path(target).parent)
     with index._db.read() as db:
         (size,) = db.execute(
             "SELECT COALESCE(SUM(pg_total_relation_size(oid)), 0) FROM pg_class"

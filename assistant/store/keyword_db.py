@@ -169,8 +169,9 @@ class SqliteKeywordDb(KeywordDb):
         self._db.execute("BEGIN IMMEDIATE")
 
 
-class _PgReader(KeywordDb):
-    """One PostgreSQL read connection, inside a read-only REPEATABLE READ transaction."""
+class _PgConnection(KeywordDb):
+    """One psycopg connection speaking keywords.py's SQL (`?` placeholders); a reader's is
+    inside a read-only REPEATABLE READ transaction."""
 
     joining = "string_agg({}::text, ',')"
 
@@ -181,11 +182,10 @@ class _PgReader(KeywordDb):
         return self._db.execute(sql.replace("?", "%s"), tuple(params))
 
 
-class PostgresKeywordDb(KeywordDb):
+class PostgresKeywordDb(_PgConnection):
     """PostgreSQL through psycopg 3 (the driver `database_url` already uses for users)."""
 
     _LOCK_KEY = 0x6B657977  # pg_advisory_xact_lock key of keyword-index writers ("keyw")
-    joining = _PgReader.joining
 
     def __init__(self, url: str) -> None:
         from sqlalchemy.engine import make_url
@@ -194,7 +194,7 @@ class PostgresKeywordDb(KeywordDb):
         params = parsed.translate_connect_args(username="user", database="dbname")
         params.update({k: v for k, v in parsed.query.items() if isinstance(v, str)})
         self._params = params
-        self._db = self._connect()
+        super().__init__(self._connect())  # the writer's
         self.lock = threading.RLock()
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()  # read connections not in use
         self._reading = threading.BoundedSemaphore(PG_READERS)
@@ -228,7 +228,7 @@ class PostgresKeywordDb(KeywordDb):
             try:
                 db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 try:
-                    yield _PgReader(db)
+                    yield _PgConnection(db)
                 finally:
                     db.execute("ROLLBACK")  # it wrote nothing
             finally:
@@ -236,9 +236,6 @@ class PostgresKeywordDb(KeywordDb):
                     db.close()
                 else:
                     self._idle.put(db)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._db.execute(sql.replace("?", "%s"), tuple(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
