@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 
 from api import feedback as feedback_routes
 from api import health, login, openai_compat, routes, viewer
@@ -36,6 +37,15 @@ from ui.app import CSS, THEME, build_app
 
 MULTIPART_SLACK = 2**20  # form boundaries and headers around an upload of the largest size
 # Swagger UI's files, served from here: FastAPI's default /docs loads them from a CDN.
+# FastAPI's built-in OpenTelemetry, off in code so no variable can turn its export on
+# (assistant/offline.py also forces the variables, for the apps Gradio builds).
+NO_TELEMETRY: TelemetryConfig = {
+    "auto_configure": False,
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
 
 
@@ -93,6 +103,7 @@ def _api_with_docs() -> FastAPI:
         " this machine. Sign in at /login, or send `Authorization: Bearer TOKEN`.",
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.mount("/docs-static", StaticFiles(directory=DOCS_STATIC), name="docs-static")
 

@@ -19,6 +19,10 @@ OFFLINE_ENV: dict[str, str] = {
     "DO_NOT_TRACK": "1",
     "LANGSMITH_TRACING": "false",
     "LANGCHAIN_TRACING_V2": "false",
+    # FastAPI (0.16x) and Chroma carry OpenTelemetry; one variable would make FastAPI
+    # export every request's span, log and metric to an OTLP endpoint.
+    "FASTAPI_OTEL_AUTO_CONFIGURE": "false",
+    "OTEL_SDK_DISABLED": "true",
 }
 
 

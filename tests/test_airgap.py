@@ -27,9 +27,24 @@ AUDIT = str(ROOT / "tests" / "support" / "audit_sockets.py")
 SUITE = SEED_SUITE
 
 
+# Variables a shell or an image might carry that would switch a library's telemetry on,
+# each pointed at a host outside: the product must override every one of them.
+STRAY_TELEMETRY = {
+    "ANONYMIZED_TELEMETRY": "True",
+    "GRADIO_ANALYTICS_ENABLED": "True",
+    "HF_HUB_OFFLINE": "0",
+    "FASTAPI_OTEL_AUTO_CONFIGURE": "true",
+    "OTEL_SDK_DISABLED": "false",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://telemetry.example.com:4318",
+    "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+    "OTEL_BSP_SCHEDULE_DELAY": "100",
+}
+
+
 def environment(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(
+        STRAY_TELEMETRY,
         ASSISTANT_DATA_DIR=str(data_dir),
         ASSISTANT_SEED_DIR=str(SEEDS),
         ASSISTANT_CONFIG=str(data_dir / "absent.toml"),
