@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import click
 
 from assistant.cli.wiring import ensure_seeded, served_app
@@ -37,6 +40,16 @@ def serve(host: str | None, port: int | None) -> None:
     app = served_app(parts, directory, login=login)
     mode = "login on" if login else "login off: no users, this machine only"
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _already_stopped)
     # proxy_headers off: the gate alone decides whose X-Forwarded-For to believe
     # (`trusted_proxies`), instead of uvicorn trusting 127.0.0.1 behind our back.
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", proxy_headers=False)
+    click.echo("Stopped.", err=True)
+
+
+def _already_stopped(signum: int, frame: FrameType | None) -> None:
+    """uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again for the
+    handler that was there before it. Python's own would kill the process before its exit
+    handlers run (SIGTERM: the engine's socket folder stays in /tmp) or print a traceback
+    (SIGINT); this one lets `serve` return, and the process exit 0."""
