@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from assistant.embeddings import Embedder
-from assistant.store.keywords import tokenize
+from assistant.store.words import IRREGULAR, words
 
 # A sentence ends at . ! ? (followed by space and a capital, digit or quote) or at a line end.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]*[A-Z0-9])|\n+")
@@ -129,28 +129,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 _WORD = re.compile(r"\w+")
 
 
-# Past forms no suffix rule reaches, of verbs a question asks in the present ("Who leads
-# FAIR?" is answered by "Led by Yann LeCun").
-_IRREGULAR = {
-    "became": "become", "began": "begin", "bought": "buy", "brought": "bring",
-    "built": "build", "came": "come", "chose": "choose", "chosen": "choose",
-    "drew": "draw", "drove": "drive", "fell": "fall", "fought": "fight", "found": "find",
-    "gave": "give", "given": "give", "got": "get", "grew": "grow", "grown": "grow",
-    "held": "hold", "kept": "keep", "knew": "know", "known": "know", "led": "lead",
-    "left": "leave", "lost": "lose", "made": "make", "meant": "mean", "met": "meet",
-    "paid": "pay", "ran": "run", "rose": "rise", "said": "say", "sold": "sell",
-    "sent": "send", "sought": "seek", "spent": "spend", "spoke": "speak", "stood": "stand",
-    "struck": "strike", "taught": "teach", "thought": "think", "told": "tell",
-    "took": "take", "taken": "take", "went": "go", "won": "win", "wrote": "write",
-    "written": "write",
-}  # fmt: skip
-
-
 def stem(word: str) -> str:
     """A crude stem, so 'released' meets 'release', 'models' meets 'model' and 'led'
     meets 'leads'."""
-    if word in _IRREGULAR:
-        word = _IRREGULAR[word]
+    if word in IRREGULAR:
+        word = IRREGULAR[word]
     for suffix, keep in (("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):  # "wins": "win"
         if len(word) >= len(suffix) + keep and word.endswith(suffix):
             word = word[: -len(suffix)]
@@ -159,7 +142,7 @@ def stem(word: str) -> str:
 
 
 def terms(text: str) -> set[str]:
-    return {stem(w) for w in tokenize(text) if w not in _QUESTION_WORDS}
+    return {stem(w) for w in words(text) if w not in _QUESTION_WORDS}
 
 
 def answer_type(question: str) -> re.Pattern[str] | None:
@@ -253,9 +236,9 @@ class _Weights:
     def coverage(self, held: set[str]) -> float:
         if not self.total:
             return 0.0
-        for acronym, words in self.acronyms.items():  # "LLMs" holds "large language models"
+        for acronym, spelled in self.acronyms.items():  # "LLMs" holds "large language models"
             if acronym in held or acronym + "s" in held:
-                held = held | words
+                held = held | spelled
         return sum(w for t, w in self.weight.items() if t in held) / self.total
 
     def novelty(self, held: set[str]) -> float:

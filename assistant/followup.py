@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from assistant.conversation import Turn
 from assistant.retrieval import RRF_K, Retrieval
 from assistant.store import Hit
-from assistant.store.keywords import tokenize
+from assistant.store.words import words
 
 STRATEGIES = ("rewrite", "fusion", "off")
 FUSION_TURNS = 2  # earlier questions searched together with the follow-up
@@ -55,10 +55,10 @@ class FollowUp:
 def refers_back(question: str) -> bool:
     """Does the question lean on the conversation: a word that points back, or too few
     words of its own to be searched alone?"""
-    words = [w.replace("'s", "") for w in question.lower().replace("\u2019", "'").split()]
-    if REFERRING & {w.strip('?,.!;:"()') for w in words}:
+    said = [w.replace("'s", "") for w in question.lower().replace("\u2019", "'").split()]
+    if REFERRING & {w.strip('?,.!;:"()') for w in said}:
         return True
-    return len([t for t in tokenize(question) if t not in REFERRING]) < MIN_OWN_WORDS
+    return len([t for t in words(question) if t not in REFERRING]) < MIN_OWN_WORDS
 
 
 def contextual_queries(turns: Sequence[Turn], question: str) -> list[tuple[str, float]]:

@@ -34,7 +34,7 @@ import numpy as np
 
 from assistant.settings import Settings
 from assistant.store import Chunk, Hit, Store
-from assistant.store.keywords import tokenize
+from assistant.store.words import tokenize
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the weight of top ranks
 CANDIDATES_PER_RESULT = 4

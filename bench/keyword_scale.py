@@ -35,7 +35,8 @@ from corpus import QUESTIONS, SENTENCES, _fill
 from assistant.retrieval import CANDIDATES_PER_RESULT
 from assistant.store import Chunk
 from assistant.store.keyword_db import PostgresKeywordDb, SqliteKeywordDb
-from assistant.store.keywords import KeywordIndex, tokenize
+from assistant.store.keywords import KeywordIndex
+from assistant.store.words import tokenize
 from bench import Row, manifest_mb, table
 
 COLLECTIONS = [f"team-{i}" for i in range(5)]
@@ -74,7 +75,7 @@ def answer(target: str, queries: list[str]) -> tuple[list[float], float]:
     code = (
         "import json, resource, sys, time\n"
         "from keyword_scale import open_index\n"
-        "from assistant.store.keywords import tokenize\n"
+        "from assistant.store.words import tokenize\n"
         "index = open_index(sys.argv[1])\n"
         "out = []\n"
         "for q in json.loads(sys.argv[2]):\n"

@@ -34,7 +34,7 @@ from assistant.factory import Components
 from assistant.retrieval import CANDIDATES_PER_RESULT, SEARCH_THREADS
 from assistant.settings import Settings
 from assistant.store import Chunk
-from assistant.store.keywords import tokenize
+from assistant.store.words import tokenize
 from assistant.store.writer import DocumentWriter
 from bench import RandomVectors, Row, _settings, isolate_settings, manifest_mb, table
 

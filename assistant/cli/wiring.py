@@ -5,6 +5,7 @@ the tests use it too, so they exercise exactly what ships."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -54,6 +55,19 @@ def ensure_seeded(parts: Components) -> None:
     for failure in report.failed:
         click.echo(f"  skipped {failure.path}: {failure.reason}", err=True)
     click.echo(f"Indexed {report.counts['added']} documents, {report.chunks} chunks.", err=True)
+
+
+def refresh_keyword_indexes(parts: Components) -> None:
+    """Rebuild, before serving, each keyword index whose terms an earlier version made (or
+    that is missing), which its first question would otherwise wait for."""
+    store = parts.store
+    for name in store.collections():
+        if store.keywords is None or store.keywords.ready(name):
+            continue
+        click.echo(f"Keyword index of '{name}': rebuilding it from its chunks ...", err=True)
+        started = time.monotonic()
+        store.refresh_keywords(name)
+        click.echo(f"  rebuilt in {time.monotonic() - started:.1f} s", err=True)
 
 
 def served_app(parts: Components, directory: Directory, *, login: bool = True) -> FastAPI:

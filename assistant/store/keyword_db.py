@@ -51,12 +51,21 @@ CREATE TABLE IF NOT EXISTS keyword_collections (
     collection TEXT PRIMARY KEY,
     chunks BIGINT NOT NULL DEFAULT 0,
     length BIGINT NOT NULL DEFAULT 0,
-    generation BIGINT NOT NULL DEFAULT 0
+    generation BIGINT NOT NULL DEFAULT 0,
+    analyzer TEXT NOT NULL DEFAULT ''
 )
 """
-# An index written before `generation` existed (it names the collection's current state:
-# every write sets a new random one, so a reader's cached top postings know they are stale).
-GENERATION = "ALTER TABLE keyword_collections ADD COLUMN generation BIGINT NOT NULL DEFAULT 0"
+# Columns an index written by an earlier version lacks, added when it is opened:
+# - generation names the collection's current state: every write sets a new random one, so
+#   a reader's cached top postings know they are stale;
+# - analyzer names how its terms were made (words.ANALYZER): '' (before it existed) or any
+#   other value than the current one means the index is rebuilt from the chunks.
+ADDED_COLUMNS = {"generation": "BIGINT NOT NULL DEFAULT 0", "analyzer": "TEXT NOT NULL DEFAULT ''"}
+
+
+def _add_column(name: str, *, if_not_exists: bool = False) -> str:
+    guard = " IF NOT EXISTS" if if_not_exists else ""  # PostgreSQL's; SQLite has none
+    return f"ALTER TABLE keyword_collections ADD COLUMN{guard} {name} {ADDED_COLUMNS[name]}"
 
 
 class KeywordDb:
@@ -116,11 +125,12 @@ class SqliteKeywordDb(KeywordDb):
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death
         self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         self._db.execute(REGISTRY)
-        try:
-            self._db.execute(GENERATION)
-        except sqlite3.OperationalError as exc:  # there already (SQLite has no IF NOT EXISTS)
-            if "duplicate column" not in str(exc):
-                raise
+        for column in ADDED_COLUMNS:
+            try:
+                self._db.execute(_add_column(column))
+            except sqlite3.OperationalError as exc:  # there already (no IF NOT EXISTS here)
+                if "duplicate column" not in str(exc):
+                    raise
         self._path = path
         self._readers: dict[threading.Thread, sqlite3.Connection] = {}  # a thread's own
 
@@ -199,12 +209,14 @@ class PostgresKeywordDb(_PgConnection):
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()  # read connections not in use
         self._reading = threading.BoundedSemaphore(PG_READERS)
         self._db.execute(REGISTRY)
-        has = self._db.execute(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
-            " AND table_name = 'keyword_collections' AND column_name = 'generation'"
-        ).fetchone()
-        if has is None:  # checked first: ALTER TABLE locks the table even when it is there
-            self._db.execute(GENERATION.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
+        for column in ADDED_COLUMNS:
+            has = self._db.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = 'keyword_collections' AND column_name = %s",
+                (column,),
+            ).fetchone()
+            if has is None:  # checked first: ALTER TABLE locks the table even when it is there
+                self._db.execute(_add_column(column, if_not_exists=True))
 
     def _connect(self) -> Any:
         import psycopg

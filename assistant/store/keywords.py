@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import secrets
 import threading
 from array import array
@@ -39,6 +38,7 @@ import numpy as np
 
 from assistant.store.keyword_db import KeywordDb
 from assistant.store.types import Chunk
+from assistant.store.words import ANALYZER, tokenize
 
 TOP_PER_TERM = 1000  # postings read per query term, highest impact first
 RESCORED = 100  # best candidates scored exactly from their own postings
@@ -46,63 +46,6 @@ TOP_LISTS_CACHED = 2048  # terms' top postings a process keeps parsed (<= 12 KB 
 K1, B = 1.5, 0.75
 SCALE = 1000  # impacts are stored as integers, x SCALE
 _VARS = 900  # SQLite host parameters per statement, with room to spare
-
-_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
-)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case words and numbers ("3.1", "llama's" stay whole), stopwords dropped."""
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
 
 def idf(chunks: int, df: int) -> float:
@@ -143,27 +86,22 @@ class KeywordIndex:
     def _tx(self) -> AbstractContextManager[KeywordDb]:
         return self._db.tx()
 
-    def _stats(self, collection: str) -> tuple[int, int] | None:
-        with self._db.read() as db:
-            row = db.execute(
-                "SELECT chunks, length FROM keyword_collections WHERE collection = ?",
-                (collection,),
-            ).fetchone()
-        return (int(row[0]), int(row[1])) if row else None
-
     # --- lifecycle ---------------------------------------------------------------------
     def ready(self, collection: str) -> bool:
-        return self._stats(collection) is not None
+        """Whether the collection has an index, made with this version's `ANALYZER`."""
+        with self._db.read() as db:
+            return _analyzer(db, collection) == ANALYZER
 
     def build(self, collection: str, chunks: Iterable[Chunk]) -> bool:
         """Create the collection's index from its active chunks, in one transaction (a
-        store written before this index existed). False if it was there already."""
+        store written before this index existed, or an index whose terms another analyzer
+        made: dropped in the same transaction). False if it was there already."""
         with self._tx() as db:
-            got = db.execute(
-                "SELECT 1 FROM keyword_collections WHERE collection = ?", (collection,)
-            ).fetchone()
-            if got is not None:
+            made_by = _analyzer(db, collection)
+            if made_by == ANALYZER:
                 return False
+            if made_by is not None:
+                self._drop(db, collection)
             self._create(db, collection)
             batch: list[Chunk] = []
             for chunk in chunks:
@@ -175,19 +113,24 @@ class KeywordIndex:
         return True
 
     def drop(self, collection: str) -> None:
-        t = _tag(collection)
         with self._tx() as db:
-            for table in ("postings", "terms", "chunks"):
-                db.execute(f"DROP TABLE IF EXISTS {t}_{table}")
-            db.execute("DELETE FROM keyword_collections WHERE collection = ?", (collection,))
+            self._drop(db, collection)
+
+    @staticmethod
+    def _drop(db: KeywordDb, collection: str) -> None:
+        t = _tag(collection)
+        for table in ("postings", "terms", "chunks"):
+            db.execute(f"DROP TABLE IF EXISTS {t}_{table}")
+        db.execute("DELETE FROM keyword_collections WHERE collection = ?", (collection,))
 
     @staticmethod
     def _create(db: KeywordDb, collection: str) -> None:
         for statement in db.tables(_tag(collection)):
             db.execute(statement)
         db.execute(
-            "INSERT INTO keyword_collections (collection) VALUES (?) ON CONFLICT DO NOTHING",
-            (collection,),
+            "INSERT INTO keyword_collections (collection, analyzer) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (collection, ANALYZER),
         )
 
     # --- writing -----------------------------------------------------------------------
@@ -289,8 +232,9 @@ class KeywordIndex:
     # --- reading -----------------------------------------------------------------------
     def count(self, collection: str) -> int:
         """Rows indexed, of any version (equals the manifest's chunk total when in step)."""
-        stats = self._stats(collection)
-        return stats[0] if stats else 0
+        with self._db.read() as db:
+            chunks, _, _ = _term_stats(db, collection, [])
+        return chunks or 0
 
     def versions(self, collection: str) -> dict[tuple[str, str], int]:
         """(source, doc_hash) -> chunks indexed, for every version in the index."""
@@ -393,13 +337,13 @@ def _row(
 def _term_stats(
     db: KeywordDb, collection: str, terms: list[str]
 ) -> tuple[int | None, State, dict[str, tuple[int, int]]]:
-    """The collection's chunk count (None: it has no index) and state, and term -> (term id,
-    df) for the terms it holds."""
+    """The collection's chunk count (None: it has no index, or one another analyzer made)
+    and state, and term -> (term id, df) for the terms it holds."""
     row = db.execute(
-        "SELECT chunks, length, generation FROM keyword_collections WHERE collection = ?",
+        "SELECT chunks, length, generation, analyzer FROM keyword_collections WHERE collection = ?",
         (collection,),
     ).fetchone()
-    if row is None:
+    if row is None or row[3] != ANALYZER:
         return None, (0, 0, 0), {}
     state = (int(row[2]), int(row[0]), int(row[1]))
     if not terms:
@@ -409,6 +353,15 @@ def _term_stats(
         terms,
     ).fetchall()
     return int(row[0]), state, {term: (int(i), max(0, int(df))) for term, i, df in got}
+
+
+def _analyzer(db: KeywordDb, collection: str) -> str | None:
+    """The analyzer the collection's index was made with ('': before they were recorded);
+    None if it has no index."""
+    row = db.execute(
+        "SELECT analyzer FROM keyword_collections WHERE collection = ?", (collection,)
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _generation() -> int:

@@ -219,6 +219,8 @@ class Store:
             )
         crash_point("upsert")
         if self.keywords is not None:
+            if not self.keywords.ready(name):  # none yet, or made by an earlier analyzer
+                self.keywords.build(name, self.chunks(name))
             self.keywords.add(name, chunks)
 
     def vectors(
@@ -388,6 +390,13 @@ class Store:
             self.keywords.drop(name)
             self.keywords.build(name, self.chunks(name))
         return bool(stale) or held != expected
+
+    def refresh_keywords(self, name: str) -> bool:
+        """Build the collection's keyword index if it has none, or one whose terms an
+        earlier analyzer made, as its first search would; True if it did."""
+        if self.keywords is None or self.keywords.ready(name):
+            return False
+        return self.keywords.build(name, self.chunks(name))
 
     def keyword_search(
         self, terms: Sequence[str], n: int, collection: str | None = None

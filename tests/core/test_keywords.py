@@ -1,10 +1,11 @@
 """The persistent keyword index (embedded store): BM25 on disk, versions, scope, repair."""
 
+import pytest
 from support.keywords import TEXTS, chunks, search
 
 from assistant.retrieval import BM25Index
 from assistant.store import Store
-from assistant.store.keywords import tokenize
+from assistant.store.words import tokenize, words
 
 
 def test_rare_exact_terms_rank_first_and_match_the_in_memory_bm25(fresh):
@@ -148,3 +149,63 @@ def test_an_index_written_before_generations_existed_is_read_and_gains_them(fres
     assert search(reopened, "405B") == [chunks(TEXTS)[1].id]
     reopened.add(chunks(["The 405B model is large."], source="/b.txt"))
     assert len(search(reopened, "405B")) == 2
+
+
+def test_a_word_in_any_form_finds_the_others(fresh):
+    """Terms are stemmed (irregular past forms first): "Who leads FAIR?" finds "Led by"."""
+    store = fresh.store
+    written = chunks(["FAIR (Fundamental AI Research): Led by Yann LeCun.", *TEXTS])
+    store.add(written)
+    for question in ["Who leads FAIR?", "leading FAIR", "who led fair"]:
+        assert search(store, question, 1) == [written[0].id], question
+    assert search(store, "model releases", 1) == [written[1].id]  # "Meta released ... models"
+    assert tokenize("The models released") == tokenize("a model releases")
+
+
+@pytest.mark.parametrize("first", ["search", "write"])
+def test_an_index_an_earlier_analyzer_made_is_rebuilt_before_it_is_read_or_written(
+    fresh, monkeypatch, first
+):
+    """An index from before stemming holds "led", never "lead"; the analyzer it records
+    ('' then) tells a newer version to rebuild it from Chroma, whether its first use is a
+    search or an ingest (which would otherwise mix stemmed and plain terms)."""
+    import assistant.store.keywords as keywords
+
+    store = fresh.store
+    led = chunks(["FAIR (Fundamental AI Research): Led by Yann LeCun."])
+    with monkeypatch.context() as before:  # the version before stemming
+        before.setattr(keywords, "tokenize", words)
+        before.setattr(keywords, "ANALYZER", "")
+        store.add(led)
+    reopened = Store(fresh.settings.chroma_dir, store.embedder, "documents")
+    assert reopened.keywords is not None and not reopened.keywords.ready("documents")
+    expected = [led[0].id]
+    if first == "write":
+        more = chunks(["GenAI is led by Ahmad Al-Dahle."], source="/d/b.txt")
+        reopened.add(more)
+        expected.append(more[0].id)
+    assert sorted(search(reopened, "Who leads?")) == sorted(expected)
+    assert reopened.keywords.ready("documents") and reopened.keywords.count("documents") == len(
+        expected
+    )
+
+
+def test_serve_rebuilds_an_outdated_keyword_index_before_anyone_asks(fresh, monkeypatch, capsys):
+    import assistant.store.keywords as keywords
+    from assistant.cli.wiring import refresh_keyword_indexes
+    from assistant.factory import Components
+
+    with monkeypatch.context() as before:
+        before.setattr(keywords, "tokenize", words)
+        before.setattr(keywords, "ANALYZER", "")
+        fresh.store.add(chunks(TEXTS))
+        fresh.store.add(chunks(TEXTS[:2], source="/s.txt"), "secret")
+    parts = Components(fresh.settings)
+    assert parts.store.keywords is not None
+    refresh_keyword_indexes(parts)
+    said = capsys.readouterr().err
+    assert "Keyword index of 'documents'" in said and "Keyword index of 'secret'" in said
+    assert parts.store.keywords.ready("documents") and parts.store.keywords.ready("secret")
+    assert parts.store.keywords.count("documents") == len(TEXTS)
+    refresh_keyword_indexes(parts)  # nothing left to do: says nothing
+    assert capsys.readouterr().err == ""

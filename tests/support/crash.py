@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assistant.factory import Components
 from assistant.store import Store
-from assistant.store.keywords import tokenize
+from assistant.store.words import tokenize
 from support.cli import clean_env
 from support.paths import ASSISTANT, make_settings
 

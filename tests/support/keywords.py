@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.store import Chunk, Store
-from assistant.store.keywords import tokenize
+from assistant.store.words import tokenize
 
 TEXTS = [
     "Meta released open models for everyone to download.",
