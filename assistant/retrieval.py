@@ -302,6 +302,13 @@ class Retriever:
             close = similarity.get(chunk_id, bound) >= self.min_similarity
             return close or covered(chunk_id)
 
+        def sure(chunk_id: str) -> bool:  # active (the index holds it as such), and passes
+            return (
+                keywords is not None
+                and chunk_id in keywords.held
+                and (similarity.get(chunk_id, -1.0) >= self.min_similarity or covered(chunk_id))
+            )
+
         maybe = [i for i in ordered if may_pass(i)]
         # Of the vector candidates ruled out unread, those the keyword index does not hold
         # as active: chunks of a version being written, which took places among the nearest.
@@ -310,7 +317,8 @@ class Retriever:
         unread = set(similarity).difference(maybe)
         inactive = 0 if keywords is None else sum(1 for i in unread if i not in keywords.held)
         hits: list[Hit] = []
-        for window in (maybe[: 2 * k], maybe[2 * k :]):
+        first = _first_window(maybe, sure, k)
+        for window in (maybe[:first], maybe[first:]):
             found = {c.id: (c, v) for c, v in self.store.get_with_embeddings(window, collection)}
             inactive += sum(1 for i in window if i in similarity and i not in found)
             for chunk, vec in (found[i] for i in window if i in found):
@@ -321,6 +329,17 @@ class Retriever:
             if len(hits) >= k:
                 break
         return hits[:k], inactive
+
+
+def _first_window(maybe: list[str], sure: Callable[[str], bool], k: int) -> int:
+    """How many candidates to read first: up to the k-th that is sure to pass, if the first
+    2k hold k of them (the first k hits cannot lie beyond it); else the first 2k."""
+    found = 0
+    for n, chunk_id in enumerate(maybe[: 2 * k], start=1):
+        found += sure(chunk_id)
+        if found == k:
+            return n
+    return 2 * k
 
 
 def _tagged(hit: Hit, collection: str) -> Hit:

@@ -56,6 +56,26 @@ def test_an_off_topic_question_reads_no_chunk_from_the_store(seeded, monkeypatch
     assert read
 
 
+def test_once_k_candidates_are_sure_to_pass_no_later_one_is_read(fresh, monkeypatch):
+    """A candidate the keyword index holds as active, with the question's rare words, passes
+    whatever its text: reading stops at the k-th such one (not at 2k, as it did)."""
+    store = fresh.store
+    texts = [f"Zorblax quarterly report number {i} lists office plants." for i in range(12)]
+    store.add(
+        [Chunk(f"z{i}", t, {"source": f"/z{i}.txt", "doc_hash": "h"}) for i, t in enumerate(texts)]
+    )
+    read: list[list[str]] = []
+    get = store.get_with_embeddings
+
+    def reading(ids, collection=None):
+        read.append(list(ids))
+        return get(ids, collection)
+
+    monkeypatch.setattr(store, "get_with_embeddings", reading)
+    hits = fresh.retriever.retrieve("Zorblax quarterly report?", k=3).hits
+    assert len(hits) == 3 and read == [[h.chunk.id for h in hits]]
+
+
 def test_results_are_capped_at_k_and_above_the_gate(seeded):
     hits = seeded.retriever.retrieve("Why is Meta giving Llama away for free?", k=3).hits
     assert 1 <= len(hits) <= 3
