@@ -281,17 +281,13 @@ class Retriever:
         by its similarity, any by its keyword coverage (from the index), and a keyword-only
         one by a bound: it is not among the nearest, so it is no nearer than the farthest
         of them (up to the vector index's approximation). Only those that may pass are
-        read, a window at a time: the first 2k (where the k usually are), then the rest."""
+        read: up to the k-th sure to pass (`_first_window`), then the rest if need be."""
         similarity = dict(nearest)
-        rankings = [[i for i, _ in nearest], keywords.ids if keywords else []]
-        fused: dict[str, float] = defaultdict(float)
-        for ranking in rankings:
-            for rank, chunk_id in enumerate(ranking):
-                fused[chunk_id] += 1.0 / (RRF_K + rank + 1)
-        ordered = sorted(fused, key=lambda i: -fused[i])
+        ordered = _fused([i for i, _ in nearest], keywords.ids if keywords else [])
         if keywords is not None:
             keywords.learn(ordered)
         bound = min(similarity.values(), default=-1.0)
+        held = keywords.held if keywords is not None else {}
 
         def covered(chunk_id: str) -> bool:
             return keywords is not None and (
@@ -302,12 +298,9 @@ class Retriever:
             close = similarity.get(chunk_id, bound) >= self.min_similarity
             return close or covered(chunk_id)
 
-        def sure(chunk_id: str) -> bool:  # active (the index holds it as such), and passes
-            return (
-                keywords is not None
-                and chunk_id in keywords.held
-                and (similarity.get(chunk_id, -1.0) >= self.min_similarity or covered(chunk_id))
-            )
+        def sure(chunk_id: str) -> bool:  # active (the index holds it so), and passes
+            known = similarity.get(chunk_id, -1.0) >= self.min_similarity
+            return chunk_id in held and (known or covered(chunk_id))
 
         maybe = [i for i in ordered if may_pass(i)]
         # Of the vector candidates ruled out unread, those the keyword index does not hold
@@ -315,7 +308,7 @@ class Retriever:
         # (Without keywords a chunk ruled out is below the similarity gate, and so is every
         # chunk further away: looking further could not find one that passes.)
         unread = set(similarity).difference(maybe)
-        inactive = 0 if keywords is None else sum(1 for i in unread if i not in keywords.held)
+        inactive = 0 if keywords is None else sum(1 for i in unread if i not in held)
         hits: list[Hit] = []
         first = _first_window(maybe, sure, k)
         for window in (maybe[:first], maybe[first:]):
@@ -329,6 +322,15 @@ class Retriever:
             if len(hits) >= k:
                 break
         return hits[:k], inactive
+
+
+def _fused(*rankings: Sequence[str]) -> list[str]:
+    """Reciprocal-rank fusion of rankings of ids: the ids, best first."""
+    fused: dict[str, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, chunk_id in enumerate(ranking):
+            fused[chunk_id] += 1.0 / (RRF_K + rank + 1)
+    return sorted(fused, key=lambda i: -fused[i])
 
 
 def _first_window(maybe: list[str], sure: Callable[[str], bool], k: int) -> int:
