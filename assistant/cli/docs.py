@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from assistant.cli.output import EXIT_FAILED, print_json
-from assistant.cli.wiring import index_files
+from assistant.cli.wiring import index_files, refresh_keyword_indexes
 from assistant.factory import Components
 from assistant.settings import Settings
 
@@ -55,6 +55,7 @@ def ingest(
 
     parts = Components(Settings.load())
     if watch:
+        refresh_keyword_indexes(parts)
         _watch(parts, paths, collection)
         return
     if rebuild:
@@ -64,6 +65,7 @@ def ingest(
         if stale:  # built with another embedder: its vectors answer nothing now
             click.echo(f"'{name}' was built with {stale[0].embedder}: re-embedding", err=True)
             parts.store.drop(name)
+    refresh_keyword_indexes(parts)  # an earlier version's: rebuilt first, and said so
     with Progress.auto(count_files(paths), quiet=as_json) as progress:
         report = index_files(
             parts,

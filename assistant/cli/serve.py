@@ -7,7 +7,7 @@ from types import FrameType
 
 import click
 
-from assistant.cli.wiring import ensure_seeded, refresh_keyword_indexes, served_app
+from assistant.cli.wiring import ensure_seeded, served_app
 from assistant.errors import AssistantError
 from assistant.factory import Components
 from assistant.hosts import is_loopback
@@ -36,8 +36,7 @@ def serve(host: str | None, port: int | None) -> None:
             " and delete every document. Create an admin first (`assistant users add NAME"
             " --admin`), or serve on 127.0.0.1"
         )
-    ensure_seeded(parts)
-    refresh_keyword_indexes(parts)
+    ensure_seeded(parts)  # and keyword indexes of an earlier version rebuilt, before listening
     app = served_app(parts, directory, login=login)
     mode = "login on" if login else "login off: no users, this machine only"
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)

@@ -55,6 +55,26 @@ def test_ingest_reports_bad_files_and_exits_1(tmp_path):
     assert [Path(d["source"]).name for d in listed] == ["good.md"]
 
 
+def test_after_an_upgrade_the_keyword_index_is_rebuilt_first_and_the_user_is_told(tmp_path):
+    """An index whose terms an earlier version made (it recorded no analyzer) is rebuilt
+    before the command's own work, with a line that says so, not as a silent stall."""
+    import sqlite3
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "fair.md").write_text("# FAIR\n\nFAIR is led by Yann LeCun.\n")
+    data = tmp_path / "data"
+    assert run(["ingest", str(docs)], data).returncode == 0
+    with sqlite3.connect(data / "chroma" / "manifest.sqlite3") as db:
+        db.execute("UPDATE keyword_collections SET analyzer = ''")
+    for command in (["ingest", str(docs)], ["ask", "--json", "Who leads FAIR?"]):
+        result = run(command, data, ASSISTANT_ANSWER_STYLE="quoted")
+        assert result.returncode == 0, result.stderr
+        rebuilt = "Keyword index of 'documents': rebuilding it from its chunks" in result.stderr
+        assert rebuilt == (command[0] == "ingest"), result.stderr  # once: then it is current
+    assert "Yann LeCun" in json.loads(result.stdout)["text"]
+
+
 def test_unknown_command_is_usage_error_2(tmp_path):
     assert run(["frobnicate"], tmp_path).returncode == 2
 
