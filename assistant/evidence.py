@@ -131,7 +131,9 @@ _WORD = re.compile(r"\w+")
 
 def stem(word: str) -> str:
     """A crude stem, so 'released' meets 'release', 'models' meets 'model' and 'led'
-    meets 'leads'."""
+    meets 'leads'. (The keyword index stems with Snowball, `words.stem`; swapping it in
+    here changed which follow-up sentences are found, one better and one worse, and would
+    move the claim check's measured flags, so this one stays.)"""
     if word in IRREGULAR:
         word = IRREGULAR[word]
     for suffix, keep in (("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):  # "wins": "win"
