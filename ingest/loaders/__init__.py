@@ -28,6 +28,8 @@ from ingest.loaders.base import (
     Section,
     file_hash,
     os_reason,
+    said_as_warnings,
+    warned,
 )
 from ingest.loaders.base import check_file as _check_file
 from ingest.loaders.docx import read_docx
@@ -96,13 +98,14 @@ def open_document(
     check_file(path, limits.max_bytes if max_bytes is None else max_bytes)
     digest = content_hash or file_hash(path)
     ctx = ReadContext(limits=limits)  # a reader appends what it leaves out, as it reads
-    title, sections = READERS[path.suffix.lower()](path, ctx)
+    with said_as_warnings(ctx.warnings):
+        title, sections = READERS[path.suffix.lower()](path, ctx)
     return LoadedDocument(
         path=path,
         title=title or path.stem,
         titled=bool(title),
         content_hash=digest,
-        sections=sections,
+        sections=warned(sections, ctx.warnings),
         skipped=ctx.skipped,
         metadata=ctx.metadata,
         warnings=ctx.warnings,

@@ -8,8 +8,11 @@ import hashlib
 import shutil
 import stat
 import tempfile
+import threading
+import warnings
 import weakref
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -131,6 +134,39 @@ def guarded(sections: Iterable[Section]) -> Iterator[Section]:
             raise LoadError("cannot parse (nested too deeply)") from exc
         except Exception as exc:
             raise LoadError(f"cannot parse ({type(exc).__name__}: {exc})"[:200]) from exc
+        yield section
+
+
+@contextmanager
+def said_as_warnings(into: list[str]) -> Iterator[None]:
+    """A parsing library's warnings while it reads (openpyxl's "File contains an invalid
+    specification for 0. This will be removed") go to `into`, the file's warnings said in
+    its result line, each once, instead of to stderr with no file named.
+
+    Only on the main thread (`assistant ingest` and its `--watch`): Python's warning
+    filters are one per process, and saving and restoring them from several threads at once
+    (the server indexing uploads side by side) could leave them changed for good. Elsewhere
+    warnings go where they always did (the server's log)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for found in caught:
+        text = " ".join(str(found.message).split())[:200]
+        if text not in into:
+            into.append(text)
+
+
+def warned(sections: Iterable[Section], into: list[str]) -> Iterator[Section]:
+    """The sections, a library's warnings while reading each one kept in `into`."""
+    it = iter(sections)
+    while True:
+        with said_as_warnings(into):
+            section = next(it, None)
+        if section is None:
+            return
         yield section
 
 

@@ -170,3 +170,21 @@ def test_odp_slides_with_titles_and_notes(tmp_path):
     [section] = doc.sections
     assert section.anchor == "slide 1"
     assert section.text == "# Quarterly review\n\nBeds up 4%\nNotes: Mention the winter peak"
+
+
+def test_a_library_warning_while_reading_is_said_in_the_file_result_not_raised(tmp_path):
+    """A workbook whose sheet entry lacks its part's id: openpyxl warns and drops the sheet. The
+    warning becomes the file's (said in its result line); the other sheet is read. Found by
+    the fuzz test, where warnings are errors."""
+    path = save_xlsx(tmp_path / "two.xlsx", {"Kept": [["Name"], ["Ada"]], "Odd": [["X"], ["1"]]})
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    book = parts["xl/workbook.xml"]
+    parts["xl/workbook.xml"] = re.sub(rb'(name="Odd"[^>]*) r:id="rId2"', rb"\1", book)
+    assert parts["xl/workbook.xml"] != book
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    doc = load(path)
+    assert [s.text for s in doc.sections] == ["Name: Ada"]
+    assert any("invalid specification" in w for w in doc.warnings), doc.warnings
