@@ -219,8 +219,7 @@ class Store:
             )
         crash_point("upsert")
         if self.keywords is not None:
-            if not self.keywords.ready(name):  # none yet, or made by an earlier analyzer
-                self.keywords.build(name, self.chunks(name))
+            self.refresh_keywords(name)  # none yet, or made by an earlier analyzer: built first
             self.keywords.add(name, chunks)
 
     def vectors(
