@@ -18,6 +18,8 @@ DAMAGE: tuple[type[Exception], ...] = (
     *(zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, KeyError, ValueError),
     *(TypeError, IndexError, AttributeError),  # what the libraries raise on broken parts
 )
+_ENCRYPTED = 0x1  # a member's general purpose flag bit 0
+_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 MAX_MEMBERS = 100_000  # an office file has dozens of parts; a million is an attack
 _RATIO_FROM = 1 << 20  # below 1 MB inflated, any ratio is harmless
 
@@ -35,6 +37,14 @@ def check_zip(path: Path, limits: Limits, kind: str) -> None:
         raise LoadError(f"corrupt {kind} ({short(exc)})") from exc
     if len(members) > MAX_MEMBERS:
         raise LoadError(f"{kind} has {len(members):,} parts, over {MAX_MEMBERS:,}: a zip bomb?")
+    for member in members:  # what zipfile would refuse only when a parser opens the part
+        if member.flag_bits & _ENCRYPTED:
+            raise LoadError(f"password-protected {kind} ({member.filename} is encrypted)")
+        if member.compress_type not in _METHODS:
+            raise LoadError(
+                f"corrupt {kind} ({member.filename}: unknown compression method"
+                f" {member.compress_type})"
+            )
     inflated = sum(m.file_size for m in members)
     packed = sum(m.compress_size for m in members)
     if inflated > limits.max_unzipped_bytes:

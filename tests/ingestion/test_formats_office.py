@@ -100,6 +100,28 @@ def test_bad_office_files_fail_with_one_line(tmp_path, name, data, reason):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("at", "value", "reason"),
+    [(8, 1, "password-protected ODT"), (10, 9, "unknown compression method 9")],
+    ids=["encrypted", "deflate64"],
+)
+def test_a_part_zipfile_cannot_open_is_one_clear_line(tmp_path, at, value, reason):
+    """The central directory says a part is encrypted, or packed by a method Python lacks:
+    one line before any parser runs, not zipfile's RuntimeError or NotImplementedError (the
+    fuzz test found both)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", "<office:document-content/>")
+    data = bytearray(out.getvalue())
+    entry = data.rindex(b"PK\x01\x02")  # the last central directory entry: content.xml
+    data[entry + at : entry + at + 2] = value.to_bytes(2, "little")
+    path = tmp_path / "odd.odt"
+    path.write_bytes(bytes(data))
+    with pytest.raises(LoadError, match=reason):
+        load(path)
+
+
 def test_a_zip_that_is_not_the_format_it_claims_is_corrupt(tmp_path):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
