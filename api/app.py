@@ -36,7 +36,6 @@ from assistant.uploads import Uploads
 from ui.app import CSS, THEME, build_app
 
 MULTIPART_SLACK = 2**20  # form boundaries and headers around an upload of the largest size
-# Swagger UI's files, served from here: FastAPI's default /docs loads them from a CDN.
 # FastAPI's built-in OpenTelemetry, off in code so no variable can turn its export on
 # (assistant/offline.py also forces the variables, for the apps Gradio builds).
 NO_TELEMETRY: TelemetryConfig = {
@@ -46,6 +45,7 @@ NO_TELEMETRY: TelemetryConfig = {
     "logs": False,
     "operation_spans": False,
 }
+# Swagger UI's files, served from here: FastAPI's default /docs loads them from a CDN.
 DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
 
 
