@@ -23,6 +23,11 @@ OFFLINE_ENV: dict[str, str] = {
     # export every request's span, log and metric to an OTLP endpoint.
     "FASTAPI_OTEL_AUTO_CONFIGURE": "false",
     "OTEL_SDK_DISABLED": "true",
+    # ONNX Runtime (1.32, the embedder) reports to Microsoft's 1DS collector from native
+    # code, on Linux too: every process that loads it looked up
+    # mobile.events.data.microsoft.com. Read as the library starts; its Python switch
+    # (`disable_telemetry_events`) does not stop that.
+    "ORT_DISABLE_TELEMETRY": "1",
 }
 
 

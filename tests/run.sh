@@ -20,6 +20,10 @@ fi
 if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null
 fi
+# tests/test_airgap.py watches the product's system calls with strace (native code too).
+if ! command -v strace >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+fi
 # tests/web/test_oidc.py runs npm's oidc-provider on the machine's Node, installed here while
 # the registry is reachable (the tests run without network).
 if ! command -v npm >/dev/null; then

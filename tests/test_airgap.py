@@ -1,7 +1,8 @@
 """Proof of the air-gap: every way in (ingest, ask, eval, the served UI and its API) runs in
-a network namespace with loopback only, under an audit hook that records every attempt to
-resolve or reach a host. The product must work there, and must never even try to reach
-anything but this machine (no telemetry, no update check, no model download).
+a network namespace with loopback only, watched twice: by a Python audit hook that records
+every attempt to resolve or reach a host, and by strace, which sees the system calls of
+native code too (`support/syscalls.py`). The product must work there, and must never even
+try to reach anything but this machine (no telemetry, no update check, no model download).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from support.net import free_port
 from support.paths import ROOT, SEED_SUITE, SEEDS
+from support.syscalls import left_the_machine, traced
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,6 +40,7 @@ STRAY_TELEMETRY = {
     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://telemetry.example.com:4318",
     "OTEL_METRIC_EXPORT_INTERVAL": "1000",
     "OTEL_BSP_SCHEDULE_DELAY": "100",
+    "ORT_DISABLE_TELEMETRY": "0",
 }
 
 
@@ -58,13 +61,19 @@ def offline(script: str) -> list[str]:
 
 
 def audited(log: Path, *args: str) -> str:
+    """`assistant ARGS` under both witnesses: the audit hook writes `log`, strace the file
+    beside it (`reached` reads both)."""
     quoted = " ".join(f"'{a}'" for a in args)
-    return f"exec '{sys.executable}' '{AUDIT}' '{log}' {quoted}"
+    return "exec " + traced(_calls(log), f"'{sys.executable}' '{AUDIT}' '{log}' {quoted}")
+
+
+def _calls(log: Path) -> Path:
+    return log.with_suffix(".syscalls")
 
 
 def reached(log: Path) -> list[tuple[str, object]]:
-    """Every audited target that is not this machine."""
-    found = []
+    """Every target, audited or traced, that is not this machine."""
+    found: list[tuple[str, object]] = [("syscall", c) for c in left_the_machine(_calls(log))]
     for line in log.read_text().splitlines():
         entry = json.loads(line)
         target = entry["target"]
@@ -87,7 +96,18 @@ def test_the_audit_hook_catches_an_attempt_to_leave_the_machine(tmp_path):
     """The control: without it, an empty log would prove nothing."""
     log = tmp_path / "audit.log"
     subprocess.run(offline(audited(log, "--probe", "telemetry.example.com")), check=True)
-    assert reached(log) == [("socket.getaddrinfo", ["telemetry.example.com", 443])]
+    found = reached(log)
+    assert found[-1] == ("socket.getaddrinfo", ["telemetry.example.com", 443])
+    assert found[:-1] and all(event == "syscall" for event, _ in found[:-1])  # the lookup
+
+
+def test_strace_catches_what_native_code_does_behind_the_audit_hook(tmp_path):
+    """The control for native code: a C program's name lookup (glibc's, as ONNX Runtime's
+    telemetry made) never passes through Python, so only the kernel's witness sees it."""
+    calls = tmp_path / "native.syscalls"
+    subprocess.run(offline(traced(calls, "getent hosts telemetry.example.com || true")))
+    found = left_the_machine(calls)
+    assert found and all("htons(53)" in call for call in found), found
 
 
 def test_ingest_ask_and_eval_work_offline_and_reach_nothing(tmp_path):
@@ -146,7 +166,7 @@ print(json.dumps({{"page": len(page), "reply": reply}}))
     script = (
         f"{server.removeprefix('exec ')} & server=$!; "
         f"'{sys.executable}' '{tmp_path / 'client.py'}'; status=$?; "
-        "kill $server; wait $server; exit $status"
+        "pkill -TERM -P $server; wait $server; exit $status"  # strace's child: the server
     )
     result = subprocess.run(offline(script), capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]

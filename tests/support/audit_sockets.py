@@ -6,8 +6,9 @@
 Each `socket.connect`, `socket.getaddrinfo`, `socket.sendto`/`sendmsg` and
 `http.client.connect` event is appended to LOG as one JSON line, before it happens, so an
 attempt that fails (as it does in a network namespace) is still recorded. Audit hooks see
-every import, thread and library in the process: telemetry that resolves or connects
-anywhere cannot hide from them.
+every thread and every library that goes through Python's socket module, and name the
+host; native code that does its own networking (ONNX Runtime's telemetry did) is seen only
+by strace, the other witness (`syscalls.py`).
 """
 
 from __future__ import annotations
