@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -26,6 +25,7 @@ from assistant.auth.access import AccessDenied, ReadOnly, askable, check_read, c
 from assistant.conversation import Turn
 from assistant.errors import AssistantError, one_line
 from assistant.llm.fifo import Queued, with_places
+from assistant.scratch import scratch_dir
 from assistant.store import PAGE_SIZE, DocumentQuery
 from assistant.store.listing import MAX_PAGE_SIZE, MAX_SEARCH_CHARS, Sort
 from assistant.uploads import Uploads, collection_problem, delete_documents, name_problem, run
@@ -220,7 +220,7 @@ async def upload(
     for f in files:  # refuse the whole request before storing a byte of it
         if problem := name_problem(f.filename or ""):
             raise HTTPException(400, f"'{f.filename}': {problem}")
-    temp = Path(tempfile.mkdtemp(prefix="upload-"))
+    temp = scratch_dir("upload")
     try:
         return await _ingest_uploads(files, temp, collection, uploads)
     finally:

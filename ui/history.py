@@ -6,9 +6,7 @@ no longer read are left out (`assistant.history`)."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -17,10 +15,14 @@ from assistant import transcript
 from assistant.answering import Answer, Source
 from assistant.auth.access import Principal
 from assistant.history import History
+from assistant.scratch import scratch_dir
 from ui import render
 from ui.flow import stopped_message
 
 CHOOSE = "Choose a conversation."
+# An export's file is copied into Gradio's cache (which deletes it after 15 minutes, see
+# `ui.app`) as it is sent; the one written here goes at the next export after as long.
+EXPORT_KEEP_S = 900
 Owner = Callable[[gr.Request | None], Principal | None]
 
 
@@ -108,11 +110,13 @@ class HistoryHandlers:
         return listed, render.note_html("Renamed.")
 
     def export(self, conversation: str | None, fmt: str, request: gr.Request) -> tuple[Any, str]:
-        """Write the export to a fresh temporary folder, for the page to download."""
+        """Write the export to a fresh private folder, for the page to download; earlier
+        exports' folders go once they are `EXPORT_KEEP_S` old (a transcript is not left
+        in /tmp for good)."""
         found = self._found(conversation, request)
         if found is None:
             return gr.update(value=None, visible=False), render.note_html(CHOOSE)
-        path = Path(tempfile.mkdtemp(prefix="conversation-")) / transcript.file_name(found, fmt)
+        path = scratch_dir("export", keep_own_for=EXPORT_KEEP_S) / transcript.file_name(found, fmt)
         path.write_text(transcript.render(found, fmt), encoding="utf-8")
         # Shown only with a file in it: Gradio's empty File is an unlabelled div with an
         # aria-label (axe's serious `aria-prohibited-attr`).

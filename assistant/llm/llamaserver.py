@@ -13,10 +13,10 @@ template`, `/tokenize`), so the prompt is counted exactly as the engine will see
 
 from __future__ import annotations
 
+import os
 import queue
 import secrets
 import shutil
-import tempfile
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
@@ -31,11 +31,13 @@ from assistant.llm.fifo import FifoLock
 from assistant.llm.llamacpp import packaged_model_path
 from assistant.llm.signals import keep_python_signal_handlers
 from assistant.llm.slots import cores, default_slots, kv_bytes_per_token
+from assistant.scratch import scratch_dir
 from assistant.settings import Settings
 
 # Host memory the engine may use to keep prompts of idle slots for reuse (its default is 8 GiB).
 PROMPT_CACHE_MIB = 512
 _DONE = object()
+MAX_SOCKET_PATH = 107  # a Unix socket's path: sun_path is 108 bytes on Linux, NUL included
 
 
 class LlamaServerChat:
@@ -46,10 +48,16 @@ class LlamaServerChat:
         if not path.is_file():
             raise AssistantError(f"{path}: model file not found (ASSISTANT_MODEL_PATH)")
         self.slots = settings.slots or _auto_slots(path, settings.context_window)
-        self._dir = Path(tempfile.mkdtemp(prefix="assistant-engine-"))  # mode 0700
+        self._dir = scratch_dir("engine")  # mode 0700
         weakref.finalize(self, shutil.rmtree, self._dir, True)  # the socket's dir goes too
+        sock = self._dir / "e.sock"  # the engine takes a host name ending in .sock for one
+        if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
+            raise AssistantError(
+                f"{sock}: too long a path for the engine's socket (at most"
+                f" {MAX_SOCKET_PATH} bytes); set TMPDIR to a shorter folder"
+            )
         self._key = secrets.token_urlsafe(24)
-        params = _params(xllamacpp, settings, path, self.slots, self._dir / "engine.sock")
+        params = _params(xllamacpp, settings, path, self.slots, sock)
         params.api_keys = [self._key]
         try:
             with keep_python_signal_handlers():
@@ -58,7 +66,7 @@ class LlamaServerChat:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise AssistantError(f"{path}: cannot load as a GGUF model ({exc})") from exc
         self._http = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self._dir / "engine.sock")),
+            transport=httpx.HTTPTransport(uds=str(sock)),
             base_url="http://engine",
             headers={"Authorization": f"Bearer {self._key}"},
             timeout=60,

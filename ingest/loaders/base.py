@@ -7,7 +7,6 @@ import errno
 import hashlib
 import shutil
 import stat
-import tempfile
 import threading
 import warnings
 import weakref
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from assistant.scratch import scratch_dir
 from ingest.cleaning import Marker
 
 if TYPE_CHECKING:
@@ -47,12 +47,13 @@ class Attachment:
     """A file that came inside another (a mail's attachment), spilled to a temporary file
     named like it: the indexer stores it as a document of its own, linked to its parent.
     The temporary folder goes with `close`, or when the object is collected (a document
-    whose reading failed half-way is simply dropped)."""
+    whose reading failed half-way is simply dropped); a run killed before either, by the
+    next run (`assistant.scratch`)."""
 
     key: str  # unique within the parent: "report.pdf", "message 3/report.pdf"
     where: str  # what it is attached to: 'attachment of "Budget" (q3.eml)'
     metadata: Meta  # the parent's (the mail's headers)
-    folder: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="assistant-attached-"))
+    folder: str = field(default_factory=lambda: str(scratch_dir("attached")))
 
     def __post_init__(self) -> None:
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)

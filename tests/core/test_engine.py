@@ -175,3 +175,16 @@ def test_a_missing_or_broken_model_is_one_clear_error(tmp_path: Path) -> None:
         LlamaServerChat(make_settings(tmp_path, model_path=broken, slots=1))
     with pytest.raises(AssistantError, match="model file not found"):
         LlamaServerChat(make_settings(tmp_path, model_path=tmp_path / "gone.gguf"))
+
+
+def test_a_temp_dir_too_long_for_the_socket_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from assistant.errors import AssistantError
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with pytest.raises(AssistantError, match="too long a path for the engine's socket.*TMPDIR"):
+        LlamaServerChat(make_settings(tmp_path, slots=1))
+    assert list(deep.iterdir()) == []  # its private folder went with it

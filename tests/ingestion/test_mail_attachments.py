@@ -148,21 +148,27 @@ def test_a_mail_attached_to_a_mail_keeps_its_own_attachment(fresh, tmp_path):
 def test_a_killed_resync_of_a_mail_leaves_whole_documents_and_no_orphan(tmp_path, crash):
     """A mail's new version changes one attachment, drops one and adds one; a kill at any
     step leaves each document whole (old or new), and the next run completes the sync."""
-    data, files = tmp_path / "data", tmp_path / "files"
+    data, files, temp = tmp_path / "data", tmp_path / "files", tmp_path / "tmp"
     files.mkdir()
+    temp.mkdir()  # the runs' temp dir, where the attachments are spilled
     mail = files / "policies.eml"
     old = {"leave.md": policy_text("leave", 1), "travel.md": policy_text("travel", 1)}
     mail.write_bytes(letter("Policies", "Both attached.", {k: v.encode() for k, v in old.items()}))
-    assert ingest_cli(data, str(files)).returncode == 0
+    assert ingest_cli(data, str(files), TMPDIR=str(temp)).returncode == 0
+    assert list(temp.iterdir()) == []
     new = {"leave.md": policy_text("leave", 2, paragraphs=8), "remote.md": policy_text("remote", 1)}
     mail.write_bytes(letter("Policies", "Updated.", {k: v.encode() for k, v in new.items()}))
 
-    killed = ingest_cli(data, "--prune", str(files), ASSISTANT_TEST_CRASH_AFTER=crash)
+    killed = ingest_cli(
+        data, "--prune", str(files), ASSISTANT_TEST_CRASH_AFTER=crash, TMPDIR=str(temp)
+    )
     assert killed.returncode == -signal.SIGKILL, (crash, killed.stdout, killed.stderr)
     check_consistent(data)
+    print(crash, sorted(p.name for p in temp.iterdir()))
 
-    assert ingest_cli(data, "--prune", str(files)).returncode == 0
+    assert ingest_cli(data, "--prune", str(files), TMPDIR=str(temp)).returncode == 0
     check_consistent(data)
+    assert list(temp.iterdir()) == []  # the killed run's copies of the attachments too
     store = Components(make_settings(data)).store
     docs = {d.source for d in store.documents()}
     assert docs == {str(mail), f"{mail}/leave.md", f"{mail}/remote.md"}
