@@ -164,11 +164,12 @@ def test_a_killed_resync_of_a_mail_leaves_whole_documents_and_no_orphan(tmp_path
     )
     assert killed.returncode == -signal.SIGKILL, (crash, killed.stdout, killed.stderr)
     check_consistent(data)
-    print(crash, sorted(p.name for p in temp.iterdir()))
+    if crash == "flip:1":  # killed with the attachments spilled: their copies are left
+        assert len(list(temp.glob("assistant-attached-*"))) == 2
 
     assert ingest_cli(data, "--prune", str(files), TMPDIR=str(temp)).returncode == 0
     check_consistent(data)
-    assert list(temp.iterdir()) == []  # the killed run's copies of the attachments too
+    assert list(temp.iterdir()) == []  # the next run removed them
     store = Components(make_settings(data)).store
     docs = {d.source for d in store.documents()}
     assert docs == {str(mail), f"{mail}/leave.md", f"{mail}/remote.md"}
