@@ -147,7 +147,8 @@ def said_as_warnings(into: list[str]) -> Iterator[None]:
     Only on the main thread (`assistant ingest` and its `--watch`): Python's warning
     filters are one per process, and saving and restoring them from several threads at once
     (the server indexing uploads side by side) could leave them changed for good. Elsewhere
-    warnings go where they always did (the server's log)."""
+    warnings go where they always did (the server's log); an upload's are said all the
+    same, by the child process that parses it first (`assistant.cli.sandbox`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

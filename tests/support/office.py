@@ -1,5 +1,6 @@
 """Office and OpenDocument files made by the tests (XLSX, PPTX, ODF)."""
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,21 @@ def save_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
         for row in rows:
             sheet.append(row)
     book.save(path)
+    return path
+
+
+def unplaced_sheet_xlsx(path: Path) -> Path:
+    """A workbook whose sheet "Odd" has lost its part's id (found by the fuzz test): openpyxl
+    warns ("... invalid specification ...") and drops that sheet; "Kept" reads as "Name: Ada"."""
+    save_xlsx(path, {"Kept": [["Name"], ["Ada"]], "Odd": [["X"], ["1"]]})
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    book = parts["xl/workbook.xml"]
+    parts["xl/workbook.xml"] = re.sub(rb'(name="Odd"[^>]*) r:id="rId2"', rb"\1", book)
+    assert parts["xl/workbook.xml"] != book
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
     return path
 
 

@@ -1,12 +1,18 @@
 """Uploaded files are parsed in a real child process under a wall-clock and a memory
 limit before they are ingested: breaking either is one clear line, never a frozen or
-dead server."""
+dead server. What the parsing libraries warn of there is said in the file's result."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from assistant.cli.sandbox import parse_problem
+import pytest
+from support.office import unplaced_sheet_xlsx
+
+from assistant.cli.sandbox import ingest_uploads, parse_in_child, parse_problem
+from assistant.cli.wiring import index_files
+from assistant.factory import Components
 
 LIMITS = {"seconds": 60.0, "memory_mb": 1024, "max_bytes": 2**20}
 
@@ -44,3 +50,31 @@ def test_parsing_past_the_memory_limit_is_refused(tmp_path: Path):
     doc.write_text("# Big\n\n" + "word " * 1000 + "\n")
     problem = parse_problem(doc, **{**LIMITS, "memory_mb": 16})
     assert problem is not None and "upload_parse_memory_mb" in problem, problem
+
+
+# In the server the worker thread's warning goes to the log; pytest would make it an error.
+@pytest.mark.filterwarnings("ignore:File contains an invalid specification")
+def test_a_library_warning_in_the_child_is_said_in_the_upload_s_result(
+    tmp_path: Path, fresh: Components
+):
+    """The server ingests uploads in a worker thread, where warnings cannot be caught (they
+    are per process): the child, parsing on its main thread, reports them instead."""
+    book = unplaced_sheet_xlsx(tmp_path / "beds.xlsx")
+    parsed = parse_in_child(book, **LIMITS)
+    assert parsed.problem is None
+    assert any("invalid specification" in w for w in parsed.warnings), parsed.warnings
+
+    told, done = [], []
+
+    def upload() -> None:  # as the server does: off the main thread
+        outcome = ingest_uploads(
+            fresh, index_files, [book], "documents", on_file=told.append, on_chunks=lambda n: None
+        )
+        done.extend(outcome.results)
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    worker.join(timeout=300)
+    [result] = done
+    assert result.status == "added" and "invalid specification" in result.reason, result
+    assert [r.reason for r in told] == [result.reason]  # the page's live line says it too
