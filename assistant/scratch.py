@@ -3,20 +3,24 @@ attachments being indexed, an upload being read, a conversation being exported, 
 engine's socket.
 
 Each is named after the process that made it (`assistant-<kind>-<pid>-<random>`) and is
-removed by it when done. A process killed before that (SIGKILL, the OOM killer, a power
-cut) cannot clean up, and /tmp may outlive it for months; so every new scratch folder first
-removes those of its kind whose process is gone. Only folders this user owns are touched,
-never through a symlink.
+removed by it when done, or at the latest when it exits. A process killed before that
+(SIGKILL, the OOM killer, a power cut) cannot clean up, and /tmp may outlive it for months;
+so every new scratch folder first removes those of its kind whose process is gone. Only
+folders this user owns are touched, never through a symlink.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+_cleaned_at_exit: set[int] = set()  # the processes (a forked child is another) registered
 
 
 def scratch_dir(kind: str, *, keep_own_for: float | None = None) -> Path:
@@ -24,6 +28,9 @@ def scratch_dir(kind: str, *, keep_own_for: float | None = None) -> Path:
     by processes that are gone, and, with `keep_own_for` (seconds), this process's own
     ones older than that (files it hands to someone else to read later, like an export)."""
     sweep(kind, keep_own_for=keep_own_for)
+    if os.getpid() not in _cleaned_at_exit:
+        _cleaned_at_exit.add(os.getpid())
+        atexit.register(_remove_own)
     return Path(tempfile.mkdtemp(prefix=f"assistant-{kind}-{os.getpid()}-"))
 
 
@@ -31,27 +38,34 @@ def sweep(kind: str, *, keep_own_for: float | None = None) -> list[Path]:
     """Remove the stale scratch folders of `kind` (see `scratch_dir`); returns them."""
     removed = []
     now = time.time()
-    for path in Path(tempfile.gettempdir()).glob(f"assistant-{kind}-*-*"):
-        pid = _owner_pid(path, kind)
-        if pid is None:
-            continue
-        try:
-            st = path.lstat()
-        except OSError:
-            continue  # gone already (another process swept it)
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-            continue
+    for path, pid, mtime in _folders(f"assistant-{kind}-*-*"):
         own = pid == os.getpid()
-        expired = own and keep_own_for is not None and now - st.st_mtime > keep_own_for
+        expired = own and keep_own_for is not None and now - mtime > keep_own_for
         if expired or (not own and not _alive(pid)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
 
 
-def _owner_pid(path: Path, kind: str) -> int | None:
-    pid = path.name[len(f"assistant-{kind}-") :].split("-", 1)[0]
-    return int(pid) if pid.isdigit() else None
+def _remove_own() -> None:
+    for path, pid, _ in _folders("assistant-*-*-*"):
+        if pid == os.getpid():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _folders(pattern: str) -> Iterator[tuple[Path, int, float]]:
+    """This user's scratch folders matching `pattern` (no symlink, no file, none named
+    before pids were): each with its process id and last change."""
+    for path in Path(tempfile.gettempdir()).glob(pattern):
+        pid = path.name.rsplit("-", 2)[-2]  # the random part has no dash
+        if not pid.isdigit():
+            continue
+        try:
+            st = path.lstat()
+        except OSError:
+            continue  # gone already (another process swept it)
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid():
+            yield path, int(pid), st.st_mtime
 
 
 def _alive(pid: int) -> bool:

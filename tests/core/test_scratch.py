@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -93,3 +94,22 @@ def test_an_export_removes_the_earlier_exports_once_old(tmp, tmp_path):
 
     assert not first_dir.exists()
     assert len(list(tmp.glob("assistant-export-*"))) == 2
+
+
+def test_a_process_that_exits_takes_its_own_along(tmp_path):
+    """An export is kept for a while after it is written; a server that stops does not leave
+    it behind (another process's folders stay: it is alive)."""
+    other = _made(tmp_path, "assistant-export-1-abc")
+    code = (
+        "from assistant.scratch import scratch_dir\n"
+        "kept = scratch_dir('export', keep_own_for=900)\n"
+        "(kept / 'chat.md').write_text('private')\n"
+        "print(kept)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert Path(done.stdout.strip()).parent == tmp_path
+    assert not Path(done.stdout.strip()).exists()
+    assert other.exists()
