@@ -23,6 +23,10 @@ lint:
 test-fast *args:
     {{ bin }}/python -m pytest -m "not slow and not apt" {{ args }}
 
+# Hunt for new fuzz cases: the property and fuzz tests with fresh random examples, many more.
+fuzz *args:
+    HYPOTHESIS_PROFILE=explore FUZZ_SCALE=10 {{ bin }}/python -m pytest -p no:cacheprovider tests/ingestion/test_fuzz_ingest.py tests/ingestion/test_cleaning.py tests/core/test_suite_fuzz.py {{ args }}
+
 # Everything, exactly as CI runs it (installs what the tests drive; needs root).
 test *args:
     bash tests/run.sh {{ args }}

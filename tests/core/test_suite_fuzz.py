@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.fuzz import examples
 from support.paths import ROOT
 
 from assistant.evaluation.suite import SuiteError, parse_suite
@@ -39,7 +40,7 @@ def _check(text: str) -> None:
         assert message.startswith(f"{PATH}:") and "\n" not in message, message
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400))
 @example("\x1f")  # a character YAML refuses outright
 @example("[" * 5000 + "]" * 5000)  # deeper than Python's recursion limit
@@ -48,7 +49,7 @@ def test_any_text_is_a_suite_or_one_line(text: str):
     _check(text)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trees)
 @example({"\n": None})  # a key with a newline must not break the message's one line
 def test_any_yaml_shape_is_a_suite_or_one_line(tree: object):
@@ -57,7 +58,7 @@ def test_any_yaml_shape_is_a_suite_or_one_line(tree: object):
     _check(yaml.safe_dump({"cases": [tree], "thresholds": tree}, allow_unicode=True))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(SHIPPED) - 1), st.integers(1, 40), st.text(max_size=20))
 def test_the_shipped_suite_with_a_cut_and_an_insert_is_a_suite_or_one_line(at, cut, insert):
     _check(SHIPPED[:at] + insert + SHIPPED[at + cut :])

@@ -7,6 +7,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.fuzz import examples
 from support.paths import SEEDS
 
 from ingest.cleaning import _RULE, clean
@@ -111,7 +112,7 @@ MARKUP = st.sampled_from(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(MARKUP, max_size=30).map("".join))
 def test_linear_cleaning_gives_what_the_old_regex_gave(text):
     cleaned = clean(text, front_matter=False)
@@ -119,7 +120,7 @@ def test_linear_cleaning_gives_what_the_old_regex_gave(text):
     assert (cleaned.text, [(m.offset, m.label) for m in cleaned.timestamps]) == _old_tokens(body)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(st.lists(MARKUP | st.text(min_size=1, max_size=5), min_size=1, max_size=12).map("".join))
 def test_random_markup_repeated_to_300_kb_cleans_in_linear_time(unit):
     """Any pattern, repeated into one 300 KB text: about 0.5 s linear; a quadratic step (the

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fuzz import examples
 from support.office import pptx_deck, save_odf, save_xlsx
 from support.pdfs import text_pdf
 
@@ -122,7 +123,9 @@ FAST = sorted(s for s in SUPPORTED if s not in {".png", ".jpg", ".jpeg", ".tif",
 
 @pytest.mark.parametrize("suffix", FAST)
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_any_mutation_of_a_valid_file_is_a_result_or_one_clear_error(tmp_path, suffix, data):
@@ -131,7 +134,9 @@ def test_any_mutation_of_a_valid_file_is_a_result_or_one_clear_error(tmp_path, s
 
 @pytest.mark.parametrize("suffix", sorted(ZIPS))
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_a_zip_with_a_damaged_member_is_a_result_or_one_clear_error(tmp_path, suffix, data):
@@ -150,7 +155,9 @@ def test_a_zip_with_a_damaged_member_is_a_result_or_one_clear_error(tmp_path, su
 
 @pytest.mark.parametrize("suffix", sorted(SUPPORTED))
 @settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.binary(min_size=1, max_size=3000))
 def test_random_bytes_under_any_name_are_a_result_or_one_clear_error(tmp_path, suffix, data):
@@ -160,7 +167,7 @@ def test_random_bytes_under_any_name_are_a_result_or_one_clear_error(tmp_path, s
 MARKUP = st.sampled_from(['<a class="yt-timestamp" data-t="1:02">x</a>', "[[a|b]]", "# ", "\n"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(text=st.lists(st.text(max_size=50) | MARKUP, max_size=40).map("".join))
 def test_any_text_cleans_and_chunks(text):
     cleaned = clean(text)
