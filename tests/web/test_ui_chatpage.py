@@ -150,7 +150,8 @@ def test_edit_and_resend_replaces_the_last_question_and_its_answer(served):
         _ask(page, "When was Llama 1 released?")
         _finished(page)
         page.locator("#chat button[aria-label='Edit']").click()
-        page.locator("#chat textarea.edit-textarea").fill("When was Llama 3 released?")
+        edit = page.locator("#chat textarea.edit-textarea")  # slow to open on a loaded machine
+        edit.fill("When was Llama 3 released?", timeout=TIMEOUT_MS)
         page.locator("#chat button[aria-label='Submit']").click()
         page.locator("#stop").wait_for(timeout=TIMEOUT_MS)
         _finished(page)
