@@ -99,11 +99,6 @@ def parse_in_child(path: Path, *, seconds: float, memory_mb: int, max_bytes: int
     return Parsed(f"the parser failed on this file ({last[:200]}): not indexed")
 
 
-def parse_problem(path: Path, *, seconds: float, memory_mb: int, max_bytes: int) -> str | None:
-    """Why `path` cannot be parsed within the limits, or None when it can."""
-    return parse_in_child(path, seconds=seconds, memory_mb=memory_mb, max_bytes=max_bytes).problem
-
-
 def _warnings(stdout: str) -> list[str]:
     """The child's last line: its JSON list of warnings (none for a file the loaders refuse)."""
     try:

@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shutil
 from pathlib import Path
 
 CALLS = "connect,sendto,sendmsg,sendmmsg"
 # An address in strace's rendering of a sockaddr (IPv4, IPv6), and its port.
 _ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"')
 _PORT = re.compile(r"sin6?_port=htons\((\d+)\)")
-
-
-def available() -> bool:
-    return shutil.which("strace") is not None
 
 
 def traced(log: Path, command: str) -> str:

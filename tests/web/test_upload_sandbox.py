@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from support.office import unplaced_sheet_xlsx
 
-from assistant.cli.sandbox import ingest_uploads, parse_in_child, parse_problem
+from assistant.cli.sandbox import ingest_uploads, parse_in_child
 from assistant.cli.wiring import index_files
 from assistant.factory import Components
 
@@ -20,7 +20,7 @@ LIMITS = {"seconds": 60.0, "memory_mb": 1024, "max_bytes": 2**20}
 def test_a_normal_file_parses_in_the_child(tmp_path: Path):
     doc = tmp_path / "fine.md"
     doc.write_text("# Fine\n\nNothing wrong with this one.\n")
-    assert parse_problem(doc, **LIMITS) is None
+    assert parse_in_child(doc, **LIMITS).problem is None
 
 
 def test_a_pdf_parses_in_the_child_within_the_default_memory(tmp_path: Path):
@@ -28,19 +28,19 @@ def test_a_pdf_parses_in_the_child_within_the_default_memory(tmp_path: Path):
 
     doc = tmp_path / "report.pdf"
     doc.write_bytes(text_pdf(["Page one of the report.", "Page two, with a table."]))
-    assert parse_problem(doc, **LIMITS) is None
+    assert parse_in_child(doc, **LIMITS).problem is None
 
 
 def test_a_file_the_loaders_refuse_is_left_to_the_ingest_to_explain(tmp_path: Path):
     empty = tmp_path / "empty.md"
     empty.write_text("")
-    assert parse_problem(empty, **LIMITS) is None  # ingest says "empty", as always
+    assert parse_in_child(empty, **LIMITS).problem is None  # ingest says "empty", as always
 
 
 def test_parsing_past_the_time_limit_is_refused(tmp_path: Path):
     doc = tmp_path / "slow.md"
     doc.write_text("# Slow\n\nStands in for a parser's worst case.\n")
-    problem = parse_problem(doc, **{**LIMITS, "seconds": 0.001})
+    problem = parse_in_child(doc, **{**LIMITS, "seconds": 0.001}).problem
     assert problem is not None and "upload_parse_seconds" in problem
     assert "\n" not in problem
 
@@ -48,7 +48,7 @@ def test_parsing_past_the_time_limit_is_refused(tmp_path: Path):
 def test_parsing_past_the_memory_limit_is_refused(tmp_path: Path):
     doc = tmp_path / "big.md"
     doc.write_text("# Big\n\n" + "word " * 1000 + "\n")
-    problem = parse_problem(doc, **{**LIMITS, "memory_mb": 16})
+    problem = parse_in_child(doc, **{**LIMITS, "memory_mb": 16}).problem
     assert problem is not None and "upload_parse_memory_mb" in problem, problem
 
 
