@@ -214,12 +214,14 @@ class _Sync:
         if self.on_file:
             self.on_file(result)
 
-    def committed(self, source: str, chunks: int, replaced: bool) -> None:
+    def committed(self, source: str, chunks: int, replaced: bool, reused: int) -> None:
         state = self.status.pop(source, "updated" if replaced else "added")
-        self.emit(FileResult(source, state, chunks, reason=self.notes.pop(source, "")))
+        said = [self.notes.pop(source, ""), _reuse_note(chunks, reused)]
+        self.emit(FileResult(source, state, chunks, reason="; ".join(s for s in said if s)))
 
     def add(self, item: Path | FileResult) -> None:
-        """Skip the file if stored as it is, re-use a moved file's vectors, else write it."""
+        """Skip the file if stored as it is, re-use a moved file's vectors, else write it
+        (re-using the vectors of its chunks whose text is stored already)."""
         if isinstance(item, FileResult):
             self.unwalkable.append(item.path)
             self.emit(item)
@@ -241,10 +243,12 @@ class _Sync:
             self.emit(FileResult(source, "unchanged", reason=f"same content as {twin}"))
             return
         self.status[source] = "updated" if source in self.known else "added"
-        moved = twin and twin != source and not self.attachments.under(twin)  # mail: re-read
-        if moved and _move(self.store, self.writer, str(twin), source, version):
-            self.notes[source] = f"renamed from {twin}: nothing re-embedded"
-        else:
+        moved = [twin, *self.attachments.under(twin)] if twin and twin != source else []
+        if moved:
+            self.notes[source] = f"renamed from {twin}"
+        # A renamed file's chunks are copied with their vectors, nothing read; a renamed
+        # mail (its attachments are documents too) is read again, its vectors re-used.
+        if not (len(moved) == 1 and _move(self.store, self.writer, moved[0], source, version)):
             error = _write_file(
                 item,
                 digest,
@@ -254,6 +258,7 @@ class _Sync:
                 self.chunking,
                 self.notes,
                 self.attachments,
+                like=moved,
             )
             if error:
                 self.status.pop(source, None)
@@ -305,6 +310,7 @@ def _write_file(
     chunking: tuple[int, int],
     notes: dict[str, str],
     attachments: Attachments,
+    like: Sequence[str] = (),
 ) -> str | None:
     """Stream one file (then its attachments, each a document) into the writer; returns a
     failure reason, or None once written (then `notes[source]` says what of it was left
@@ -315,7 +321,7 @@ def _write_file(
     try:
         doc = open_document(path, content_hash=digest, limits=limits)
         doc.sections = _guarded(doc.sections)
-        writer.begin(source, version, doc.title)  # the doc_hash iter_chunks gives chunks
+        writer.begin(source, version, doc.title, like)  # the version iter_chunks derives
         begun = True
         n = 0
         for chunk in iter_chunks(
@@ -338,7 +344,17 @@ def _write_file(
     if doc.skipped:
         said.append(f"skipped unreadable {', '.join(doc.skipped)}")
     if said:
-        notes[source] = "; ".join(said)[:300]
+        notes[source] = "; ".join([notes[source], *said] if source in notes else said)[:300]
     attachments.write(doc, source, version)
     writer.end(source)
     return None
+
+
+def _reuse_note(chunks: int, reused: int) -> str:
+    """What a written document's result line says of the vectors it kept (an edited or
+    renamed file's unchanged chunks are not embedded again)."""
+    if not reused:
+        return ""
+    if reused == chunks:
+        return "nothing re-embedded"
+    return f"{chunks - reused} of {chunks} chunks embedded again, the rest unchanged"

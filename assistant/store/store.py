@@ -20,6 +20,7 @@ store of 30k chunks. Stores written before keep their texts as documents; both a
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,7 @@ from assistant.store.types import (
 from assistant.store.writer import DocumentWriter
 
 TEXT_KEY = "text"  # the metadata key that holds a chunk's text in Chroma
+TEXT_PAGE = 5_000  # chunks read from Chroma at a time when a whole document's are read
 
 
 class Store:
@@ -532,6 +534,23 @@ class Store:
             )
         ]
         return sorted(rows, key=lambda row: int(row[0].metadata.get("chunk_index", 0)))
+
+    def chunk_texts(self, source: str, collection: str | None = None) -> Iterator[tuple[str, str]]:
+        """(id, text) of the active version's chunks of one document, a page at a time
+        (the writer of its new version matches unchanged texts against them)."""
+        name = collection or self.default_collection
+        doc_hash = self._active(name).get(source)
+        if doc_hash is None:
+            return
+        where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}
+        for offset in itertools.count(0, TEXT_PAGE):
+            got = self._collection(name).get(
+                where=where, include=["documents", "metadatas"], limit=TEXT_PAGE, offset=offset
+            )
+            for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield id_, _chunk(id_, text, meta).text
+            if len(got["ids"]) < TEXT_PAGE:
+                return
 
     def search(
         self, embedding: Sequence[float] | np.ndarray, k: int, collection: str | None = None

@@ -8,8 +8,9 @@ next run clean up after a kill at any of these steps.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ class _Pending:
     old_hash: str | None
     size: int | None = None  # the file's bytes, from its chunks' `file_bytes`
     chunks: int = 0  # added so far
+    reused: int = 0  # of those, how many took a stored vector (their text unchanged)
     unflushed: int = 0  # of those, still in the buffer
     ended: bool = False
     intended: bool = False
@@ -44,8 +46,8 @@ class DocumentWriter:
 
     begin(source, doc_hash, title); add(chunk) ...; end(source) -- or abort(source) when
     reading the file failed half-way. A document is committed (its manifest row flipped,
-    its old version deleted, `on_commit(source, chunks, replaced)` called) once all its
-    chunks are written. Holding a writer locks the collection against other writers (see
+    its old version deleted, `on_commit(source, chunks, replaced, reused)` called) once all
+    its chunks are written. Holding a writer locks the collection against other writers (see
     the manifest's `lock`); the lock dies with the process.
     """
 
@@ -55,7 +57,7 @@ class DocumentWriter:
         collection: str,
         *,
         batch: int = EMBED_BATCH,
-        on_commit: Callable[[str, int, bool], None] | None = None,
+        on_commit: Callable[[str, int, bool, int], None] | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._store = store
@@ -68,6 +70,9 @@ class DocumentWriter:
         self._active = store.active_versions(collection)
         self._buffer: list[tuple[_Pending, Chunk]] = []
         self._known: dict[str, Sequence[float]] = {}  # chunk id -> a vector reused as is
+        # While a document is being written: its stored chunks' ids, by text (`_recall`).
+        self._recalled: dict[str, dict[bytes, str]] = {}
+        self._matched: dict[str, str] = {}  # chunk id -> the stored chunk with its text
         self._docs: dict[str, _Pending] = {}
         self.embed_seconds = 0.0  # of the time written, how much the embedder took
 
@@ -96,14 +101,35 @@ class DocumentWriter:
         self._active = self._store.active_versions(self.collection)
         return removed
 
-    def begin(self, source: str, doc_hash: str, title: str) -> None:
+    def begin(self, source: str, doc_hash: str, title: str, like: Iterable[str] = ()) -> None:
+        """`like`: stored documents this one may share chunk texts with besides its own old
+        version (the old path of a renamed mail); see `_recall`."""
         if source in self._docs:
             raise ValueError(f"{source} is already being written")
-        self._docs[source] = _Pending(source, doc_hash, title, self._active.get(source))
+        doc = _Pending(source, doc_hash, title, self._active.get(source))
+        self._docs[source] = doc
+        self._recall(source, [*like, *([source] if doc.old_hash else [])])
+
+    def _recall(self, owner: str, sources: Sequence[str]) -> None:
+        """Note which stored chunks of these documents hold which text, until `owner` ends:
+        a chunk added meanwhile with one of those texts takes that chunk's vector instead
+        of being embedded (the same text, the same vector). Ids, not vectors, are held
+        (~200 bytes a chunk); the vectors are read a batch at a time."""
+        if not sources:
+            return
+        found = self._recalled.setdefault(owner, {})
+        for stored in sources:
+            for chunk_id, text in self._store.chunk_texts(stored, self.collection):
+                found[_text_key(text)] = chunk_id
+
+    def _stored_twin(self, text: str) -> str | None:
+        key = _text_key(text)
+        return next((found[key] for found in self._recalled.values() if key in found), None)
 
     def add(self, chunk: Chunk, embedding: Sequence[float] | None = None) -> None:
         """`embedding`: the chunk's vector when it is known already (a renamed file's
-        chunks keep theirs), so it is not embedded again."""
+        chunks keep theirs), so it is not embedded again; else that of a stored chunk with
+        the same text, if `begin` recalled one."""
         doc = self._docs[str(chunk.metadata["source"])]
         if chunk.metadata.get("title"):  # derived from the text once read (ingest's titles)
             doc.title = str(chunk.metadata["title"])
@@ -114,17 +140,25 @@ class DocumentWriter:
         self._buffer.append((doc, chunk))
         if embedding is not None:
             self._known[chunk.id] = embedding
+        elif self._recalled and (twin := self._stored_twin(chunk.text)):
+            self._matched[chunk.id] = twin
         if len(self._buffer) >= self._batch:
             self._flush_buffer()
 
     def end(self, source: str) -> None:
         self._docs[source].ended = True
+        self._recalled.pop(source, None)
         self._commit_ready()
 
     def abort(self, source: str) -> None:
         """Forget a document half-written: the chunks already in Chroma are deleted, the
         active version (if any) stays as it was."""
         doc = self._docs.pop(source)
+        self._recalled.pop(source, None)
+        for d, c in self._buffer:
+            if d is doc:
+                self._known.pop(c.id, None)
+                self._matched.pop(c.id, None)
         self._buffer = [(d, c) for d, c in self._buffer if d is not doc]
         if doc.intended:
             self._store.discard(self.collection, Intent(source, doc.doc_hash, doc.old_hash))
@@ -146,6 +180,10 @@ class DocumentWriter:
             crash_point("intent")
         chunks = [c for _, c in self._buffer]
         known = {c.id: self._known.pop(c.id) for c in chunks if c.id in self._known}
+        known |= self._stored_vectors(chunks)
+        for d, c in self._buffer:
+            if c.id in known:
+                d.reused += 1
         started = time.perf_counter()
         vectors = self._store.vectors(chunks, known)
         self.embed_seconds += time.perf_counter() - started
@@ -158,6 +196,16 @@ class DocumentWriter:
         if self._on_batch:
             self._on_batch(len(chunks))
         self._commit_ready()
+
+    def _stored_vectors(self, chunks: Sequence[Chunk]) -> dict[str, Sequence[float]]:
+        """The vectors of the stored chunks `add` matched these to by text. A match whose
+        stored chunk is no longer active (its document replaced meanwhile) is embedded."""
+        wanted = {c.id: self._matched.pop(c.id) for c in chunks if c.id in self._matched}
+        if not wanted:
+            return {}
+        got = self._store.get_with_embeddings(list(set(wanted.values())), self.collection)
+        found = {chunk.id: vector for chunk, vector in got}
+        return {new: found[old].tolist() for new, old in wanted.items() if old in found}
 
     def _commit_ready(self) -> None:
         ready = [d for d in self._docs.values() if d.ended and d.unflushed == 0]
@@ -180,4 +228,8 @@ class DocumentWriter:
             self._docs.pop(d.source)
             self._active[d.source] = d.doc_hash
             if self._on_commit:
-                self._on_commit(d.source, d.chunks, d.old_hash is not None)
+                self._on_commit(d.source, d.chunks, d.old_hash is not None, d.reused)
+
+
+def _text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()

@@ -1,6 +1,7 @@
 """The Chroma store: idempotent writes, batches, versions replaced, embedder recorded."""
 
 import pytest
+from support.embedder import Recording
 
 from assistant.errors import AssistantError, EmbedderMismatch
 from assistant.store import Chunk, Store
@@ -157,3 +158,37 @@ def test_asking_a_collection_that_does_not_exist_is_an_error_not_a_new_collectio
         fresh.store.search([0.0] * 384, k=1, collection="typo")
     assert "typo" not in fresh.store.collections()
     assert fresh.store.count() == 0  # the default collection may start empty
+
+
+def test_a_new_version_takes_the_stored_vectors_of_its_unchanged_texts(fresh, monkeypatch):
+    """What an edited file costs: only its changed chunks are embedded. The stored texts are
+    read a page at a time (pages of 2 here), and a match whose stored chunk is gone by the
+    time its batch is written is embedded after all."""
+    store = fresh.store
+    monkeypatch.setattr("assistant.store.store.TEXT_PAGE", 2)
+    store.add([chunk(i, doc_hash="old") for i in range(5)])
+    before = {c.text: v for c, v in store.document_chunks("/docs/a.txt")}
+    recording = Recording(store.embedder)
+    monkeypatch.setattr(store, "embedder", recording)
+    committed = []
+
+    edited = [chunk(i, doc_hash="new") for i in (0, 1, 2, 4)]
+    edited.insert(3, Chunk("new-x", "A paragraph added in the edit.", edited[0].metadata))
+    with store.writer(on_commit=lambda *args: committed.append(args)) as w:
+        w.begin("/docs/a.txt", "new", "A")
+        for c in edited:
+            w.add(c)
+        w.end("/docs/a.txt")
+    assert recording.texts == ["A paragraph added in the edit."]
+    assert committed == [("/docs/a.txt", 5, True, 4)]
+    after = dict((c.text, v) for c, v in store.document_chunks("/docs/a.txt"))
+    assert all(after[t] == v for t, v in before.items() if t in after)
+    assert len(after) == 5 and store.count() == 5
+
+    with store.writer(on_commit=lambda *args: committed.append(args)) as w:
+        w.begin("/docs/a.txt", "newer", "A")
+        w.add(chunk(0, doc_hash="newer"))  # matched to the stored chunk 0 of "new"
+        w.remove(["/docs/a.txt"])  # ... which goes before the batch is written
+        w.end("/docs/a.txt")
+    assert recording.texts[1:] == [chunk(0).text] and committed[1][3] == 0
+    assert [d.doc_hash for d in store.documents()] == ["newer"]

@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+from support.embedder import Recording
 from support.paths import SEEDS
 from support.pdfs import text_pdf
 
@@ -183,3 +184,47 @@ def test_a_new_chunk_size_re_chunks_every_file_on_the_next_run(fresh, tmp_path):
     chunks = list(fresh.store.chunks())
     assert len(chunks) == smaller.chunks and all(len(c.text) <= 200 for c in chunks)
     assert {c.metadata["content_hash"] for c in chunks} == {indexer.file_hash(doc)}
+
+
+WARDS = ["North", "South", "East", "West", "Maternity", "Oncology", "Cardiology", "Surgery"]
+
+
+def handbook(beds_in_east: int) -> str:
+    """Eight paragraphs of ~400 characters: one or two to a chunk."""
+    paragraphs = [
+        f"The {ward} ward has {beds_in_east if ward == 'East' else 20 + i} beds. "
+        + f"Visiting hours on the {ward} ward run from {8 + i} to {18 + i % 3} o'clock. " * 4
+        for i, ward in enumerate(WARDS)
+    ]
+    return "# Wards\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def test_an_edited_file_embeds_only_the_chunks_it_changed(fresh, tmp_path, monkeypatch):
+    doc = tmp_path / "wards.md"
+    doc.write_text(handbook(beds_in_east=14))
+    first = ingest(fresh, doc)
+    before = {c.text: v for c, v in fresh.store.document_chunks(str(doc))}
+    assert first.results[0].reason == "" and len(before) >= 4
+
+    doc.write_text(handbook(beds_in_east=31))  # one number in one paragraph
+    recording = Recording(fresh.store.embedder)
+    monkeypatch.setattr(fresh.store, "embedder", recording)
+    (result,) = ingest(fresh, doc).results
+    after = fresh.store.document_chunks(str(doc))
+
+    changed = [c.text for c, _ in after if c.text not in before]
+    assert changed and all("East ward has 31 beds" in t for t in changed)
+    assert recording.texts == changed  # the rest took their stored vectors
+    assert (result.status, result.reason) == (
+        "updated",
+        f"{len(changed)} of {len(after)} chunks embedded again, the rest unchanged",
+    )
+    for chunk, vector in after:
+        if chunk.text in before:
+            assert vector == before[chunk.text]
+    fresh_vectors = recording.real.embed([c.text for c, _ in after])
+    for (_, stored), computed in zip(after, fresh_vectors, strict=True):
+        assert sum(a * b for a, b in zip(stored, computed, strict=True)) > 0.999
+    hit = fresh.retriever.retrieve("How many beds does the East ward have?").hits[0]
+    assert "31 beds" in hit.chunk.text
+    assert not any("14 beds" in c.text for c in fresh.store.chunks())

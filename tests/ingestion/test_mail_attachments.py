@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support.crash import check_consistent, policy_text
 from support.crash import ingest as ingest_cli
+from support.embedder import Recording
 from support.mail import letter
 from support.office import save_xlsx
 from support.paths import make_settings
@@ -177,3 +178,32 @@ def test_a_killed_resync_of_a_mail_leaves_whole_documents_and_no_orphan(tmp_path
     assert any("v2" in t for t in leave) and not any("v1" in t for t in leave)
     rerun = ingest_cli(data, "--prune", "--json", str(files))
     assert '"unchanged": 1' in rerun.stdout and '"removed": 0' in rerun.stdout
+
+
+def test_a_renamed_or_edited_mail_embeds_only_what_changed(fresh, tmp_path, monkeypatch):
+    """A renamed mail is read again (its attachments' titles name the file) but embeds
+    nothing; an edited one embeds its new body, not its unchanged attachments."""
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    pdf = text_pdf([CAFETERIA])
+    (folder / "q3.eml").write_bytes(letter(SUBJECT, "First draft.", {"budget.pdf": pdf}))
+    ingest(fresh, folder, prune=True)
+    recording = Recording(fresh.store.embedder)
+    monkeypatch.setattr(fresh.store, "embedder", recording)
+
+    (folder / "q3.eml").rename(folder / "q4.eml")
+    results = by_source(ingest(fresh, folder, prune=True))
+    assert recording.texts == []
+    mail, attached = str(folder / "q4.eml"), f"{folder}/q4.eml/budget.pdf"
+    assert results[mail] == ("added", f"renamed from {folder / 'q3.eml'}; nothing re-embedded")
+    assert results[attached] == ("added", "nothing re-embedded")
+    assert results[str(folder / "q3.eml")][0] == "removed"
+    titles = {d.source: d.title for d in fresh.store.documents()}
+    assert titles[attached] == f'attachment of "{SUBJECT}" (q4.eml)'
+
+    (folder / "q4.eml").write_bytes(letter(SUBJECT, "Second draft.", {"budget.pdf": pdf}))
+    results = by_source(ingest(fresh, folder, prune=True))
+    assert results[mail][0] == "updated" and results[attached] == ("updated", "nothing re-embedded")
+    assert len(recording.texts) == 1 and "Second draft." in recording.texts[0]
+    hit = fresh.retriever.retrieve("How much does the cafeteria renovation cost?").hits[0]
+    assert hit.chunk.metadata["source"] == attached
