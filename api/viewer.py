@@ -57,7 +57,7 @@ def _document(ctx: Context, who: Principal, collection: str, source: str) -> Non
 
 
 def document_chunks(ctx: Context, collection: str, source: str) -> list[Chunk]:
-    chunks = [c for c in ctx.store.chunks(collection) if c.metadata.get("source") == source]
+    chunks = [c for c, _ in ctx.store.read_document(source, collection)]
     return sorted(chunks, key=lambda c: int(c.metadata.get("chunk_index", 0)))
 
 

@@ -131,7 +131,7 @@ def _sample(
     t: dict[str, list[float]] = {
         k: []
         for k in ("scoped", "cold", "serial", "one", "embed", "vector", "keyword", "fetch", "first")
-    }
+    } | {"document": []}
 
     def timed(key: str, fn: Callable[..., Any], *args: Any) -> Any:
         started = time.perf_counter()
@@ -159,6 +159,9 @@ def _sample(
         ids = timed("keyword", store.keyword_search, tokenize(q), n, "team-0")
         window = list(dict.fromkeys([*near[:k], *ids[:k]]))  # as the fused first 2k
         timed("fetch", store.get_with_embeddings, window, "team-0")
+    docs = store.documents("team-0")
+    for d in docs[:: max(1, len(docs) // 20)][:20]:  # what the viewer and a re-sync read
+        timed("document", lambda s: list(store.read_document(s, "team-0")), d.source)
     for i in range(10):
         change(parts, i)
         started = time.process_time()
@@ -184,6 +187,7 @@ def _rows(
 
     target = 25.0 if n_chunks <= 100_000 else 60.0
     first = "a 10-chunk document added, then a question over the 5 collections"
+    document = f"10 chunks among {n_chunks // 5:,}: what the viewer and an edit's re-sync read"
     serial_note = f"as before: no thread pool (it runs {SEARCH_THREADS} at once); alternated"
     cold = "each question's postings read from the index (the questions share most words)"
     busy = "wall time above includes waiting for a core on a shared machine; this does not"
@@ -201,6 +205,7 @@ def _rows(
         Row("  part p50: Chroma vector query (ids, distances), one", p("vector"), "ms"),
         Row("  part p50: keyword index top-n, one collection", p("keyword"), "ms"),
         Row("  part p50: fetch the first 2k candidates (text, vectors)", p("fetch"), "ms"),
+        Row("Read one document's chunks, p50 of 20", p("document"), "ms", note=document),
         Row("First query after a change, p50 of 10", p("first"), "ms", ("<=", 50.0), first),
         Row("First query after a change, max of 10", max(t["first"]) * 1000, "ms"),
         Row("  CPU time of it p50 (all threads)", _ms(cpu["first"]), "ms"),

@@ -13,6 +13,7 @@ nothing stored is lost (a changed file that fails keeps its old version).
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import Counter
@@ -290,13 +291,16 @@ def _move(store: Store, writer: DocumentWriter, old: str, new: str, version: str
     """A file whose content is indexed under a path that no longer exists was renamed or
     moved: write the old document's chunks under the new path with their vectors (nothing
     is parsed or embedded). The old document goes with `--prune` or the watcher."""
-    rows = store.document_chunks(old, writer.collection)
-    if not rows:
+    rows = store.read_document(old, writer.collection, vectors=True)  # a page at a time
+    first = next(rows, None)
+    if first is None:
         return False
-    writer.begin(new, version, str(rows[0][0].metadata.get("title", "")))
-    for index, (chunk, vector) in enumerate(rows):
-        meta = {**chunk.metadata, "source": new, "chunk_index": index}
-        writer.add(Chunk(chunk_id(new, version, index), chunk.text, meta), embedding=vector)
+    writer.begin(new, version, str(first[0].metadata.get("title", "")))
+    for chunk, vector in itertools.chain([first], rows):
+        index = int(chunk.metadata["chunk_index"])
+        meta = {**chunk.metadata, "source": new}
+        known = None if vector is None else vector.tolist()
+        writer.add(Chunk(chunk_id(new, version, index), chunk.text, meta), embedding=known)
     writer.end(new)
     return True
 

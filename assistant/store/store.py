@@ -51,7 +51,7 @@ from assistant.store.types import (
 from assistant.store.writer import DocumentWriter
 
 TEXT_KEY = "text"  # the metadata key that holds a chunk's text in Chroma
-TEXT_PAGE = 5_000  # chunks read from Chroma at a time when a whole document's are read
+PAGE = 1_000  # chunks read from Chroma at a time when many are read
 
 
 class Store:
@@ -495,16 +495,17 @@ class Store:
             self._readers[name] = cached
         return cached[1]
 
-    def _pages(self, collection: str | None, include: list[str], page: int = 1000) -> Iterator[Any]:
-        """Everything in a collection, paged so a large one never sits in one response."""
+    def _pages(
+        self, collection: str | None, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterator[Any]:
+        """Everything in a collection (that `where` matches), paged so a large one never
+        sits in one response."""
         col = self._collection(collection)
-        offset = 0
-        while True:
-            got = col.get(include=include, limit=page, offset=offset)
+        for offset in itertools.count(0, PAGE):
+            got = col.get(where=where, include=include, limit=PAGE, offset=offset)
             yield got
-            if len(got["ids"]) < page:
+            if len(got["ids"]) < PAGE:
                 return
-            offset += page
 
     def chunks(self, collection: str | None = None) -> Iterator[Chunk]:
         name = collection or self.default_collection
@@ -514,43 +515,24 @@ class Store:
                 if _owned(meta, active):
                     yield _chunk(id_, text, meta)
 
-    def document_chunks(
-        self, source: str, collection: str | None = None
-    ) -> list[tuple[Chunk, list[float]]]:
-        """The active version's chunks of one document with their vectors, in chunk order
-        (a renamed file is re-written from them without embedding anything again)."""
-        name = collection or self.default_collection
-        doc_hash = self._active(name).get(source)
-        if doc_hash is None:
-            return []
-        where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}
-        got = self._collection(name).get(
-            where=where, include=["documents", "metadatas", "embeddings"]
-        )
-        rows = [
-            (_chunk(id_, text, meta), [float(x) for x in vector])
-            for id_, text, meta, vector in zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-            )
-        ]
-        return sorted(rows, key=lambda row: int(row[0].metadata.get("chunk_index", 0)))
-
-    def chunk_texts(self, source: str, collection: str | None = None) -> Iterator[tuple[str, str]]:
-        """(id, text) of the active version's chunks of one document, a page at a time
-        (the writer of its new version matches unchanged texts against them)."""
+    def read_document(
+        self, source: str, collection: str | None = None, *, vectors: bool = False
+    ) -> Iterator[tuple[Chunk, np.ndarray | None]]:
+        """The active version's chunks of one document, with their vectors if asked, read a
+        page at a time (a 200 MB log's never sit in memory at once); in no set order, their
+        `chunk_index` says each one's place."""
         name = collection or self.default_collection
         doc_hash = self._active(name).get(source)
         if doc_hash is None:
             return
         where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}
-        for offset in itertools.count(0, TEXT_PAGE):
-            got = self._collection(name).get(
-                where=where, include=["documents", "metadatas"], limit=TEXT_PAGE, offset=offset
-            )
-            for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                yield id_, _chunk(id_, text, meta).text
-            if len(got["ids"]) < TEXT_PAGE:
-                return
+        include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
+        for got in self._pages(name, include, where):
+            found = got["embeddings"] if vectors else [None] * len(got["ids"])
+            for id_, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], found, strict=True
+            ):
+                yield _chunk(id_, text, meta), vector
 
     def search(
         self, embedding: Sequence[float] | np.ndarray, k: int, collection: str | None = None

@@ -119,8 +119,8 @@ class DocumentWriter:
             return
         found = self._recalled.setdefault(owner, {})
         for stored in sources:
-            for chunk_id, text in self._store.chunk_texts(stored, self.collection):
-                found[_text_key(text)] = chunk_id
+            for chunk, _ in self._store.read_document(stored, self.collection):
+                found[_text_key(chunk.text)] = chunk.id
 
     def _stored_twin(self, text: str) -> str | None:
         key = _text_key(text)

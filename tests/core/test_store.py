@@ -115,7 +115,7 @@ def test_texts_are_not_chroma_documents_and_older_stores_still_read(fresh):
     reopened = Store(fresh.settings.chroma_dir, store.embedder, "documents")
     expected = {c.id: (c.text, c.metadata) for c in [chunk(0), chunk(1), old]}
     assert {c.id: (c.text, c.metadata) for c in reopened.chunks()} == expected
-    [(got, _)] = reopened.document_chunks("/docs/old.txt")
+    [(got, _)] = reopened.read_document("/docs/old.txt")
     assert (got.text, got.metadata) == (old.text, old.metadata)
     hits = reopened.search(store.embedder.embed([old.text])[0], k=3)
     assert {h.chunk.id: (h.chunk.text, h.chunk.metadata) for h in hits} == expected
@@ -160,14 +160,18 @@ def test_asking_a_collection_that_does_not_exist_is_an_error_not_a_new_collectio
     assert fresh.store.count() == 0  # the default collection may start empty
 
 
+def vectors_by_text(store: Store, source: str) -> dict[str, list[float]]:
+    return {c.text: v.tolist() for c, v in store.read_document(source, vectors=True)}
+
+
 def test_a_new_version_takes_the_stored_vectors_of_its_unchanged_texts(fresh, monkeypatch):
     """What an edited file costs: only its changed chunks are embedded. The stored texts are
     read a page at a time (pages of 2 here), and a match whose stored chunk is gone by the
     time its batch is written is embedded after all."""
     store = fresh.store
-    monkeypatch.setattr("assistant.store.store.TEXT_PAGE", 2)
+    monkeypatch.setattr("assistant.store.store.PAGE", 2)
     store.add([chunk(i, doc_hash="old") for i in range(5)])
-    before = {c.text: v for c, v in store.document_chunks("/docs/a.txt")}
+    before = vectors_by_text(store, "/docs/a.txt")
     recording = Recording(store.embedder)
     monkeypatch.setattr(store, "embedder", recording)
     committed = []
@@ -181,7 +185,7 @@ def test_a_new_version_takes_the_stored_vectors_of_its_unchanged_texts(fresh, mo
         w.end("/docs/a.txt")
     assert recording.texts == ["A paragraph added in the edit."]
     assert committed == [("/docs/a.txt", 5, True, 4)]
-    after = dict((c.text, v) for c, v in store.document_chunks("/docs/a.txt"))
+    after = vectors_by_text(store, "/docs/a.txt")
     assert all(after[t] == v for t, v in before.items() if t in after)
     assert len(after) == 5 and store.count() == 5
 

@@ -7,6 +7,7 @@ from support.embedder import Recording
 from support.paths import SEEDS
 from support.pdfs import text_pdf
 
+from assistant.store import Chunk
 from ingest import indexer
 from ingest.indexer import ingest_paths
 
@@ -199,18 +200,24 @@ def handbook(beds_in_east: int) -> str:
     return "# Wards\n\n" + "\n\n".join(paragraphs) + "\n"
 
 
+def with_vectors(store, doc: Path) -> list[tuple[Chunk, list[float]]]:
+    """The document's chunks with their vectors, in order."""
+    rows = [(c, v.tolist()) for c, v in store.read_document(str(doc), vectors=True)]
+    return sorted(rows, key=lambda row: row[0].metadata["chunk_index"])
+
+
 def test_an_edited_file_embeds_only_the_chunks_it_changed(fresh, tmp_path, monkeypatch):
     doc = tmp_path / "wards.md"
     doc.write_text(handbook(beds_in_east=14))
     first = ingest(fresh, doc)
-    before = {c.text: v for c, v in fresh.store.document_chunks(str(doc))}
+    before = {c.text: v for c, v in with_vectors(fresh.store, doc)}
     assert first.results[0].reason == "" and len(before) >= 4
 
     doc.write_text(handbook(beds_in_east=31))  # one number in one paragraph
     recording = Recording(fresh.store.embedder)
     monkeypatch.setattr(fresh.store, "embedder", recording)
     (result,) = ingest(fresh, doc).results
-    after = fresh.store.document_chunks(str(doc))
+    after = with_vectors(fresh.store, doc)
 
     changed = [c.text for c, _ in after if c.text not in before]
     assert changed and all("East ward has 31 beds" in t for t in changed)
