@@ -197,7 +197,7 @@ def documents(
 def download(ctx: Ctx, who: Who, collection: str, source: str) -> FileResponse:
     """The original file of a document (only a document of a collection you may read,
     and only by the exact source the listing gives)."""
-    known = {d.source for d in ctx.store.documents(_readable(ctx, who, collection))}
+    known = ctx.store.held([source], _readable(ctx, who, collection))
     path = Path(source)
     if source not in known or not path.is_file():
         raise HTTPException(404, f"no document '{source}' in '{collection}'")

@@ -52,7 +52,7 @@ def _document(ctx: Context, who: Principal, collection: str, source: str) -> Non
         check_read(who, collection, askable(ctx.store))
     except AccessDenied as exc:
         raise HTTPException(404, str(exc)) from exc
-    if source not in {d.source for d in ctx.store.documents(collection)}:
+    if not ctx.store.held([source], collection):
         raise HTTPException(404, f"no document '{source}' in '{collection}'")
 
 

@@ -389,7 +389,7 @@ def delete_documents(
 ) -> int:
     """Remove documents from the store, then our uploaded copies of those it held (a path
     the store did not hold is never touched). Returns how many were removed."""
-    held = {d.source for d in store.documents(collection)}
+    held = store.held(sources, collection)
     present = [s for s in sources if s in held]
     removed = store.remove(present, collection) if present else 0
     if uploads is not None and removed:

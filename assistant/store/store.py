@@ -453,6 +453,12 @@ class Store:
         self._tracked(name)
         return self._manifest.chunk_total(name)
 
+    def held(self, sources: Sequence[str], collection: str | None = None) -> set[str]:
+        """Which of these documents the collection holds: looked up, not listed (a
+        collection of 1M chunks lists its 100k documents in ~1 s)."""
+        active = self._active_for(collection or self.default_collection, sources)
+        return {s for s in sources if s in active}
+
     def documents(self, collection: str | None = None) -> list[DocumentInfo]:
         name = collection or self.default_collection
         self._tracked(name)
@@ -522,7 +528,7 @@ class Store:
         page at a time (a 200 MB log's never sit in memory at once); in no set order, their
         `chunk_index` says each one's place."""
         name = collection or self.default_collection
-        doc_hash = self._active(name).get(source)
+        doc_hash = self._active_for(name, [source]).get(source)
         if doc_hash is None:
             return
         where = {"$and": [{"source": source}, {"doc_hash": doc_hash}]}

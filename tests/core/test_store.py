@@ -196,3 +196,14 @@ def test_a_new_version_takes_the_stored_vectors_of_its_unchanged_texts(fresh, mo
         w.end("/docs/a.txt")
     assert recording.texts[1:] == [chunk(0).text] and committed[1][3] == 0
     assert [d.doc_hash for d in store.documents()] == ["newer"]
+
+
+def test_held_says_which_documents_a_collection_holds(fresh):
+    store = fresh.store
+    store.add([chunk(0), chunk(1, source="/docs/b.txt")])
+    store.add([chunk(2, source="/docs/c.txt")], collection="other")
+    asked = ["/docs/a.txt", "/docs/c.txt", "/docs/missing.txt"]
+    assert store.held(asked) == {"/docs/a.txt"}
+    assert store.held(asked, "other") == {"/docs/c.txt"}
+    store.remove(["/docs/a.txt"])
+    assert store.held(asked) == set()
