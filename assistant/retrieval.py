@@ -224,7 +224,8 @@ class Retriever:
         query: Future[np.ndarray] = Future()
 
         def search(name: str) -> list[Hit]:
-            return self._ranked(terms, query, top, name)
+            with self.store.one_read():  # one manifest state per collection searched
+                return self._ranked(terms, query, top, name)
 
         pending = self._start(search, collections)
         try:

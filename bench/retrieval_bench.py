@@ -5,16 +5,23 @@ real. A user who reads all 5 collections is the access-scoped case.
 
     .venv/bin/python bench/retrieval_bench.py --chunks 100000 [--queries 100] [--json F]
                                               [--keep DIR]  # reuse the store next time
+                                              [--server]    # a replica's view, see below
 
 Rows: writing (chunks/s), retrieval p50/p95 scoped over the 5 collections and in one,
 its parts, the first query after a change (a document added, then a question), and the
 peak RSS of a fresh process that opens the store and answers questions (serving, less
 the chat model).
+
+`--server` measures what a stateless replica sees instead: a real `chroma run` on loopback
+holds the vectors and the manifest, and a PostgreSQL cluster (Unix socket, run as the
+`postgres` user; the helper the tests use) holds the keyword index. Both run on this
+machine, so they share its cores with the bench.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import resource
@@ -22,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,19 +90,21 @@ def change(parts: Components, i: int) -> None:
         store.embedder = embedder
 
 
-def serve_rss(data_dir: Path, queries: list[str]) -> float:
+def serve_rss(settings: Settings, queries: list[str]) -> float:
     """Peak RSS (MiB) of a fresh process that opens the store and answers the questions."""
     code = (
         "import json, resource, sys\n"
         "from assistant.factory import Components\n"
         "from assistant.settings import Settings\n"
-        "p = Components(Settings(data_dir=sys.argv[1]))\n"
+        "p = Components(Settings(**json.loads(sys.argv[1])))\n"
         "for q in json.loads(sys.argv[2]):\n"
         f"    p.retriever.retrieve_many(q, {COLLECTIONS!r})\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
+    where = {"data_dir": str(settings.data_dir), "chroma_url": settings.chroma_url}
+    where["database_url"] = settings.database_url
     out = subprocess.run(
-        [sys.executable, "-c", code, str(data_dir), json.dumps(queries)],
+        [sys.executable, "-c", code, json.dumps(where), json.dumps(queries)],
         capture_output=True,
         text=True,
         check=True,
@@ -103,8 +112,35 @@ def serve_rss(data_dir: Path, queries: list[str]) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
-def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
-    settings = _settings(tmp, f"retrieval-{n_chunks}")
+@contextlib.contextmanager
+def servers(root: Path) -> Iterator[dict[str, str]]:
+    """A Chroma server and a PostgreSQL cluster with their data under `root` (kept there:
+    a second run finds the store written), as the settings that point at them."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.chroma import ChromaProcess  # the real servers the tests run
+    from support.postgres import cluster
+
+    root.mkdir(parents=True, exist_ok=True)
+    chroma = ChromaProcess(root / "chroma-server").start()
+    try:
+        with cluster(root / "postgres") as url:
+            yield {"chroma_url": chroma.url, "database_url": url}
+    finally:
+        chroma.stop()
+
+
+def measure(tmp: Path, n_chunks: int, n_queries: int, server: bool = False) -> list[Row]:
+    if not server:
+        return _measure(_settings(tmp, f"retrieval-{n_chunks}"), n_chunks, n_queries)
+    root = tmp / f"retrieval-server-{n_chunks}"
+    with servers(root) as urls:
+        settings = _settings(tmp, f"retrieval-server-{n_chunks}").model_copy(update=urls)
+        return _measure(settings, n_chunks, n_queries, server_data=root)
+
+
+def _measure(
+    settings: Settings, n_chunks: int, n_queries: int, server_data: Path | None = None
+) -> list[Row]:
     done = settings.data_dir / "written"  # with --keep: a store written by an earlier run
     parts = Components(settings)
     if done.exists():
@@ -117,9 +153,10 @@ def measure(tmp: Path, n_chunks: int, n_queries: int) -> list[Row]:
     for q in queries[:3]:  # warm: ONNX session, page cache
         parts.retriever.retrieve_many(q, COLLECTIONS)
     t, cpu = _sample(parts, queries)
-    rss = serve_rss(settings.data_dir, queries[:20])
+    rss = serve_rss(settings, queries[:20])
     RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
-    return _rows(settings, t, cpu, n_chunks=n_chunks, n_queries=n_queries, write_s=write_s, rss=rss)
+    rows = _rows(t, cpu, n_chunks=n_chunks, n_queries=n_queries, write_s=write_s, rss=rss)
+    return rows + _disk_rows(settings, server_data)
 
 
 def _sample(
@@ -171,7 +208,6 @@ def _sample(
 
 
 def _rows(
-    settings: Settings,
     t: dict[str, list[float]],
     cpu: dict[str, list[float]],
     *,
@@ -180,8 +216,6 @@ def _rows(
     write_s: float,
     rss: float,
 ) -> list[Row]:
-    manifest = manifest_mb(settings.chroma_dir)
-
     def p(key: str, q: int = 50) -> float:
         return float(np.percentile(t[key], q)) * 1000
 
@@ -211,9 +245,32 @@ def _rows(
         Row("  CPU time of it p50 (all threads)", _ms(cpu["first"]), "ms"),
         Row("Writing (Store.writer, vectors given)", n_chunks / write_s, "chunks/s"),
         Row("Peak RSS, fresh process answering 20 questions", rss, "MiB", note="no chat model"),
-        Row("Manifest + keyword index on disk", manifest, "MiB"),
-        Row("Chroma on disk", disk_mb(settings.chroma_dir) - manifest, "MiB"),
     ]
+
+
+def _disk_rows(settings: Settings, server_data: Path | None) -> list[Row]:
+    if server_data is None:
+        manifest = manifest_mb(settings.chroma_dir)
+        return [
+            Row("Manifest + keyword index on disk", manifest, "MiB"),
+            Row("Chroma on disk", disk_mb(settings.chroma_dir) - manifest, "MiB"),
+        ]
+    chroma = disk_mb(server_data / "chroma-server")
+    return [
+        Row("Chroma server on disk (vectors, texts, manifest)", chroma, "MiB"),
+        Row("PostgreSQL database (keyword index)", _database_mb(settings), "MiB", note="no WAL"),
+    ]
+
+
+def _database_mb(settings: Settings) -> float:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(str(settings.database_url))
+    with engine.connect() as db:
+        size = db.execute(sqlalchemy.text("SELECT pg_database_size(current_database())"))
+        mb = int(size.scalar_one()) / 2**20
+    engine.dispose()
+    return mb
 
 
 def serial(retriever: Any, question: str) -> float:
@@ -234,13 +291,16 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--json", type=Path, help="also write the raw numbers here")
     ap.add_argument("--keep", type=Path, help="keep the store here and reuse it next time")
+    ap.add_argument(
+        "--server", action="store_true", help="Chroma server and PostgreSQL, as a replica"
+    )
     args = ap.parse_args()
     isolate_settings()
     if args.keep:
-        rows = measure(args.keep, args.chunks, args.queries)
+        rows = measure(args.keep, args.chunks, args.queries, args.server)
     else:
         with tempfile.TemporaryDirectory(prefix="assistant-bench-") as name:
-            rows = measure(Path(name), args.chunks, args.queries)
+            rows = measure(Path(name), args.chunks, args.queries, args.server)
     print(table(rows))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this (writing) process: {peak:.0f} MiB")

@@ -6,6 +6,8 @@ small collection (`MANIFEST_COLLECTION`, dimension 1, never queried by vector) h
 record per thing, keyed by the collection it describes:
 
 - `collection` (one per collection): its generation, bumped with every change;
+- `recent` (one per collection): the sources changed lately, so a replica catches up on a
+  change by reading their records, not every document's;
 - `doc` (one per document): active doc_hash, title, chunks, ingested_at, and `active`;
 - `intent` (one per document being written or removed): what to clean up after a kill;
 - `lease` (while a writer runs): who writes the collection, until when.
@@ -27,12 +29,13 @@ a time (README, "Chroma as a server"). A lease left by a killed process expires 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ from assistant.store.locks import lock_collection
 from assistant.store.manifest import DocumentRow, Intent
 
 MANIFEST_COLLECTION = "assistant-manifest"
+MAX_RECENT = 1000  # sources the collection's record lists as changed lately (see `_bumped`)
 LEASE_SECONDS = 120.0  # a writer refreshes its lease with every manifest write
 LEASE_SETTLE = 0.3  # pause between writing a lease and reading it back
 _VECTOR = [1.0]  # Chroma requires an embedding per record; the manifest never uses it
@@ -115,6 +119,19 @@ class ChromaManifest:
         }
 
     @staticmethod
+    def _recent_record(collection: str, since: int, changes: dict[str, int]) -> dict[str, Any]:
+        """The sources changed after generation `since`, each with the generation that last
+        changed it: what a replica reads to catch up. Apart from the collection's record,
+        which every question reads and which so stays small."""
+        return {
+            "id": f"recent:{_key(collection)}",
+            "kind": "recent",
+            "collection": collection,
+            "since": since,
+            "changes": json.dumps(changes),
+        }
+
+    @staticmethod
     def _doc_id(collection: str, source: str) -> str:
         return f"doc:{_key(collection, source)}"
 
@@ -141,9 +158,23 @@ class ChromaManifest:
         }
 
     # --- collections -------------------------------------------------------------------
+    def _meta(self, record_id: str) -> dict[str, Any] | None:
+        got = self._records().get(ids=[record_id], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] else None
+
     def generation(self, collection: str) -> int:
-        got = self._records().get(ids=[f"collection:{_key(collection)}"], include=["metadatas"])
-        return int(got["metadatas"][0]["generation"]) if got["ids"] else -1
+        meta = self._meta(f"collection:{_key(collection)}")
+        return int(meta["generation"]) if meta else -1
+
+    def changed_since(self, collection: str, generation: int) -> tuple[int, list[str]] | None:
+        """(the generation now, the sources changed after `generation`), or None when the
+        list no longer reaches back that far (then read the whole manifest)."""
+        now = self.generation(collection)
+        recent = self._meta(f"recent:{_key(collection)}")
+        if not recent or not int(recent["since"]) <= generation <= now:
+            return None
+        changes: dict[str, int] = json.loads(str(recent["changes"]))
+        return now, [s for s, g in changes.items() if g > generation]
 
     def known(self, collection: str) -> bool:
         """Cached once true (readers ask on every call; only `forget` un-tracks)."""
@@ -151,12 +182,36 @@ class ChromaManifest:
             self._known.add(collection)
         return collection in self._known
 
-    def _bumped(self, collection: str) -> dict[str, Any]:
-        return self._collection_record(collection, max(self.generation(collection), 0) + 1)
+    def _bumped(self, collection: str, changed: Sequence[str] | None) -> list[dict[str, Any]]:
+        """The collection's records at its next generation: its own, and the list of recent
+        changes with `changed` added (None: not known, as in an adoption; the list starts
+        afresh). The list keeps the latest `MAX_RECENT` sources."""
+        now = self.generation(collection)
+        # A new record starts at the clock (ms), not 0: a collection dropped and made again
+        # must not repeat a generation that a replica still has cached.
+        now = now if now >= 0 else int(time.time() * 1000)
+        new = now + 1
+        recent = self._meta(f"recent:{_key(collection)}")
+        changes: dict[str, int]
+        if changed is None:
+            since, changes = new, {}
+        elif recent is None:  # a new collection, or one written before the list
+            since, changes = now, {}
+        else:
+            since, changes = int(recent["since"]), json.loads(str(recent["changes"]))
+        changes.update(dict.fromkeys(changed or (), new))
+        if len(changes) > MAX_RECENT:
+            by_age = sorted(changes.items(), key=lambda kv: kv[1])
+            dropped, kept = by_age[:-MAX_RECENT], by_age[-MAX_RECENT:]
+            since, changes = max(since, dropped[-1][1]), dict(kept)
+        return [
+            self._collection_record(collection, new),
+            self._recent_record(collection, since, changes),
+        ]
 
     def adopt(self, collection: str, rows: Iterable[DocumentRow]) -> None:
         records = [self._doc_record(collection, r) for r in rows]
-        self._write(collection, [*records, self._bumped(collection)])
+        self._write(collection, [*records, *self._bumped(collection, None)])
 
     def forget(self, collection: str) -> None:
         self._known.discard(collection)
@@ -208,6 +263,19 @@ class ChromaManifest:
     def active(self, collection: str) -> dict[str, str]:
         return {r.source: r.doc_hash for r in self.documents(collection)}
 
+    def active_of(self, collection: str, sources: Iterable[str]) -> dict[str, str]:
+        """source -> active doc_hash for just these sources: their records read by id (a
+        document's record id derives from its collection and source), not by a filter."""
+        wanted = sorted(set(sources))
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), 1000):
+            ids = [self._doc_id(collection, s) for s in wanted[start : start + 1000]]
+            got = self._records().get(ids=ids, include=["metadatas"])
+            for m in got["metadatas"]:
+                if m and m.get("active"):
+                    out[str(m["source"])] = str(m["doc_hash"])
+        return out
+
     def chunk_total(self, collection: str) -> int:
         return sum(r.chunks for r in self.documents(collection))
 
@@ -224,7 +292,8 @@ class ChromaManifest:
         ]
         records = [self._doc_record(collection, r) for r in rows] + tombstones
         dead = [t["id"] for t in tombstones]
-        self._write(collection, [*records, self._bumped(collection)])
+        changed = [str(r["source"]) for r in records]
+        self._write(collection, [*records, *self._bumped(collection, changed)])
         if dead:
             self._write(collection, [], delete=dead)
 

@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from support.paths import SEEDS, make_settings
 
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.factory import Components
-from assistant.store import Chunk
+from assistant.store import Chunk, chroma_manifest
 from ingest.indexer import ingest_paths
 
 QUESTIONS = [
@@ -203,6 +204,87 @@ def test_embedded_and_server_stores_retrieve_the_same_sources(seeded, tmp_path, 
         assert [h.similarity for h in remote] == pytest.approx(
             [h.similarity for h in embedded], abs=1e-4
         )
+
+
+def test_a_question_asks_the_server_for_the_manifest_once_a_collection(tmp_path, chroma):
+    """A replica checks the manifest's generation to know its caches are current; one
+    search does so once, not before each of its reads (each one an HTTP round trip)."""
+    seed(served(tmp_path / "writer", chroma.url))
+    proxy = Proxy(chroma.url)
+    try:
+        replica = served(tmp_path / "replica", proxy.url)
+        replica.retriever.retrieve(QUESTIONS[0])  # opens the collection, builds its BM25
+        for question in QUESTIONS:
+            proxy.seen.clear()
+            assert replica.retriever.retrieve(question).hits, question
+            calls = Counter(path.rsplit("/", 1)[-1] for path, _ in proxy.seen)
+            # the vector query, the manifest's generation, the candidates' texts and vectors
+            assert calls == {"query": 1, "get": 2}, (question, proxy.seen)
+    finally:
+        proxy.close()
+
+
+def test_after_a_change_a_replica_reads_only_its_hits_records_of_the_manifest(
+    tmp_path, chroma, postgres_url
+):
+    """The first question after a change looks up the active versions of its own hits,
+    not the whole collection's manifest again (here 1,000 documents; 100k at 1M chunks)."""
+    settings = {"chroma_url": chroma.url, "database_url": postgres_url}
+    writer = Components(make_settings(tmp_path / "writer", **settings))
+
+    def memo(i: int) -> Chunk:
+        meta = {"source": f"/memos/{i}.txt", "doc_hash": f"h{i}", "title": f"Memo {i}"}
+        return Chunk(f"m{i}", f"Memo {i}: the northern office budget, item {i}.", meta)
+
+    writer.store.add([memo(i) for i in range(1000)])
+    proxy = Proxy(chroma.url)
+    try:
+        replica = Components(
+            make_settings(tmp_path / "replica", **{**settings, "chroma_url": proxy.url})
+        )
+        question = "What is the northern office budget?"
+        replica.retriever.retrieve(question)  # opens the collection
+        proxy.received = 0
+        assert len(replica.store.documents()) == 1000
+        listing = proxy.received  # what reading the whole manifest costs
+        writer.store.add([memo(1000)])
+        proxy.received = 0
+        assert replica.retriever.retrieve(question).hits
+        after_change, proxy.received = proxy.received, 0
+        assert replica.retriever.retrieve(question).hits
+        steady = proxy.received
+        assert after_change - steady < listing / 4, (after_change, steady, listing)
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("listed", [1000, 2])
+def test_a_replica_catching_up_on_changes_sees_what_a_fresh_one_sees(
+    tmp_path, chroma, monkeypatch, listed
+):
+    """A replica keeps the active versions it has read, and after a change reads only the
+    records of the sources changed since (the manifest lists the latest `MAX_RECENT`);
+    when the list no longer reaches back to its state, it reads them all again."""
+    monkeypatch.setattr(chroma_manifest, "MAX_RECENT", listed)
+    writer = served(tmp_path / "writer", chroma.url).store
+
+    def memo(i: int, version: str = "v1") -> Chunk:
+        meta = {"source": f"/memos/{i}.txt", "doc_hash": f"{version}-{i}", "title": f"{i}"}
+        return Chunk(f"{version}-m{i}", f"Memo {i} ({version}) on the office budget.", meta)
+
+    writer.add([memo(i) for i in range(6)])
+    replica = served(tmp_path / "replica", chroma.url).store
+    sources = [f"/memos/{i}.txt" for i in range(8)]
+    assert replica.held(sources) == set(sources[:6])  # read, and kept
+    writer.add([memo(2, "v2")])  # one flip each: replaced, removed, two added
+    writer.remove(["/memos/4.txt"])
+    writer.add([memo(6), memo(7)])
+    fresh = served(tmp_path / "fresh", chroma.url).store
+    expected = set(sources) - {"/memos/4.txt"}
+    assert replica.held(sources) == fresh.held(sources) == expected
+    for store in (replica, fresh):
+        assert [c.id for c, _ in store.read_document("/memos/2.txt")] == ["v2-m2"]
+        assert [c.id for c, _ in store.read_document("/memos/3.txt")] == ["v1-m3"]
 
 
 @pytest.mark.slow

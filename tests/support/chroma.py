@@ -82,6 +82,7 @@ class Proxy:
         self.upstream = upstream.removeprefix("http://")
         self.token, self.header, self.before = token, header, before
         self.seen: list[tuple[str, dict[str, str]]] = []  # (path, lower-cased headers)
+        self.received = 0  # bytes of the answers passed back
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,6 +109,7 @@ class Proxy:
                     self.close_connection = True  # drop it: no response at all
                     return
                 keep = {"Content-Type": response.getheader("Content-Type") or "text/plain"}
+                proxy.received += len(data)
                 self._answer(response.status, keep, data)
                 upstream.close()
 
