@@ -28,6 +28,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,16 +225,17 @@ class Retriever:
         query: Future[np.ndarray] = Future()
 
         def search(name: str) -> list[Hit]:
-            with self.store.one_read():  # one manifest state per collection searched
-                return self._ranked(terms, query, top, name)
+            return self._ranked(terms, query, top, name)
 
-        pending = self._start(search, collections)
-        try:
-            query.set_result(np.asarray(self.store.embedder.embed([question])[0], dtype=np.float32))
-        except BaseException as exc:
-            query.set_exception(exc)  # the searches waiting for it end with it
-            raise
-        ranked = [f.result() if isinstance(f, Future) else search(f) for f in pending]
+        with self.store.one_read(collections):  # one state of the manifest, read at once
+            pending = self._start(search, collections)
+            try:
+                vector = self.store.embedder.embed([question])[0]
+                query.set_result(np.asarray(vector, dtype=np.float32))
+            except BaseException as exc:
+                query.set_exception(exc)  # the searches waiting for it end with it
+                raise
+            ranked = [f.result() if isinstance(f, Future) else search(f) for f in pending]
         hits = [h for found in ranked for h in found]  # in the order of `collections`
         if len(collections) > 1:
             hits.sort(key=lambda h: -h.similarity)
@@ -250,7 +252,8 @@ class Retriever:
         with self._pool_lock:  # made on the first question that needs it
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="retrieve")
-        return [self._pool.submit(search, name) for name in collections]
+        # each in a copy of this context: the searches share the question's `one_read`
+        return [self._pool.submit(copy_context().run, search, name) for name in collections]
 
     def _ranked(
         self, terms: list[str], query: Future[np.ndarray], k: int, collection: str

@@ -166,6 +166,15 @@ class ChromaManifest:
         meta = self._meta(f"collection:{_key(collection)}")
         return int(meta["generation"]) if meta else -1
 
+    def generations(self, collections: Sequence[str]) -> dict[str, int]:
+        """Each collection's generation (-1: none), in one request."""
+        names = list(dict.fromkeys(collections))
+        got = self._records().get(
+            ids=[f"collection:{_key(c)}" for c in names], include=["metadatas"]
+        )
+        found = {str(m["collection"]): int(m["generation"]) for m in got["metadatas"]}
+        return {c: found.get(c, -1) for c in names}
+
     def changed_since(self, collection: str, generation: int) -> tuple[int, list[str]] | None:
         """(the generation now, the sources changed after `generation`), or None when the
         list no longer reaches back that far (then read the whole manifest)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +117,7 @@ class ManifestBackend(Protocol):
     def close(self) -> None: ...
     def known(self, collection: str) -> bool: ...
     def generation(self, collection: str) -> int: ...
+    def generations(self, collections: Sequence[str]) -> dict[str, int]: ...
     def adopt(self, collection: str, rows: Iterable[DocumentRow]) -> None: ...
     def forget(self, collection: str) -> None: ...
     def collections(self) -> dict[str, tuple[int, int]]: ...
@@ -203,6 +204,9 @@ class Manifest:
                 "SELECT generation FROM collections WHERE name = ?", (collection,)
             ).fetchone()
         return int(row[0]) if row else -1
+
+    def generations(self, collections: Sequence[str]) -> dict[str, int]:
+        return {name: self.generation(name) for name in collections}
 
     def adopt(self, collection: str, rows: Iterable[DocumentRow]) -> None:
         """Start tracking a collection with these active documents (migration, or empty)."""

@@ -24,6 +24,7 @@ import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,10 @@ class Store:
         self._active_cache: dict[str, tuple[int, dict[str, str]]] = {}
         self._readers: dict[str, tuple[int, Any]] = {}
         self._lock = threading.RLock()
-        self._read = threading.local()  # `generations`: this thread's pinned reads, if any
+        # generations pinned by `one_read` (per store: a process may open two)
+        self._pinned: ContextVar[dict[str, int] | None] = ContextVar(
+            f"pinned-{id(self)}", default=None
+        )
 
     # --- collections -------------------------------------------------------------------
     def _collection(self, name: str | None, create: bool | None = None) -> Any:
@@ -150,23 +154,23 @@ class Store:
         return self._revisions.get(name, 0), self._generation(name)
 
     @contextmanager
-    def one_read(self) -> Iterator[None]:
-        """Within it, this thread reads each collection's generation once: the calls of one
-        search (vector query, keyword lookups, the gate's reads) judge the active versions by
-        one state of the manifest, and a Chroma server is asked for it once, not once a
-        call (3 HTTP round trips a collection before). For reads only: a write inside it
-        would not see its own bump. Nested scopes keep the outermost."""
-        if getattr(self._read, "generations", None) is not None:
+    def one_read(self, collections: Sequence[str] = ()) -> Iterator[None]:
+        """Within it, and in threads run in a copy of its context, each collection's
+        generation is read once (these collections' at once: one request to a Chroma
+        server), so the reads of one question judge the active versions by one state of
+        the manifest, and a server is not asked before each of them. For reads only: a
+        write inside it would not see its own bump. Nested scopes keep the outermost."""
+        if self._pinned.get() is not None:
             yield
             return
-        self._read.generations = {}
+        token = self._pinned.set(self._manifest.generations(collections) if collections else {})
         try:
             yield
         finally:
-            self._read.generations = None
+            self._pinned.reset(token)
 
     def _generation(self, name: str) -> int:
-        pinned: dict[str, int] | None = getattr(self._read, "generations", None)
+        pinned = self._pinned.get()
         if pinned is None:
             return self._manifest.generation(name)
         if name not in pinned:
