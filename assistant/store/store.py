@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ class Store:
         self.embedder = embedder
         self.default_collection = default_collection
         self._revisions: dict[str, int] = {}
-        self._active_cache: dict[str, tuple[int, dict[str, str]]] = {}
+        self._active_cache: dict[str, _ActiveMap] = {}
         self._readers: dict[str, tuple[int, Any]] = {}
         self._lock = threading.RLock()
         # generations pinned by `one_read` (per store: a process may open two)
@@ -145,6 +146,7 @@ class Store:
             self.keywords.drop(name)
         self._manifest.forget(name)
         self._readers.pop(name, None)
+        self._active_cache.pop(name, None)
         self._bump(name)
 
     def revision(self, collection: str | None = None) -> tuple[int, int]:
@@ -391,25 +393,36 @@ class Store:
             self._manifest.adopt(name, best.values())
 
     def _active(self, name: str) -> dict[str, str]:
-        """source -> active doc_hash, cached until the manifest's generation changes. Then
-        only the sources changed since are read again, where the manifest still lists
-        them (a Chroma server's does): a change costs the next question one small read,
-        not the whole map (20,000 documents a collection at 1M chunks)."""
+        """source -> active doc_hash of every document, cached until the manifest's
+        generation changes, then brought up to date by `_current`."""
         self._tracked(name)
+        entry = self._current(name)
+        if entry is None or not entry.complete:
+            entry = _ActiveMap(self._generation(name), self._manifest.active(name), True)
+            self._active_cache[name] = entry
+        return entry.active
+
+    def _current(self, name: str) -> _ActiveMap | None:
+        """The cached map of active versions at the manifest's generation, or None. After a
+        change, the sources changed since are read again where the manifest still lists
+        them (a Chroma server's does; see `ChromaManifest.changed_since`): a change costs
+        a replica one small read, not the whole map (20,000 documents a collection at 1M
+        chunks). A partial map forgets them instead, to look them up when asked."""
         generation = self._generation(name)
         cached = self._active_cache.get(name)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        change = None if cached is None else self._manifest.changed_since(name, cached[0])
-        if cached is None or change is None:
-            cached = (generation, self._manifest.active(name))
-        else:
-            now, sources = change
-            gone = set(sources)
-            active = {s: h for s, h in cached[1].items() if s not in gone}
-            cached = (now, active | self._manifest.active_of(name, sources))
-        self._active_cache[name] = cached
-        return cached[1]
+        if cached is None or cached.generation == generation:
+            return cached
+        change = self._manifest.changed_since(name, cached.generation)
+        if change is None:
+            self._active_cache.pop(name, None)
+            return None
+        now, sources = change
+        gone = set(sources)
+        active = {s: h for s, h in cached.active.items() if s not in gone}
+        if cached.complete:
+            active |= self._manifest.active_of(name, sources)
+        entry = self._active_cache[name] = _ActiveMap(now, active, cached.complete)
+        return entry
 
     # --- the keyword index (embedded store; see keywords.py) -------------------------
     def _check_keywords(self, name: str, active: dict[str, str], *, full: bool = False) -> bool:
@@ -480,12 +493,23 @@ class Store:
         return [r for r in rows if active.get(r.source) == r.doc_hash]
 
     def _active_for(self, name: str, sources: Sequence[str]) -> dict[str, str]:
-        """source -> active doc_hash for these sources: looked up one by one in the
-        embedded manifest (a change costs nothing), else the cached full map."""
+        """source -> active doc_hash for these sources: looked up in the embedded manifest
+        (a local read); from a server's, kept as they are looked up (one request for those
+        not known yet), so neither a change nor a replica's first question reads the whole
+        map (`_current`)."""
+        self._tracked(name)
         if isinstance(self._manifest, Manifest):
-            self._tracked(name)
             return self._manifest.active_of(name, sources)
-        return self._active(name)
+        entry = self._current(name)
+        if entry is None:
+            entry = self._active_cache[name] = _ActiveMap(self._generation(name), {}, False)
+        known = entry.active
+        if not entry.complete:
+            missing = [s for s in dict.fromkeys(sources) if s not in known]
+            if missing:  # one request; "" marks a source with no active version
+                found = self._manifest.active_of(name, missing)
+                known.update({s: found.get(s, "") for s in missing})
+        return {s: known[s] for s in sources if known.get(s)}
 
     # --- reading: only chunks of active versions are visible ------------------------
     def count(self, collection: str | None = None) -> int:
@@ -628,6 +652,16 @@ class Store:
             )
             if _owned(m, active)
         ]
+
+
+@dataclass
+class _ActiveMap:
+    """source -> active doc_hash at a generation of the manifest: every document's
+    (`complete`), or those looked up so far ("": looked up, none active)."""
+
+    generation: int
+    active: dict[str, str]
+    complete: bool
 
 
 def _chunk(chunk_id: str, document: str | None, meta: Mapping[str, Any] | None) -> Chunk:
