@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,9 @@ def _measure(
     rss = serve_rss(settings, queries[:20])
     RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
     rows = _rows(t, cpu, n_chunks=n_chunks, n_queries=n_queries, write_s=write_s, rss=rss)
+    if server_data is not None:  # the targets are the embedded store's (one process)
+        shared = "with a Chroma server and PostgreSQL on the same cores"
+        rows = [replace(r, target=None, note=r.note or shared) if r.target else r for r in rows]
     return rows + _disk_rows(settings, server_data)
 
 
