@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from gradio.utils import get_upload_folder
 from support.browser import browser_page
+from support.embedder import Recording
 from support.paths import make_settings
 from support.server import serving
 
@@ -143,6 +144,50 @@ def test_replacing_by_name_and_a_failed_replacement_keeps_the_old_version(parts,
     assert result["scan.pdf"][0] == "failed" and "PDF" in result["scan.pdf"][1]
     assert result["missing.md"] == ("failed", "the upload is gone; upload it again")
     assert sorted(p.name for p in folder.iterdir()) == ["travel-policy.md"], "no leftovers"
+
+
+def _wards(east_beds: int) -> str:
+    """A handbook of several chunks (one section a ward); one number in one of them."""
+    duties = (
+        "Visiting hours run from two to eight, and the nurse in charge signs in every visitor."
+        " Medicines are checked by two nurses at each round, and the round is written up in"
+        " the ward book before the shift ends. Fire doors stay closed at all times."
+    )
+    wards = ["North", "South", "East", "West", "Maternity", "Children's"]
+    sections = [
+        f"## {ward} ward\n\n"
+        + (f"The East ward has {east_beds} beds. " if ward == "East" else "")
+        + f"The {ward} ward follows the house rules. {duties} {duties}"
+        for ward in wards
+    ]
+    return "# Wards\n\n" + "\n\n".join(sections) + "\n"
+
+
+@pytest.mark.slow
+def test_replacing_an_edited_file_embeds_only_the_chunks_it_changed(
+    parts, uploads, tmp_path, monkeypatch
+):
+    """The same name uploaded again with one number changed: its new version takes the
+    stored vectors of the chunks whose text did not change, as `assistant ingest` does."""
+    first = tmp_path / "in1" / "wards.md"
+    first.parent.mkdir()
+    first.write_text(_wards(14))
+    assert _upload(uploads, "wards", first) == {"wards.md": ("added", "")}
+    [doc] = parts.store.documents("wards")
+    assert doc.chunks >= 4
+
+    recording = Recording(parts.store.embedder)
+    monkeypatch.setattr(parts.store, "embedder", recording)
+    edited = tmp_path / "in2" / "wards.md"
+    edited.parent.mkdir()
+    edited.write_text(_wards(31))
+    result = _upload(uploads, "wards", edited)
+    assert result == {
+        "wards.md": ("updated", f"1 of {doc.chunks} chunks embedded again, the rest unchanged")
+    }
+    assert len(recording.texts) == 1 and "East ward has 31 beds" in recording.texts[0]
+    hit = parts.retriever.retrieve("How many beds does the East ward have?", collection="wards")
+    assert "31 beds" in hit.hits[0].chunk.text
 
 
 @pytest.mark.slow
