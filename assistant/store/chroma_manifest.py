@@ -177,10 +177,14 @@ class ChromaManifest:
 
     def changed_since(self, collection: str, generation: int) -> tuple[int, list[str]] | None:
         """(the generation now, the sources changed after `generation`), or None when the
-        list no longer reaches back that far (then read the whole manifest)."""
-        now = self.generation(collection)
-        recent = self._meta(f"recent:{_key(collection)}")
-        if not recent or not int(recent["since"]) <= generation <= now:
+        list no longer reaches back that far (then the caller starts its map afresh)."""
+        ids = [f"collection:{_key(collection)}", f"recent:{_key(collection)}"]
+        got = self._records().get(ids=ids, include=["metadatas"])
+        found = {str(m["kind"]): m for m in got["metadatas"]}
+        if "collection" not in found or "recent" not in found:
+            return None
+        now, recent = int(found["collection"]["generation"]), found["recent"]
+        if not int(recent["since"]) <= generation <= now:
             return None
         changes: dict[str, int] = json.loads(str(recent["changes"]))
         return now, [s for s, g in changes.items() if g > generation]
