@@ -158,13 +158,17 @@ class ChromaManifest:
         }
 
     # --- collections -------------------------------------------------------------------
-    def _meta(self, record_id: str) -> dict[str, Any] | None:
-        got = self._records().get(ids=[record_id], include=["metadatas"])
-        return dict(got["metadatas"][0]) if got["ids"] else None
-
     def generation(self, collection: str) -> int:
-        meta = self._meta(f"collection:{_key(collection)}")
-        return int(meta["generation"]) if meta else -1
+        got = self._records().get(ids=[f"collection:{_key(collection)}"], include=["metadatas"])
+        return int(got["metadatas"][0]["generation"]) if got["ids"] else -1
+
+    def _state(self, collection: str) -> tuple[int, dict[str, Any] | None]:
+        """The collection's generation (-1: none) and its `recent` record, in one request."""
+        ids = [f"collection:{_key(collection)}", f"recent:{_key(collection)}"]
+        got = self._records().get(ids=ids, include=["metadatas"])
+        found = {str(m["kind"]): dict(m) for m in got["metadatas"]}
+        own = found.get("collection")
+        return (int(own["generation"]) if own else -1), found.get("recent")
 
     def generations(self, collections: Sequence[str]) -> dict[str, int]:
         """Each collection's generation (-1: none), in one request."""
@@ -178,13 +182,8 @@ class ChromaManifest:
     def changed_since(self, collection: str, generation: int) -> tuple[int, list[str]] | None:
         """(the generation now, the sources changed after `generation`), or None when the
         list no longer reaches back that far (then the caller starts its map afresh)."""
-        ids = [f"collection:{_key(collection)}", f"recent:{_key(collection)}"]
-        got = self._records().get(ids=ids, include=["metadatas"])
-        found = {str(m["kind"]): m for m in got["metadatas"]}
-        if "collection" not in found or "recent" not in found:
-            return None
-        now, recent = int(found["collection"]["generation"]), found["recent"]
-        if not int(recent["since"]) <= generation <= now:
+        now, recent = self._state(collection)
+        if recent is None or not int(recent["since"]) <= generation <= now:
             return None
         changes: dict[str, int] = json.loads(str(recent["changes"]))
         return now, [s for s, g in changes.items() if g > generation]
@@ -199,12 +198,11 @@ class ChromaManifest:
         """The collection's records at its next generation: its own, and the list of recent
         changes with `changed` added (None: not known, as in an adoption; the list starts
         afresh). The list keeps the latest `MAX_RECENT` sources."""
-        now = self.generation(collection)
+        now, recent = self._state(collection)
         # A new record starts at the clock (ms), not 0: a collection dropped and made again
         # must not repeat a generation that a replica still has cached.
         now = now if now >= 0 else int(time.time() * 1000)
         new = now + 1
-        recent = self._meta(f"recent:{_key(collection)}")
         changes: dict[str, int]
         if changed is None:
             since, changes = new, {}
