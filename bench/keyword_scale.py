@@ -131,7 +131,7 @@ def measure(target: str, n_chunks: int, n_queries: int) -> list[Row]:
     rng = random.Random(7)
     queries = [_fill(rng.choice(QUESTIONS), rng) for _ in range(n_queries)]
     samples, rss = answer(target, queries)
-    index.top_lists.clear()  # the people below read the postings afresh, as the fresh process
+    index.forget()  # the people below read the postings afresh, as the fresh process
     together, rate = at_once(index, queries)
     first = []
     pool = [_fill(rng.choice(SENTENCES), rng) for _ in range(100)]

@@ -192,7 +192,7 @@ def _sample(
         if not j % 2:
             t["serial"].append(serial(retriever, q))
         if store.keywords is not None:  # no word of the question's top postings cached
-            store.keywords.top_lists.clear()
+            store.keywords.forget()
             t["cold"].append(retriever.retrieve_many(q, COLLECTIONS).seconds)
         t["one"].append(retriever.retrieve(q, collection="team-0").seconds)
         vec = np.asarray(timed("embed", store.embedder.embed, [q])[0], dtype=np.float32)

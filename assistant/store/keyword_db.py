@@ -104,6 +104,16 @@ class KeywordDb:
         with self.lock:
             yield self
 
+    # What a statement on a table that does not exist raises.
+    no_table: tuple[type[Exception], ...] = ()
+
+    @contextmanager
+    def read_one(self) -> Iterator[KeywordDb]:
+        """The connection for a single statement, a snapshot by itself: no transaction
+        around it (to PostgreSQL one round trip, not three)."""
+        with self.read() as db:
+            yield db
+
     def _begin(self) -> None: ...
 
 
@@ -118,6 +128,8 @@ class _Reader(KeywordDb):
 
 
 class SqliteKeywordDb(KeywordDb):
+    no_table = (sqlite3.OperationalError,)
+
     def __init__(self, path: Path) -> None:
         self.lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
@@ -148,6 +160,10 @@ class SqliteKeywordDb(KeywordDb):
             yield _Reader(db)
         finally:
             db.execute("COMMIT")
+
+    @contextmanager
+    def read_one(self) -> Iterator[KeywordDb]:
+        yield _Reader(self._readers.get(threading.current_thread()) or self._connect_reader())
 
     def _connect_reader(self) -> sqlite3.Connection:
         """This thread's read-only connection; those of threads that have ended (a web
@@ -205,6 +221,9 @@ class PostgresKeywordDb(_PgConnection):
         params.update({k: v for k, v in parsed.query.items() if isinstance(v, str)})
         self._params = params
         super().__init__(self._connect())  # the writer's
+        import psycopg.errors
+
+        self.no_table = (psycopg.errors.UndefinedTable,)
         self.lock = threading.RLock()
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()  # read connections not in use
         self._reading = threading.BoundedSemaphore(PG_READERS)
@@ -230,19 +249,30 @@ class PostgresKeywordDb(_PgConnection):
 
     @contextmanager
     def read(self) -> Iterator[KeywordDb]:
-        """A snapshot on a read connection of its own (made on first need, then reused; at
-        most `PG_READERS`, a read beyond waits for one); one the server broke is dropped."""
+        """A snapshot on a read connection of its own."""
+        with self._borrowed() as db:
+            db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield _PgConnection(db)
+            finally:
+                db.execute("ROLLBACK")  # it wrote nothing
+
+    @contextmanager
+    def read_one(self) -> Iterator[KeywordDb]:
+        with self._borrowed() as db:  # in autocommit: the statement is its own transaction
+            yield _PgConnection(db)
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[Any]:
+        """A read connection (made on first need, then reused; at most `PG_READERS`, a
+        read beyond waits for one); one the server broke is dropped."""
         with self._reading:
             try:
                 db = self._idle.get_nowait()
             except queue.Empty:
                 db = self._connect()
             try:
-                db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                try:
-                    yield _PgConnection(db)
-                finally:
-                    db.execute("ROLLBACK")  # it wrote nothing
+                yield db
             finally:
                 if db.broken or db.closed:
                     db.close()

@@ -18,8 +18,10 @@ in more than `TOP_PER_TERM` chunks, and a bounded-cost approximation beyond (sco
 time early termination): SQLite FTS5's own `bm25()` scores every matching row, 0.6 s per
 query at 100k chunks whose words are all common (bench/README.md).
 
-A process keeps the top postings of the terms it was last asked about (`TopLists`), keyed
-by their collection's state: a question made of words asked before reads no postings.
+A process keeps the top postings of the terms it was last asked about, and their ids and
+document frequencies, keyed by their collection's state (`Recent`): a question made of words
+asked before reads no postings, and reading the rows of more chunks for it (`rows`) is one
+statement, outside a transaction (one round trip to a PostgreSQL index instead of five).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -43,6 +46,7 @@ from assistant.store.words import ANALYZER, tokenize
 TOP_PER_TERM = 1000  # postings read per query term, highest impact first
 RESCORED = 100  # best candidates scored exactly from their own postings
 TOP_LISTS_CACHED = 2048  # terms' top postings a process keeps parsed (<= 12 KB each)
+TERMS_CACHED = 8192  # terms' ids and document frequencies a process keeps
 K1, B = 1.5, 0.75
 SCALE = 1000  # impacts are stored as integers, x SCALE
 _VARS = 900  # SQLite host parameters per statement, with room to spare
@@ -78,10 +82,16 @@ class KeywordIndex:
 
     def __init__(self, db: KeywordDb) -> None:
         self._db = db
-        self.top_lists = TopLists(TOP_LISTS_CACHED)
+        self.top_lists: Recent[TopKey, TopList] = Recent(TOP_LISTS_CACHED)
+        self.term_stats: Recent[TermKey, TermStat] = Recent(TERMS_CACHED)
 
     def close(self) -> None:
         self._db.close()
+
+    def forget(self) -> None:
+        """Drop what this process keeps of the index (a benchmark's cold questions)."""
+        self.top_lists.clear()
+        self.term_stats.clear()
 
     def _tx(self) -> AbstractContextManager[KeywordDb]:
         return self._db.tx()
@@ -233,7 +243,7 @@ class KeywordIndex:
     def count(self, collection: str) -> int:
         """Rows indexed, of any version (equals the manifest's chunk total when in step)."""
         with self._db.read() as db:
-            chunks, _, _ = _term_stats(db, collection, [])
+            chunks, _, _ = self._term_stats(db, collection, [])
         return chunks or 0
 
     def versions(self, collection: str) -> dict[tuple[str, str], int]:
@@ -266,7 +276,7 @@ class KeywordIndex:
             return KeywordHits([], {})
         t = _tag(collection)
         with self._db.read() as db:
-            chunks, state, stats = _term_stats(db, collection, terms)
+            chunks, state, stats = self._term_stats(db, collection, terms)
             if chunks is None:
                 return None
             weights = {term_id: idf(chunks, df) for term_id, df in stats.values() if df > 0}
@@ -306,13 +316,18 @@ class KeywordIndex:
         self, collection: str, chunk_ids: Sequence[str], terms: Iterable[str]
     ) -> list[KeywordRow]:
         """The rows of these chunks (those indexed, of any version), with the terms of the
-        query each holds."""
+        query each holds: one statement when this process knows the terms' ids at the
+        collection's current state (it does after `top` of the same question)."""
         terms = sorted(set(terms))
         if not chunk_ids:
             return []
+        if len(chunk_ids) <= _VARS:
+            quick = self._rows_known(collection, list(chunk_ids), terms)
+            if quick is not None:
+                return quick
         t = _tag(collection)
         with self._db.read() as db:
-            chunks, _, stats = _term_stats(db, collection, terms)
+            chunks, _, stats = self._term_stats(db, collection, terms)
             if chunks is None:
                 return []
             got = []
@@ -322,8 +337,70 @@ class KeywordIndex:
                     f" WHERE chunk_id IN ({_marks(part)})",
                     part,
                 ).fetchall()
-        names = {term_id: term for term, (term_id, _) in stats.items()}
-        return [_row(chunk_id, s, h, blob, names) for chunk_id, s, h, blob in got]
+        return _rows(got, stats)
+
+    def _rows_known(
+        self, collection: str, chunk_ids: list[str], terms: list[str]
+    ) -> list[KeywordRow] | None:
+        """`rows` in one statement that reads the collection's state beside them; None if
+        the terms' ids at that state are not all known here (or it has no tables)."""
+        try:
+            with self._db.read_one() as db:
+                got = db.execute(
+                    "SELECT k.chunks, k.length, k.generation, k.analyzer,"
+                    " c.chunk_id, c.source, c.doc_hash, c.postings"
+                    f" FROM keyword_collections k LEFT JOIN {_tag(collection)}_chunks c"
+                    f" ON c.chunk_id IN ({_marks(chunk_ids)}) WHERE k.collection = ?",
+                    [*chunk_ids, collection],
+                ).fetchall()
+        except self._db.no_table:  # never indexed: the long way says so
+            return None
+        if not got or got[0][3] != ANALYZER:
+            return []
+        state = (int(got[0][2]), int(got[0][0]), int(got[0][1]))
+        stats = {}
+        for term in terms:
+            known = self.term_stats.get((collection, state, term))
+            if known is None:
+                return None
+            stats[term] = known
+        return _rows([tuple(r[4:]) for r in got if r[4] is not None], stats)
+
+    def _term_stats(
+        self, db: KeywordDb, collection: str, terms: list[str]
+    ) -> tuple[int | None, State, dict[str, TermStat]]:
+        """The collection's chunk count (None: it has no index, or one another analyzer
+        made) and state, and term -> (term id, df) for the terms it holds; the terms' from
+        this process's cache where it has them at this state."""
+        row = db.execute(
+            "SELECT chunks, length, generation, analyzer FROM keyword_collections"
+            " WHERE collection = ?",
+            (collection,),
+        ).fetchone()
+        if row is None or row[3] != ANALYZER:
+            return None, (0, 0, 0), {}
+        state = (int(row[2]), int(row[0]), int(row[1]))
+        stats = {w: self.term_stats.get((collection, state, w)) for w in terms}
+        missing = [w for w, known in stats.items() if known is None]
+        if missing:
+            got = db.execute(
+                f"SELECT term, id, df FROM {_tag(collection)}_terms"
+                f" WHERE term IN ({_marks(missing)})",
+                missing,
+            ).fetchall()
+            found = {term: (int(i), max(0, int(df))) for term, i, df in got}
+            for w in missing:
+                stats[w] = known = found.get(w, ABSENT)
+                self.term_stats.put((collection, state, w), known)
+        return int(row[0]), state, {w: ts for w, ts in stats.items() if ts and ts[0]}
+
+
+def _rows(
+    got: Iterable[tuple[str, str, str, bytes]], stats: dict[str, TermStat]
+) -> list[KeywordRow]:
+    """(chunk_id, source, doc_hash, postings) rows as `KeywordRow`s, with the query's terms."""
+    names = {term_id: term for term, (term_id, _) in stats.items() if term_id}
+    return [_row(chunk_id, s, h, blob, names) for chunk_id, s, h, blob in got]
 
 
 def _row(
@@ -332,27 +409,6 @@ def _row(
     """A chunk's row, with the query's terms (`names`: term id -> term) found in its postings."""
     held = np.frombuffer(blob, dtype=np.int32)[0::2].tolist()
     return KeywordRow(chunk_id, source, doc_hash, frozenset(names[w] for w in held if w in names))
-
-
-def _term_stats(
-    db: KeywordDb, collection: str, terms: list[str]
-) -> tuple[int | None, State, dict[str, tuple[int, int]]]:
-    """The collection's chunk count (None: it has no index, or one another analyzer made)
-    and state, and term -> (term id, df) for the terms it holds."""
-    row = db.execute(
-        "SELECT chunks, length, generation, analyzer FROM keyword_collections WHERE collection = ?",
-        (collection,),
-    ).fetchone()
-    if row is None or row[3] != ANALYZER:
-        return None, (0, 0, 0), {}
-    state = (int(row[2]), int(row[0]), int(row[1]))
-    if not terms:
-        return int(row[0]), state, {}
-    got = db.execute(
-        f"SELECT term, id, df FROM {_tag(collection)}_terms WHERE term IN ({_marks(terms)})",
-        terms,
-    ).fetchall()
-    return int(row[0]), state, {term: (int(i), max(0, int(df))) for term, i, df in got}
 
 
 def _analyzer(db: KeywordDb, collection: str) -> str | None:
@@ -384,41 +440,46 @@ def _candidates(tops: dict[int, TopList], weights: dict[int, float], n: int) -> 
 
 
 TopList = tuple[np.ndarray, np.ndarray]  # a term's top postings: seqs, impacts
+TermStat = tuple[int, int]  # a term's id and document frequency in a collection
+ABSENT: TermStat = (0, 0)  # a term no chunk of the collection holds (ids start at 1)
 # A collection's generation, chunk count and total length: the chunks and length change
 # with (nearly) every write too, by a process of a version before generations as well.
 State = tuple[int, int, int]
 TopKey = tuple[str, State, int]  # collection, its state, term id
+TermKey = tuple[str, State, str]  # collection, its state, term
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-class TopLists:
-    """Terms' top postings, parsed, kept while their collection is unchanged: the same
-    words come back question after question, and reading one term's list costs ~0.2 ms.
-    Keyed by collection, its state and term id; every write gives its collection a new
-    generation, so a change by any process, in either database, is never served stale.
-    Least recently used first out; shared by the threads of one process."""
+class Recent(Generic[K, V]):
+    """What a process keeps of the index while its collection is unchanged (terms' top
+    postings, their ids): the same words come back question after question, and reading
+    one term's list costs ~0.2 ms. Keyed by collection and its state; every write gives
+    its collection a new generation, so a change by any process, in either database, is
+    never served stale. Least recently used first out; shared by the threads of one
+    process."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._lists: OrderedDict[TopKey, TopList] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: TopKey) -> TopList | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            found = self._lists.get(key)
+            found = self._items.get(key)
             if found is not None:
-                self._lists.move_to_end(key)
+                self._items.move_to_end(key)
             return found
 
-    def put(self, key: TopKey, top: TopList) -> None:
+    def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._lists[key] = top
-            while len(self._lists) > self._size:
-                self._lists.popitem(last=False)
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
-        """Forget every list (a benchmark's cold questions)."""
         with self._lock:
-            self._lists.clear()
+            self._items.clear()
 
 
 def _ints(joined: str | None, dtype: type[np.integer]) -> np.ndarray:

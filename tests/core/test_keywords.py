@@ -209,3 +209,34 @@ def test_serve_rebuilds_an_outdated_keyword_index_before_anyone_asks(fresh, monk
     assert parts.store.keywords.count("documents") == len(TEXTS)
     refresh_keyword_indexes(parts)  # nothing left to do: says nothing
     assert capsys.readouterr().err == ""
+
+
+def test_a_questions_further_rows_are_one_statement_and_never_read_stale_term_ids(fresh):
+    """Which question terms more chunks hold (the vector candidates), asked after the
+    keyword search of the same question, is one statement: the terms' ids are those this
+    process read then, kept for the collection's state. When another store rebuilt the index
+    meanwhile, giving the terms new ids, they are read again, not taken from the cache."""
+    import threading
+
+    store = fresh.store
+    written = chunks(TEXTS)
+    store.add(written)
+    terms = sorted(set(tokenize("open weights licence for the 405B model")))
+    expected = {c.id: frozenset(tokenize(c.text)) & set(terms) for c in written}
+    assert store.keywords is not None
+    store.keyword_match(terms, 2)
+    statements: list[str] = []
+    store.keywords._db._readers[threading.current_thread()].set_trace_callback(  # type: ignore[attr-defined]
+        statements.append
+    )
+    assert store.keyword_terms([c.id for c in written], terms) == expected
+    assert len(statements) == 1  # not even a BEGIN and COMMIT around it
+
+    other = Store(fresh.settings.chroma_dir, store.embedder, "documents").keywords
+    assert other is not None
+    other.drop("documents")
+    other.build("documents", written[3:])  # these texts' terms get the first ids now
+    other.add("documents", written[:3])
+    statements.clear()
+    assert store.keyword_terms([c.id for c in written], terms) == expected
+    assert len(statements) > 1  # the new state: its terms' ids read again

@@ -122,3 +122,46 @@ def test_an_index_an_earlier_version_wrote_gains_the_new_columns_and_is_rebuilt(
     finally:
         index.drop("earlier")
         index.close()
+
+
+def test_a_questions_further_rows_are_one_round_trip_and_never_read_stale_term_ids(
+    postgres_url, monkeypatch
+):
+    """After a question's keyword search, the rows of more chunks (its vector candidates)
+    are one statement to the server, not a transaction of five; a replica that rebuilt the
+    index meanwhile (new term ids) makes the next lookup read the ids again."""
+    import psycopg
+
+    from assistant.store.keywords import KeywordIndex
+    from assistant.store.words import tokenize
+
+    written = chunks(TEXTS)
+    index, other = (KeywordIndex(PostgresKeywordDb(postgres_url)) for _ in range(2))
+    terms = sorted(set(tokenize("open weights licence for the 405B model")))
+    expected = [frozenset(tokenize(c.text)) & set(terms) for c in written]
+    sent: list[str] = []
+    real = psycopg.Connection.execute
+
+    def counted(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(str(query))
+        return real(self, query, *args, **kwargs)
+
+    def held() -> list[frozenset[str]]:
+        rows = {r.chunk_id: r.terms for r in index.rows("further", [c.id for c in written], terms)}
+        return [rows[c.id] for c in written]
+
+    try:
+        index.build("further", written)
+        assert index.top("further", terms, 2)
+        monkeypatch.setattr(psycopg.Connection, "execute", counted)
+        assert held() == expected and len(sent) == 1
+        other.drop("further")
+        other.build("further", written[3:])  # these texts' terms get the first ids now
+        other.add("further", written[:3])
+        sent.clear()
+        assert held() == expected and len(sent) > 1
+    finally:
+        monkeypatch.undo()
+        index.drop("further")
+        index.close()
+        other.close()
