@@ -50,6 +50,7 @@ TERMS_CACHED = 8192  # terms' ids and document frequencies a process keeps
 K1, B = 1.5, 0.75
 SCALE = 1000  # impacts are stored as integers, x SCALE
 _VARS = 900  # SQLite host parameters per statement, with room to spare
+SEQS_SUMMED = 4_000_000  # up to this seq, candidates' scores are summed in an array by seq
 
 
 def idf(chunks: int, df: int) -> float:
@@ -433,8 +434,17 @@ def _candidates(tops: dict[int, TopList], weights: dict[int, float], n: int) -> 
         return []
     seqs = np.concatenate([seq for (seq, _), _ in lists])
     scores = np.concatenate([impact * weight for (_, impact), weight in lists])
-    unique, owner = np.unique(seqs, return_inverse=True)
-    summed = np.bincount(owner, weights=scores)
+    if seqs.max() > SEQS_SUMMED:  # a long-lived index: its seqs are sparse, sort them
+        unique, owner = np.unique(seqs, return_inverse=True)
+        summed = np.bincount(owner, weights=scores)
+    else:  # one slot per seq: no sort of the thousands of postings
+        summed = np.bincount(seqs, weights=scores)
+        unique = np.flatnonzero(summed)
+        summed = summed[unique]
+    if len(unique) > n:  # only the n best (and those tied with the n-th) are sorted
+        cut = np.partition(summed, len(summed) - n)[len(summed) - n]
+        keep = summed >= cut
+        unique, summed = unique[keep], summed[keep]
     best: list[int] = unique[np.lexsort((unique, -summed))[:n]].tolist()  # ties: lower seq
     return best
 
@@ -490,14 +500,13 @@ def _scores(blobs: list[bytes], weights: dict[int, float]) -> list[float]:
     """Each chunk's BM25 score over the weighted terms, from its own (term id, impact) pairs."""
     if not blobs:
         return []
-    pairs = [np.frombuffer(b, dtype=np.int32).reshape(-1, 2) for b in blobs]
-    flat = np.concatenate(pairs)
+    flat = np.frombuffer(b"".join(blobs), dtype=np.int32).reshape(-1, 2)  # one array, not 100
     ids = np.array(sorted(weights), dtype=np.int64)
     idf_of = np.array([weights[i] for i in ids.tolist()])
     at = np.minimum(np.searchsorted(ids, flat[:, 0]), len(ids) - 1)
     contrib = np.where(ids[at] == flat[:, 0], idf_of[at] * flat[:, 1], 0.0)
-    owner = np.repeat(np.arange(len(pairs)), [len(p) for p in pairs])
-    scores: list[float] = np.bincount(owner, weights=contrib, minlength=len(pairs)).tolist()
+    owner = np.repeat(np.arange(len(blobs)), [len(b) // 8 for b in blobs])
+    scores: list[float] = np.bincount(owner, weights=contrib, minlength=len(blobs)).tolist()
     return scores
 
 

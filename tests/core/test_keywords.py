@@ -240,3 +240,30 @@ def test_a_questions_further_rows_are_one_statement_and_never_read_stale_term_id
     statements.clear()
     assert store.keyword_terms([c.id for c in written], terms) == expected
     assert len(statements) > 1  # the new state: its terms' ids read again
+
+
+def test_candidates_rank_alike_whether_seqs_are_dense_or_sparse():
+    """Candidates' scores are summed in an array indexed by seq while seqs are small, and by
+    sorting them beyond (an index rewritten for years): the ranking is the plain one, the
+    best summed idf x impact first, ties to the lower seq, either way."""
+    from collections import Counter
+
+    import numpy as np
+
+    from assistant.store.keywords import SEQS_SUMMED, _candidates
+
+    rng = np.random.default_rng(3)
+    tops = {
+        w: (rng.choice(5000, 800, replace=False).astype(np.int64), rng.integers(1, 4, 800))
+        for w in (1, 2, 3)
+    }
+    weights = {1: 2.0, 2: 1.0, 3: 0.5}  # few distinct scores: many ties
+    summed: Counter[int] = Counter()
+    for w, (seqs, impacts) in tops.items():
+        for seq, impact in zip(seqs.tolist(), impacts.tolist(), strict=True):
+            summed[seq] += weights[w] * impact
+    plain = sorted(summed, key=lambda seq: (-summed[seq], seq))
+    far = {w: (seqs + SEQS_SUMMED, impacts) for w, (seqs, impacts) in tops.items()}
+    for n in (1, 10, 100, 3000):
+        assert _candidates(tops, weights, n) == plain[:n]
+        assert _candidates(far, weights, n) == [s + SEQS_SUMMED for s in plain[:n]]
