@@ -408,8 +408,8 @@ def _row(
     chunk_id: str, source: str, doc_hash: str, blob: bytes, names: dict[int, str]
 ) -> KeywordRow:
     """A chunk's row, with the query's terms (`names`: term id -> term) found in its postings."""
-    held = np.frombuffer(blob, dtype=np.int32)[0::2].tolist()
-    return KeywordRow(chunk_id, source, doc_hash, frozenset(names[w] for w in held if w in names))
+    held = names.keys() & np.frombuffer(blob, dtype=np.int32)[0::2].tolist()
+    return KeywordRow(chunk_id, source, doc_hash, frozenset(names[w] for w in held))
 
 
 def _analyzer(db: KeywordDb, collection: str) -> str | None:
