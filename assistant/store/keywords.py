@@ -35,7 +35,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -85,6 +85,7 @@ class KeywordIndex:
         self._db = db
         self.top_lists: Recent[TopKey, TopList] = Recent(TOP_LISTS_CACHED)
         self.term_stats: Recent[TermKey, TermStat] = Recent(TERMS_CACHED)
+        self._seen: dict[str, State] = {}  # each collection's state as last read here
 
     def close(self) -> None:
         self._db.close()
@@ -93,6 +94,7 @@ class KeywordIndex:
         """Drop what this process keeps of the index (a benchmark's cold questions)."""
         self.top_lists.clear()
         self.term_stats.clear()
+        self._seen.clear()
 
     def _tx(self) -> AbstractContextManager[KeywordDb]:
         return self._db.tx()
@@ -275,13 +277,18 @@ class KeywordIndex:
         terms = sorted(set(terms))
         if not terms or n <= 0:
             return KeywordHits([], {})
+        seen = self._seen.get(collection)
+        if seen is not None:
+            found = self._top_known(collection, terms, n, seen)
+            if found is not None:
+                return found
         t = _tag(collection)
         with self._db.read() as db:
             chunks, state, stats = self._term_stats(db, collection, terms)
             if chunks is None:
                 return None
-            weights = {term_id: idf(chunks, df) for term_id, df in stats.values() if df > 0}
-            by_term = {w: idf(chunks, stats.get(w, (0, 0))[1]) for w in terms}
+            self._seen[collection] = state
+            weights, by_term = _weights(state, stats, terms)
             if not weights:
                 return KeywordHits([], by_term)
             tops = {w: self._top_list(db, t, (collection, state, w)) for w in weights}
@@ -291,12 +298,40 @@ class KeywordIndex:
                 f" WHERE seq IN ({_marks(best)})",
                 best,
             ).fetchall()
-        exact = dict(zip([r[0] for r in got], _scores([r[4] for r in got], weights), strict=True))
-        ranked = sorted(exact, key=lambda seq: (-exact[seq], seq))[:n]
-        names = {term_id: term for term, (term_id, _) in stats.items()}
-        by_seq = {seq: (chunk_id, s, h, blob) for seq, chunk_id, s, h, blob in got}
-        rows = [_row(*by_seq[seq], names) for seq in ranked]  # of the n only, not all read
-        return KeywordHits(rows, by_term)
+        return _ranked(got, stats, weights, by_term, n)
+
+    def _top_known(
+        self, collection: str, terms: list[str], n: int, state: State
+    ) -> KeywordHits | None:
+        """`top` in one statement, from what this process keeps of the terms (ids, top
+        postings) at the collection's state it saw last; the statement reads the state
+        beside the candidates' rows. None if it keeps not all of that, or the state moved."""
+        kept = [self.term_stats.get((collection, state, w)) for w in terms]
+        stats = {w: ts for w, ts in zip(terms, kept, strict=True) if ts is not None and ts[0]}
+        weights, by_term = _weights(state, stats, terms)
+        if None in kept or not weights:
+            return None
+        tops: dict[int, TopList] = {}
+        for w in weights:
+            top = self.top_lists.get((collection, state, w))
+            if top is None:
+                return None
+            tops[w] = top
+        best = _candidates(tops, weights, max(n, RESCORED))
+        try:
+            with self._db.read_one() as db:
+                got = db.execute(
+                    "SELECT k.chunks, k.length, k.generation, k.analyzer,"
+                    " c.seq, c.chunk_id, c.source, c.doc_hash, c.postings"
+                    f" FROM keyword_collections k LEFT JOIN {_tag(collection)}_chunks c"
+                    f" ON c.seq IN ({_marks(best)}) WHERE k.collection = ?",
+                    [*best, collection],
+                ).fetchall()
+        except self._db.no_table:  # dropped meanwhile: the long way says so
+            return None
+        if not got or _state(got[0]) != state or got[0][3] != ANALYZER:
+            return None
+        return _ranked([r[4:] for r in got if r[4] is not None], stats, weights, by_term, n)
 
     def _top_list(self, db: KeywordDb, t: str, key: TopKey) -> TopList:
         """A term's `TOP_PER_TERM` highest-impact postings, from the cache or the index:
@@ -358,14 +393,14 @@ class KeywordIndex:
             return None
         if not got or got[0][3] != ANALYZER:
             return []
-        state = (int(got[0][2]), int(got[0][0]), int(got[0][1]))
+        state = _state(got[0])
         stats = {}
         for term in terms:
             known = self.term_stats.get((collection, state, term))
             if known is None:
                 return None
             stats[term] = known
-        return _rows([tuple(r[4:]) for r in got if r[4] is not None], stats)
+        return _rows([r[4:] for r in got if r[4] is not None], stats)
 
     def _term_stats(
         self, db: KeywordDb, collection: str, terms: list[str]
@@ -380,7 +415,7 @@ class KeywordIndex:
         ).fetchone()
         if row is None or row[3] != ANALYZER:
             return None, (0, 0, 0), {}
-        state = (int(row[2]), int(row[0]), int(row[1]))
+        state = _state(row)
         stats = {w: self.term_stats.get((collection, state, w)) for w in terms}
         missing = [w for w, known in stats.items() if known is None]
         if missing:
@@ -396,9 +431,38 @@ class KeywordIndex:
         return int(row[0]), state, {w: ts for w, ts in stats.items() if ts and ts[0]}
 
 
-def _rows(
-    got: Iterable[tuple[str, str, str, bytes]], stats: dict[str, TermStat]
-) -> list[KeywordRow]:
+def _state(row: Sequence[Any]) -> State:
+    """A collection's state from its registry row's first three columns: chunks, length,
+    generation."""
+    return int(row[2]), int(row[0]), int(row[1])
+
+
+def _weights(
+    state: State, stats: dict[str, TermStat], terms: list[str]
+) -> tuple[dict[int, float], dict[str, float]]:
+    """The idf of each term the collection holds, by term id; and of every query term, by
+    term (one it lacks: the highest)."""
+    chunks = state[1]
+    weights = {term_id: idf(chunks, df) for term_id, df in stats.values() if df > 0}
+    return weights, {w: idf(chunks, stats.get(w, ABSENT)[1]) for w in terms}
+
+
+def _ranked(
+    got: Sequence[Sequence[Any]],
+    stats: dict[str, TermStat],
+    weights: dict[int, float],
+    by_term: dict[str, float],
+    n: int,
+) -> KeywordHits:
+    """The candidates' rows (seq, chunk_id, source, doc_hash, postings) scored exactly
+    from their own postings; the n best."""
+    exact = dict(zip([r[0] for r in got], _scores([r[4] for r in got], weights), strict=True))
+    ranked = sorted(exact, key=lambda seq: (-exact[seq], seq))[:n]
+    by_seq = {r[0]: (r[1], r[2], r[3], r[4]) for r in got}
+    return KeywordHits(_rows([by_seq[seq] for seq in ranked], stats), by_term)  # the n only
+
+
+def _rows(got: Iterable[Sequence[Any]], stats: dict[str, TermStat]) -> list[KeywordRow]:
     """(chunk_id, source, doc_hash, postings) rows as `KeywordRow`s, with the query's terms."""
     names = {term_id: term for term, (term_id, _) in stats.items() if term_id}
     return [_row(chunk_id, s, h, blob, names) for chunk_id, s, h, blob in got]

@@ -211,11 +211,12 @@ def test_serve_rebuilds_an_outdated_keyword_index_before_anyone_asks(fresh, monk
     assert capsys.readouterr().err == ""
 
 
-def test_a_questions_further_rows_are_one_statement_and_never_read_stale_term_ids(fresh):
-    """Which question terms more chunks hold (the vector candidates), asked after the
-    keyword search of the same question, is one statement: the terms' ids are those this
-    process read then, kept for the collection's state. When another store rebuilt the index
-    meanwhile, giving the terms new ids, they are read again, not taken from the cache."""
+def test_warm_keyword_reads_are_one_statement_each_and_never_stale(fresh):
+    """A question's keyword search, and the look-up of which of its terms more chunks hold
+    (the vector candidates), are one statement each once this process keeps the terms' ids
+    and top postings for the collection's state; the statement reads the state beside the
+    rows. When another store rebuilt the index meanwhile, giving the terms new ids, both
+    read them again instead of using what was kept."""
     import threading
 
     store = fresh.store
@@ -224,13 +225,14 @@ def test_a_questions_further_rows_are_one_statement_and_never_read_stale_term_id
     terms = sorted(set(tokenize("open weights licence for the 405B model")))
     expected = {c.id: frozenset(tokenize(c.text)) & set(terms) for c in written}
     assert store.keywords is not None
-    store.keyword_match(terms, 2)
+    first = store.keyword_match(terms, 3)  # reads the terms and their top postings
     statements: list[str] = []
     store.keywords._db._readers[threading.current_thread()].set_trace_callback(  # type: ignore[attr-defined]
         statements.append
     )
+    assert store.keyword_match(terms, 3) == first
     assert store.keyword_terms([c.id for c in written], terms) == expected
-    assert len(statements) == 1  # not even a BEGIN and COMMIT around it
+    assert len(statements) == 2  # not even a BEGIN and COMMIT around them
 
     other = Store(fresh.settings.chroma_dir, store.embedder, "documents").keywords
     assert other is not None
@@ -239,7 +241,8 @@ def test_a_questions_further_rows_are_one_statement_and_never_read_stale_term_id
     other.add("documents", written[:3])
     statements.clear()
     assert store.keyword_terms([c.id for c in written], terms) == expected
-    assert len(statements) > 1  # the new state: its terms' ids read again
+    assert store.keyword_match(terms, 3) == first
+    assert len(statements) > 2  # the new state: its terms read again
 
 
 def test_candidates_rank_alike_whether_seqs_are_dense_or_sparse():
