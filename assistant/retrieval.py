@@ -40,6 +40,7 @@ from assistant.store.words import tokenize
 RRF_K = 60  # the constant from Cormack et al.; dampens the weight of top ranks
 CANDIDATES_PER_RESULT = 4
 SEARCH_THREADS = 5  # collections one question searches at once (1: one after the other)
+WARM_QUESTION = "What do these documents say about it?"  # any words: loading is the point
 
 
 class BM25Index:
@@ -202,6 +203,14 @@ class Retriever:
         return _Keywords(
             ids, bm25.weights(terms), bm25.held(ids, terms), lambda more: bm25.held(more, terms)
         )
+
+    def warm(self, collections: Sequence[str]) -> float:
+        """Ask these collections one question and drop the answer; its seconds. A process's
+        first question loads the question embedder and each collection's vector index
+        (Chroma reads it from disk on its first query: 2.5 s for 5 collections of 20k
+        chunks here), which a server does before it listens, not while its first user
+        waits."""
+        return self.retrieve_many(WARM_QUESTION, collections).seconds
 
     def retrieve(
         self, question: str, k: int | None = None, collection: str | None = None

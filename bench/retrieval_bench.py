@@ -91,26 +91,31 @@ def change(parts: Components, i: int) -> None:
         store.embedder = embedder
 
 
-def serve_rss(settings: Settings, queries: list[str]) -> float:
-    """Peak RSS (MiB) of a fresh process that opens the store and answers the questions."""
+def fresh_process(settings: Settings, queries: list[str], *, warm: bool) -> dict[str, float]:
+    """A fresh process that opens the store, loads its collections first as `serve` does
+    (`warm`) or not, and answers the questions: the seconds of loading, of its first
+    question, and its peak RSS (MiB)."""
     code = (
-        "import json, resource, sys\n"
+        "import json, resource, sys, time\n"
         "from assistant.factory import Components\n"
         "from assistant.settings import Settings\n"
         "p = Components(Settings(**json.loads(sys.argv[1])))\n"
-        "for q in json.loads(sys.argv[2]):\n"
-        f"    p.retriever.retrieve_many(q, {COLLECTIONS!r})\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        f"warm = p.retriever.warm({COLLECTIONS!r}) if sys.argv[3] == 'warm' else 0.0\n"
+        "asked = [p.retriever.retrieve_many(q, "
+        f"{COLLECTIONS!r}).seconds for q in json.loads(sys.argv[2])]\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'warm_s': warm, 'first_s': asked[0], 'rss_mib': rss}))\n"
     )
     where = {"data_dir": str(settings.data_dir), "chroma_url": settings.chroma_url}
     where["database_url"] = settings.database_url
     out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(where), json.dumps(queries)],
+        [sys.executable, "-c", code, json.dumps(where), json.dumps(queries), "warm" * warm],
         capture_output=True,
         text=True,
         check=True,
     )
-    return int(out.stdout.split()[-1]) / 1024
+    measured: dict[str, float] = json.loads(out.stdout.splitlines()[-1])
+    return measured
 
 
 @contextlib.contextmanager
@@ -154,7 +159,10 @@ def _measure(
     for q in queries[:3]:  # warm: ONNX session, page cache
         parts.retriever.retrieve_many(q, COLLECTIONS)
     t, cpu = _sample(parts, queries)
-    rss = serve_rss(settings, queries[:20])
+    cold = fresh_process(settings, queries[:20], warm=False)
+    served = fresh_process(settings, queries[:20], warm=True)
+    t["fresh_first"], t["warmed_first"] = [cold["first_s"]], [served["first_s"]]
+    t["warm"], rss = [served["warm_s"]], served["rss_mib"]
     RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
     rows = _rows(t, cpu, n_chunks=n_chunks, n_queries=n_queries, write_s=write_s, rss=rss)
     if server_data is not None:  # the targets are the embedded store's (one process)
@@ -229,6 +237,8 @@ def _rows(
     serial_note = f"as before: no thread pool (it runs {SEARCH_THREADS} at once); alternated"
     cold = "each question's postings read from the index (the questions share most words)"
     busy = "wall time above includes waiting for a core on a shared machine; this does not"
+    loads = "it loads the embedder and each collection's vector index"
+    warmed = "Retriever.warm: one question over the 5 collections, before listening"
     note = f"{n_chunks:,} chunks in 5 collections, {n_queries} queries, hybrid"
     return [
         Row(
@@ -249,6 +259,9 @@ def _rows(
         Row("  CPU time of it p50 (all threads)", _ms(cpu["first"]), "ms"),
         Row("Writing (Store.writer, vectors given)", n_chunks / write_s, "chunks/s"),
         Row("Peak RSS, fresh process answering 20 questions", rss, "MiB", note="no chat model"),
+        Row("A fresh process's first question", p("fresh_first"), "ms", note=loads),
+        Row("  loading the collections first, as serve does", p("warm"), "ms", note=warmed),
+        Row("  its first question then", p("warmed_first"), "ms"),
     ]
 
 

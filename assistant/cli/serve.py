@@ -7,7 +7,7 @@ from types import FrameType
 
 import click
 
-from assistant.cli.wiring import ensure_seeded, served_app
+from assistant.cli.wiring import ensure_seeded, served_app, warm
 from assistant.errors import AssistantError
 from assistant.factory import Components
 from assistant.hosts import is_loopback
@@ -37,6 +37,7 @@ def serve(host: str | None, port: int | None) -> None:
             " --admin`), or serve on 127.0.0.1"
         )
     ensure_seeded(parts)  # and keyword indexes of an earlier version rebuilt, before listening
+    warm(parts)
     app = served_app(parts, directory, login=login)
     mode = "login on" if login else "login off: no users, this machine only"
     click.echo(f"Serving on http://{s.host}:{s.port} (model {parts.model.name}; {mode})", err=True)

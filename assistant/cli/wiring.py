@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from assistant.errors import AssistantError
 from assistant.factory import Components
 
 if TYPE_CHECKING:
@@ -57,6 +58,21 @@ def ensure_seeded(parts: Components) -> None:
     for failure in report.failed:
         click.echo(f"  skipped {failure.path}: {failure.reason}", err=True)
     click.echo(f"Indexed {report.counts['added']} documents, {report.chunks} chunks.", err=True)
+
+
+def warm(parts: Components) -> None:
+    """Load every collection a question could search (`Retriever.warm`) before serving,
+    saying how long it took. A failure (an embedder or Chroma server not up yet) is a
+    warning, not a refusal to start: the first question then loads what it needs."""
+    names = [c.name for c in parts.store.collection_stats() if c.chunks]
+    if not names:
+        return
+    try:
+        seconds = parts.retriever.warm(names)
+    except AssistantError as exc:
+        click.echo(f"warning: the collections were not loaded before serving: {exc}", err=True)
+        return
+    click.echo(f"Loaded {len(names)} collection(s) for questions in {seconds:.1f} s", err=True)
 
 
 def refresh_keyword_indexes(parts: Components) -> None:

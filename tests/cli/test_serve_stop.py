@@ -44,5 +44,6 @@ def test_serve_stops_on_a_signal_with_status_0_and_removes_its_temp_files(
             proc.kill()
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr and stderr.rstrip().endswith("Stopped."), stderr
+    assert "Loaded 1 collection(s) for questions in" in stderr  # before it listened
     # ... and goes with it (with Python's default SIGTERM it stayed in /tmp, one a restart)
     assert not list(tmp.glob("assistant-*"))

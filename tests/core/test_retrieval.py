@@ -133,3 +133,29 @@ def test_retrieval_looks_past_the_chunks_of_a_version_being_written(fresh):
     )
     [hit] = vectors_only.retrieve(question).hits
     assert hit.chunk.id == "live-0"
+
+
+def test_serve_loads_every_collection_a_question_could_search_before_listening(fresh, capsys):
+    """A process's first question loads each collection's vector index from disk (seconds
+    at 100k chunks); `serve` asks every collection with chunks one question first, so no
+    user waits for it. An empty collection has nothing to load and is left alone."""
+    from support.keywords import TEXTS, chunks
+
+    from assistant.cli.wiring import warm
+
+    store = fresh.store
+    store.add(chunks(TEXTS))
+    store.add(chunks(TEXTS[:2], source="/s.txt"), "secret")
+    store.add(chunks(TEXTS[:1], source="/e.txt"), "emptied")
+    store.delete_document("/e.txt", "emptied")
+    searched: list[str | None] = []
+    nearest = store.nearest
+
+    def recorded(vector, n, collection=None):  # type: ignore[no-untyped-def]
+        searched.append(collection)
+        return nearest(vector, n, collection)
+
+    store.nearest = recorded  # type: ignore[method-assign]
+    warm(fresh)
+    assert sorted(searched) == ["documents", "secret"]
+    assert "Loaded 2 collection(s) for questions in" in capsys.readouterr().err
