@@ -20,8 +20,9 @@ query at 100k chunks whose words are all common (bench/README.md).
 
 A process keeps the top postings of the terms it was last asked about, and their ids and
 document frequencies, keyed by their collection's state (`Recent`): a question made of words
-asked before reads no postings, and reading the rows of more chunks for it (`rows`) is one
-statement, outside a transaction (one round trip to a PostgreSQL index instead of five).
+asked before reads no postings, and its search (`top`) and the rows of more chunks for it
+(`rows`) are one statement each, outside a transaction, which reads the collection's state
+beside the rows (to a PostgreSQL index: one round trip each instead of about five).
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ class KeywordIndex:
         no index (yet).
 
         Candidates: the `TOP_PER_TERM` highest-impact postings of each term, summed by
-        SQLite in one statement. The best `RESCORED` of them are then scored exactly from
+        chunk. The best `RESCORED` of them are then scored exactly from
         their own postings (a chunk may hold a common term whose top list it missed), and
         ranked by that."""
         terms = sorted(set(terms))
