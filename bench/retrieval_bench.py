@@ -108,8 +108,9 @@ def fresh_process(settings: Settings, queries: list[str], *, warm: bool) -> dict
     )
     where = {"data_dir": str(settings.data_dir), "chroma_url": settings.chroma_url}
     where["database_url"] = settings.database_url
+    mode = "warm" if warm else "cold"
     out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(where), json.dumps(queries), "warm" * warm],
+        [sys.executable, "-c", code, json.dumps(where), json.dumps(queries), mode],
         capture_output=True,
         text=True,
         check=True,
