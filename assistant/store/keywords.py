@@ -51,6 +51,7 @@ TERMS_CACHED = 8192  # terms' ids and document frequencies a process keeps
 K1, B = 1.5, 0.75
 SCALE = 1000  # impacts are stored as integers, x SCALE
 _VARS = 900  # SQLite host parameters per statement, with room to spare
+ROW_COLUMNS = ("chunk_id", "source", "doc_hash", "postings")  # what a `KeywordRow` is made of
 SEQS_SUMMED = 4_000_000  # up to this seq, candidates' scores are summed in an array by seq
 
 
@@ -319,17 +320,7 @@ class KeywordIndex:
                 return None
             tops[w] = top
         best = _candidates(tops, weights, max(n, RESCORED))
-        try:
-            with self._db.read_one() as db:
-                got = db.execute(
-                    "SELECT k.chunks, k.length, k.generation, k.analyzer,"
-                    " c.seq, c.chunk_id, c.source, c.doc_hash, c.postings"
-                    f" FROM keyword_collections k LEFT JOIN {_tag(collection)}_chunks c"
-                    f" ON c.seq IN ({_marks(best)}) WHERE k.collection = ?",
-                    [*best, collection],
-                ).fetchall()
-        except self._db.no_table:  # dropped meanwhile: the long way says so
-            return None
+        got = self._with_state(collection, ("seq", *ROW_COLUMNS), best)
         if not got or _state(got[0]) != state or got[0][3] != ANALYZER:
             return None
         return _ranked([r[4:] for r in got if r[4] is not None], stats, weights, by_term, n)
@@ -381,16 +372,8 @@ class KeywordIndex:
     ) -> list[KeywordRow] | None:
         """`rows` in one statement that reads the collection's state beside them; None if
         the terms' ids at that state are not all known here (or it has no tables)."""
-        try:
-            with self._db.read_one() as db:
-                got = db.execute(
-                    "SELECT k.chunks, k.length, k.generation, k.analyzer,"
-                    " c.chunk_id, c.source, c.doc_hash, c.postings"
-                    f" FROM keyword_collections k LEFT JOIN {_tag(collection)}_chunks c"
-                    f" ON c.chunk_id IN ({_marks(chunk_ids)}) WHERE k.collection = ?",
-                    [*chunk_ids, collection],
-                ).fetchall()
-        except self._db.no_table:  # never indexed: the long way says so
+        got = self._with_state(collection, ROW_COLUMNS, chunk_ids)
+        if got is None:  # no tables: the long way says so
             return None
         if not got or got[0][3] != ANALYZER:
             return []
@@ -402,6 +385,27 @@ class KeywordIndex:
                 return None
             stats[term] = known
         return _rows([r[4:] for r in got if r[4] is not None], stats)
+
+    def _with_state(
+        self, collection: str, columns: Sequence[str], keys: Sequence[str] | Sequence[int]
+    ) -> list[Any] | None:
+        """One statement, outside a transaction: the collection's registry row (chunks,
+        length, generation, analyzer) joined to these `columns` of its chunks whose first
+        column (seq or chunk_id) is among `keys`; [] if it is not registered, None if its
+        tables are gone (dropped, or never made)."""
+        picked = ", ".join(f"c.{c}" for c in columns)
+        key = columns[0]
+        try:
+            with self._db.read_one() as db:
+                got: list[Any] = db.execute(
+                    f"SELECT k.chunks, k.length, k.generation, k.analyzer, {picked}"
+                    f" FROM keyword_collections k LEFT JOIN {_tag(collection)}_chunks c"
+                    f" ON c.{key} IN ({_marks(keys)}) WHERE k.collection = ?",
+                    [*keys, collection],
+                ).fetchall()
+        except self._db.no_table:
+            return None
+        return got
 
     def _term_stats(
         self, db: KeywordDb, collection: str, terms: list[str]
