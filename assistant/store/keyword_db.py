@@ -154,7 +154,7 @@ class SqliteKeywordDb(KeywordDb):
 
     @contextmanager
     def read(self) -> Iterator[KeywordDb]:
-        db = self._readers.get(threading.current_thread()) or self._connect_reader()
+        db = self._reader()
         db.execute("BEGIN")
         try:
             yield _Reader(db)
@@ -163,7 +163,10 @@ class SqliteKeywordDb(KeywordDb):
 
     @contextmanager
     def read_one(self) -> Iterator[KeywordDb]:
-        yield _Reader(self._readers.get(threading.current_thread()) or self._connect_reader())
+        yield _Reader(self._reader())  # in autocommit: the statement is its own transaction
+
+    def _reader(self) -> sqlite3.Connection:
+        return self._readers.get(threading.current_thread()) or self._connect_reader()
 
     def _connect_reader(self) -> sqlite3.Connection:
         """This thread's read-only connection; those of threads that have ended (a web
