@@ -1,9 +1,9 @@
 """Find the chunks that answer a question: vector search and BM25 keywords, fused.
 
-The keyword ranking comes from the store's persistent index (embedded store, see
-store/keywords.py); with a Chroma server, which has no keyword ranking of its own in 1.5
-(`Collection.search` is for distributed/hosted Chroma only), from `BM25Index`, built in
-this process's memory on the first query after a change.
+The keyword ranking comes from the store's persistent BM25 index (store/keywords.py): in
+the embedded store's manifest file, or beside a Chroma server (which has no keyword ranking
+of its own in 1.5: `Collection.search` is for distributed/hosted Chroma only) in
+PostgreSQL or the replica's own SQLite file.
 
 Vectors catch paraphrase ("licence" ~ "commercially permissive"); BM25 catches exact names
 and numbers ("405B", "4chan") that a 384-dim MiniLM blurs. Reciprocal-rank fusion merges
@@ -22,10 +22,9 @@ at the k-th that does.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
@@ -41,62 +40,6 @@ RRF_K = 60  # the constant from Cormack et al.; dampens the weight of top ranks
 CANDIDATES_PER_RESULT = 4
 SEARCH_THREADS = 5  # collections one question searches at once (1: one after the other)
 WARM_QUESTION = "What do these documents say about it?"  # any words: loading is the point
-
-
-class BM25Index:
-    """Okapi BM25 over an inverted index in memory (server mode): a query touches only the
-    postings of its terms."""
-
-    def __init__(self, chunks: Sequence[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
-        self.ids = [c.id for c in chunks]
-        self._index = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
-        self._terms: list[frozenset[str]] = []
-        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        lengths = np.zeros(len(chunks), dtype=np.float32)
-        for i, chunk in enumerate(chunks):
-            terms = Counter(tokenize(chunk.text))
-            self._terms.append(frozenset(terms))
-            lengths[i] = sum(terms.values())
-            for term, tf in terms.items():
-                postings[term].append((i, tf))
-        avg = float(lengths.mean()) if len(chunks) else 1.0
-        self._norm = k1 * (1 - b + b * lengths / max(avg, 1.0))
-        self._k1 = k1
-        n = len(chunks)
-        self._postings = {
-            t: (np.array([d for d, _ in p]), np.array([f for _, f in p], dtype=np.float32))
-            for t, p in postings.items()
-        }
-        self._idf = {
-            t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()
-        }
-        self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)  # a term no chunk contains
-
-    def weights(self, terms: Sequence[str]) -> dict[str, float]:
-        """idf of each term (a term no chunk contains: the highest)."""
-        return {t: self._idf.get(t, self._unseen_idf) for t in terms}
-
-    def coverage(self, query: str, chunk_id: str) -> float:
-        """`coverage` of the chunk for a question (0 for a chunk not in the index)."""
-        terms = sorted(set(tokenize(query)))
-        return coverage(self.weights(terms), self.held([chunk_id], terms).get(chunk_id))
-
-    def held(self, ids: Sequence[str], terms: Sequence[str]) -> dict[str, frozenset[str]]:
-        """Of these chunk ids, those in the index, each with the terms it holds."""
-        wanted = frozenset(terms)
-        return {i: self._terms[self._index[i]] & wanted for i in ids if i in self._index}
-
-    def top(self, query: str | Sequence[str], k: int) -> list[str]:
-        """The k best chunk ids for a question, or for its terms already tokenized."""
-        scores = np.zeros(len(self.ids), dtype=np.float32)
-        for term in set(tokenize(query) if isinstance(query, str) else query):
-            if term not in self._postings:
-                continue
-            docs, tf = self._postings[term]
-            scores[docs] += self._idf[term] * tf * (self._k1 + 1) / (tf + self._norm[docs])
-        hits = np.flatnonzero(scores)
-        best = hits[np.argsort(-scores[hits], kind="stable")][:k]
-        return [self.ids[i] for i in best]
 
 
 @dataclass
@@ -163,7 +106,6 @@ class Retriever:
         self.min_similarity = min_similarity
         self.min_keyword_coverage = min_keyword_coverage
         self.hybrid = hybrid
-        self._bm25: dict[str, tuple[tuple[int, int], BM25Index]] = {}
 
     @classmethod
     def from_settings(
@@ -178,30 +120,16 @@ class Retriever:
             threads=threads,
         )
 
-    def _bm25_index(self, collection: str) -> BM25Index:
-        revision = self.store.revision(collection)
-        cached = self._bm25.get(collection)
-        if cached is None or cached[0] != revision:
-            cached = (revision, BM25Index(list(self.store.chunks(collection))))
-            self._bm25[collection] = cached
-        return cached[1]
-
     def _keywords(self, terms: list[str], n: int, collection: str) -> _Keywords | None:
-        """The keyword ranking of the question's terms, from the store's index or in memory."""
+        """The keyword ranking of the question's terms, from the store's index."""
         if not self.hybrid:
             return None
-        if self.store.keywords is not None:
-            found = self.store.keyword_match(terms, n, collection)  # first: may build it
-            return _Keywords(
-                found.ids,
-                found.weights,
-                dict(found.held),
-                lambda ids: self.store.keyword_terms(ids, terms, collection),
-            )
-        bm25 = self._bm25_index(collection)
-        ids = bm25.top(terms, n)
+        found = self.store.keyword_match(terms, n, collection)  # first: may build it
         return _Keywords(
-            ids, bm25.weights(terms), bm25.held(ids, terms), lambda more: bm25.held(more, terms)
+            found.ids,
+            found.weights,
+            dict(found.held),
+            lambda ids: self.store.keyword_terms(ids, terms, collection),
         )
 
     def warm(self, collections: Sequence[str]) -> float:

@@ -6,6 +6,7 @@ real. A user who reads all 5 collections is the access-scoped case.
     .venv/bin/python bench/retrieval_bench.py --chunks 100000 [--queries 100] [--json F]
                                               [--keep DIR]  # reuse the store next time
                                               [--server]    # a replica's view, see below
+                                              [--no-postgres]  # and its own keyword file
 
 Rows: writing (chunks/s), retrieval p50/p95 scoped over the 5 collections and in one,
 its parts, the first query after a change (a document added, then a question), and the
@@ -120,9 +121,10 @@ def fresh_process(settings: Settings, queries: list[str], *, warm: bool) -> dict
 
 
 @contextlib.contextmanager
-def servers(root: Path) -> Iterator[dict[str, str]]:
+def servers(root: Path, postgres: bool = True) -> Iterator[dict[str, str]]:
     """A Chroma server and a PostgreSQL cluster with their data under `root` (kept there:
-    a second run finds the store written), as the settings that point at them."""
+    a second run finds the store written), as the settings that point at them. Without
+    `postgres` the keyword index is the replica's own SQLite file (compose's layout)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from support.chroma import ChromaProcess  # the real servers the tests run
     from support.postgres import cluster
@@ -130,17 +132,22 @@ def servers(root: Path) -> Iterator[dict[str, str]]:
     root.mkdir(parents=True, exist_ok=True)
     chroma = ChromaProcess(root / "chroma-server").start()
     try:
+        if not postgres:
+            yield {"chroma_url": chroma.url}
+            return
         with cluster(root / "postgres") as url:
             yield {"chroma_url": chroma.url, "database_url": url}
     finally:
         chroma.stop()
 
 
-def measure(tmp: Path, n_chunks: int, n_queries: int, server: bool = False) -> list[Row]:
+def measure(
+    tmp: Path, n_chunks: int, n_queries: int, server: bool = False, postgres: bool = True
+) -> list[Row]:
     if not server:
         return _measure(_settings(tmp, f"retrieval-{n_chunks}"), n_chunks, n_queries)
     root = tmp / f"retrieval-server-{n_chunks}"
-    with servers(root) as urls:
+    with servers(root, postgres) as urls:
         settings = _settings(tmp, f"retrieval-server-{n_chunks}").model_copy(update=urls)
         return _measure(settings, n_chunks, n_queries, server_data=root)
 
@@ -167,7 +174,8 @@ def _measure(
     RESULTS[str(n_chunks)] = {"write_s": write_s, "samples_s": t, "serve_rss_mib": rss}
     rows = _rows(t, cpu, n_chunks=n_chunks, n_queries=n_queries, write_s=write_s, rss=rss)
     if server_data is not None:  # the targets are the embedded store's (one process)
-        shared = "with a Chroma server and PostgreSQL on the same cores"
+        shared = "with a Chroma server" + (" and PostgreSQL" if settings.database_url else "")
+        shared += " on the same cores"
         rows = [replace(r, target=None, note=r.note or shared) if r.target else r for r in rows]
     return rows + _disk_rows(settings, server_data)
 
@@ -276,7 +284,9 @@ def _disk_rows(settings: Settings, server_data: Path | None) -> list[Row]:
     chroma = disk_mb(server_data / "chroma-server")
     return [
         Row("Chroma server on disk (vectors, texts, manifest)", chroma, "MiB"),
-        Row("PostgreSQL database (keyword index)", _database_mb(settings), "MiB", note="no WAL"),
+        Row("PostgreSQL database (keyword index)", _database_mb(settings), "MiB", note="no WAL")
+        if settings.keyword_database
+        else Row("The replica's keyword file", disk_mb(settings.chroma_dir), "MiB"),
     ]
 
 
@@ -312,13 +322,19 @@ def main() -> None:
     ap.add_argument(
         "--server", action="store_true", help="Chroma server and PostgreSQL, as a replica"
     )
+    ap.add_argument(
+        "--no-postgres",
+        action="store_true",
+        help="with --server: the keyword index in the replica's own SQLite file",
+    )
     args = ap.parse_args()
     isolate_settings()
+    postgres = not args.no_postgres
     if args.keep:
-        rows = measure(args.keep, args.chunks, args.queries, args.server)
+        rows = measure(args.keep, args.chunks, args.queries, args.server, postgres)
     else:
         with tempfile.TemporaryDirectory(prefix="assistant-bench-") as name:
-            rows = measure(Path(name), args.chunks, args.queries, args.server)
+            rows = measure(Path(name), args.chunks, args.queries, args.server, postgres)
     print(table(rows))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this (writing) process: {peak:.0f} MiB")

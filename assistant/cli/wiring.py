@@ -80,8 +80,6 @@ def refresh_keyword_indexes(parts: Components) -> None:
     saying so: the first question or ingest after an upgrade would otherwise wait for it
     without a word (~40 s at 100k chunks)."""
     store = parts.store
-    if store.keywords is None:  # server mode without PostgreSQL: an index in memory only
-        return
     for name in store.collections():
         if store.keywords.ready(name):
             continue

@@ -262,6 +262,20 @@ class KeywordIndex:
             ).fetchall()
         return {(s, h): int(n) for s, h, n in got}
 
+    def versions_of(self, collection: str, sources: Sequence[str]) -> set[tuple[str, str]]:
+        """The (source, doc_hash) versions the index holds of these sources."""
+        t = _tag(collection)
+        with self._db.read() as db:
+            return {
+                (str(row[0]), str(row[1]))
+                for part in _parts(list(sources))
+                for row in db.execute(
+                    f"SELECT DISTINCT source, doc_hash FROM {t}_chunks"
+                    f" WHERE source IN ({_marks(part)})",
+                    part,
+                )
+            }
+
     def chunk_ids(self, collection: str) -> list[str]:
         with self._db.read() as db:
             got = db.execute(f"SELECT chunk_id FROM {_tag(collection)}_chunks").fetchall()

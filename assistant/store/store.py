@@ -10,7 +10,9 @@ Documents are replaced all-or-nothing (see `DocumentWriter` and the manifest): r
 
 Embedded (default): a PersistentClient in `path`, the manifest a SQLite file beside it.
 With a `ChromaServer`: an HTTP client, the manifest in the server too (chroma_manifest.py),
-so stateless replicas in front of one server see the same documents.
+so stateless replicas in front of one server see the same documents. Their keyword index
+is in PostgreSQL when one is configured (shared by every replica), else in a SQLite file in
+`path`, shared by the processes that share that directory (compose's assistant and ingest).
 
 A chunk's text is stored in its metadata (`TEXT_KEY`), not as Chroma's document: Chroma
 indexes every document for its own full-text search (`where_document`), which we never
@@ -55,6 +57,7 @@ from assistant.store.writer import DocumentWriter
 
 TEXT_KEY = "text"  # the metadata key that holds a chunk's text in Chroma
 PAGE = 1_000  # chunks read from Chroma at a time when many are read
+KEYWORD_FILE = "keywords.sqlite3"  # a server's replica without PostgreSQL: in its data dir
 
 
 class Store:
@@ -66,12 +69,15 @@ class Store:
         server: ChromaServer | None = None,
         keyword_url: str | None = None,
     ) -> None:
-        """`path`: the embedded store, or with a `server` only this replica's lock files.
-        `keyword_url`: with a server, the PostgreSQL database shared by the replicas that
-        holds the keyword index (else each replica ranks keywords in its own memory)."""
+        """`path`: the embedded store, or with a `server` this replica's lock files and,
+        without `keyword_url`, its keyword index. `keyword_url`: with a server, the
+        PostgreSQL database shared by the replicas that holds the keyword index."""
         path.mkdir(parents=True, exist_ok=True)
         self._manifest: ManifestBackend
-        self.keywords: KeywordIndex | None = None  # None: retrieval's in-memory BM25
+        # With a server and a keyword file of its own, writers elsewhere do not update it:
+        # a search first indexes what they wrote (`_keywords_caught_up`).
+        self._own_keywords = server is not None and not keyword_url
+        self._keywords_seen: dict[str, int] = {}  # collection -> generation caught up with
         if server is None:
             self._client: Any = chromadb.PersistentClient(
                 path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
@@ -81,8 +87,11 @@ class Store:
         else:
             self._client = ServerClient(server)
             self._manifest = ChromaManifest(self._client, path)
-            if keyword_url:
-                self.keywords = KeywordIndex(PostgresKeywordDb(keyword_url))
+            self.keywords = KeywordIndex(
+                PostgresKeywordDb(keyword_url)
+                if keyword_url
+                else SqliteKeywordDb(path / KEYWORD_FILE)
+            )
         self.server = server
         self.path = path
         self.embedder = embedder
@@ -142,8 +151,7 @@ class Store:
             self._manifest.flip(name, [], [d.source for d in self._manifest.documents(name)])
         if name in self.collections():
             self._client.delete_collection(name)
-        if self.keywords is not None:
-            self.keywords.drop(name)
+        self.keywords.drop(name)
         self._manifest.forget(name)
         self._readers.pop(name, None)
         self._active_cache.pop(name, None)
@@ -252,9 +260,8 @@ class Store:
                 embeddings=embeddings,
             )
         crash_point("upsert")
-        if self.keywords is not None:
-            self.refresh_keywords(name)  # none yet, or made by an earlier analyzer: built first
-            self.keywords.add(name, chunks)
+        self.refresh_keywords(name)  # none yet, or made by an earlier analyzer: built first
+        self.keywords.add(name, chunks)
 
     def vectors(
         self, chunks: Sequence[Chunk], known: Mapping[str, Sequence[float]] | None = None
@@ -361,8 +368,7 @@ class Store:
         ids = col.get(where=where, include=[])["ids"]
         if ids:
             col.delete(ids=ids)
-        if self.keywords is not None:
-            self.keywords.delete_version(name, source, doc_hash)
+        self.keywords.delete_version(name, source, doc_hash)
         return len(ids)
 
     # --- the manifest ------------------------------------------------------------------
@@ -429,8 +435,6 @@ class Store:
         """Make the keyword index hold exactly the active versions' chunks: build it if
         missing, drop rows of other versions, index again if an active version lost rows.
         Cheap unless its row count differs from the manifest's. Returns whether it changed."""
-        if self.keywords is None:
-            return False
         if not self.keywords.ready(name):
             return self.keywords.build(name, self.chunks(name))
         if not full and self.keywords.count(name) == self._manifest.chunk_total(name):
@@ -446,10 +450,37 @@ class Store:
             self.keywords.build(name, self.chunks(name))
         return bool(stale) or held != expected
 
+    def _keywords_caught_up(self, name: str) -> None:
+        """Index the active versions that writers not sharing this replica's keyword file
+        (another machine: they change only the server) wrote since it last looked. A
+        change lists the sources it touched (`changed_since`), so this is one request and
+        one read of the index per change; a first look, or one too far behind, compares
+        every document. Rows of the versions those writers replaced stay (the active map
+        filters them out) until `assistant docs --repair`: deleting them here could race
+        a writer sharing the file, whose new version is not active yet."""
+        generation = self._generation(name)
+        if self._keywords_seen.get(name) == generation:
+            return
+        with self._lock:
+            seen = self._keywords_seen.get(name)
+            if seen == generation or not self.keywords.ready(name):
+                return  # a missing index is built from every chunk by the search
+            change = None if seen is None else self._manifest.changed_since(name, seen)
+            if change is None:
+                active = self._active(name)
+                held = set(self.keywords.versions(name))
+            else:
+                active = self._active_for(name, change[1])
+                held = self.keywords.versions_of(name, list(active))
+            for source, doc_hash in active.items():
+                if (source, doc_hash) not in held:
+                    self.keywords.add(name, [c for c, _ in self.read_document(source, name)])
+            self._keywords_seen[name] = generation
+
     def refresh_keywords(self, name: str) -> bool:
         """Build the collection's keyword index if it has none, or one whose terms an
         earlier analyzer made, as its first search would; True if it did."""
-        if self.keywords is None or self.keywords.ready(name):
+        if self.keywords.ready(name):
             return False
         return self.keywords.build(name, self.chunks(name))
 
@@ -466,9 +497,11 @@ class Store:
         """`keyword_search`, with the terms' weights and the terms each chunk found holds
         (for the relevance gate's keyword coverage)."""
         name = collection or self.default_collection
-        if self.keywords is None or not terms:
+        if not terms:
             return KeywordMatch([], {}, {})
         self._tracked(name)
+        if self._own_keywords:
+            self._keywords_caught_up(name)
         found = self.keywords.top(name, terms, n * 2)
         if found is None:  # no index yet (a store written before it existed): build it
             self._check_keywords(name, self._active(name))
@@ -484,7 +517,7 @@ class Store:
         """Of these chunk ids, the active ones the keyword index holds, each with the terms
         it holds (empty where the embedded keyword index is not used)."""
         name = collection or self.default_collection
-        if self.keywords is None or not ids:
+        if not ids:
             return {}
         return _held(self._active_rows(name, self.keywords.rows(name, ids, terms)))
 

@@ -1,9 +1,9 @@
 """The persistent keyword index (embedded store): BM25 on disk, versions, scope, repair."""
 
 import pytest
+from support.bm25 import BM25Index
 from support.keywords import TEXTS, chunks, search
 
-from assistant.retrieval import BM25Index
 from assistant.store import Store
 from assistant.store.words import tokenize, words
 

@@ -55,14 +55,6 @@ def test_replicas_share_one_keyword_index_in_postgresql(tmp_path, chroma, postgr
     assert not a.store.keywords.ready("shared")
 
 
-def test_without_postgresql_server_mode_ranks_keywords_in_memory(tmp_path, chroma):
-    parts = Components(make_settings(tmp_path / "r", chroma_url=chroma.url))
-    assert parts.store.keywords is None
-    parts.store.add(chunks(TEXTS), "mem")
-    [hit] = parts.retriever.retrieve("What did the 405B model cost?", collection="mem").hits
-    assert hit.chunk.id == chunks(TEXTS)[1].id
-
-
 def test_reads_run_at_once_each_in_a_snapshot_of_its_own(postgres_url):
     """The collections a question searches, and several people's questions, read the index
     at once (not one after the other on one connection), each from a snapshot: a write that

@@ -62,10 +62,7 @@ def check_consistent(data: Path, files: Path | None = None) -> None:
 
 def check_keywords(store: Store, visible: dict[str, list], complete: bool) -> None:
     """The keyword index holds every visible chunk, finds only visible ones, and (after a
-    completed run) nothing else. (Server mode has none: its BM25 is built from the visible
-    chunks in memory.)"""
-    if store.keywords is None:
-        return
+    completed run) nothing else."""
     ids = {c.id for chunks in visible.values() for c in chunks}
     indexed = set(store.keywords.chunk_ids(store.default_collection))
     assert ids <= indexed
