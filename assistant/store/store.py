@@ -96,7 +96,6 @@ class Store:
         self.path = path
         self.embedder = embedder
         self.default_collection = default_collection
-        self._revisions: dict[str, int] = {}
         self._active_cache: dict[str, _ActiveMap] = {}
         self._readers: dict[str, tuple[int, Any]] = {}
         self._lock = threading.RLock()
@@ -155,13 +154,6 @@ class Store:
         self._manifest.forget(name)
         self._readers.pop(name, None)
         self._active_cache.pop(name, None)
-        self._bump(name)
-
-    def revision(self, collection: str | None = None) -> tuple[int, int]:
-        """Changes whenever the collection does, in this process or another (the manifest's
-        generation): lets callers cache derived indexes (BM25)."""
-        name = collection or self.default_collection
-        return self._revisions.get(name, 0), self._generation(name)
 
     @contextmanager
     def one_read(self, collections: Sequence[str] = ()) -> Iterator[None]:
@@ -186,10 +178,6 @@ class Store:
         if name not in pinned:
             pinned[name] = self._manifest.generation(name)
         return pinned[name]
-
-    def _bump(self, name: str | None) -> None:
-        name = name or self.default_collection
-        self._revisions[name] = self._revisions.get(name, 0) + 1
 
     # --- writing -----------------------------------------------------------------------
     def writer(self, collection: str | None = None, **kwargs: Any) -> DocumentWriter:
@@ -282,7 +270,6 @@ class Store:
                 if i.old_hash is not None and i.old_hash != i.new_hash:
                     self._delete_version(col, name, i.source, i.old_hash)
                     crash_point("delete-old")
-            self._bump(name)
         self._manifest.done(name, intents)
 
     def discard(self, name: str, intent: Intent) -> None:
@@ -310,7 +297,6 @@ class Store:
             for i in intents:
                 assert i.old_hash is not None
                 self._delete_version(col, name, i.source, i.old_hash)
-            self._bump(name)
         self._manifest.done(name, intents)
         return len(intents)
 
@@ -356,10 +342,7 @@ class Store:
                 for start in range(0, len(orphans), 1000):
                     col.delete(ids=orphans[start : start + 1000])
             deleted += len(orphans)
-        if self._check_keywords(name, active, full=full):
-            self._bump(name)
-        if deleted:
-            self._bump(name)
+        self._check_keywords(name, active, full=full)
         return deleted
 
     def _delete_version(self, col: Any, name: str, source: str, doc_hash: str) -> int:
@@ -430,25 +413,25 @@ class Store:
         entry = self._active_cache[name] = _ActiveMap(now, active, cached.complete)
         return entry
 
-    # --- the keyword index (embedded store; see keywords.py) -------------------------
-    def _check_keywords(self, name: str, active: dict[str, str], *, full: bool = False) -> bool:
+    # --- the keyword index (see keywords.py) -----------------------------------------
+    def _check_keywords(self, name: str, active: dict[str, str], *, full: bool = False) -> None:
         """Make the keyword index hold exactly the active versions' chunks: build it if
         missing, drop rows of other versions, index again if an active version lost rows.
-        Cheap unless its row count differs from the manifest's. Returns whether it changed."""
+        Cheap unless its row count differs from the manifest's."""
         if not self.keywords.ready(name):
-            return self.keywords.build(name, self.chunks(name))
+            self.keywords.build(name, self.chunks(name))
+            return
         if not full and self.keywords.count(name) == self._manifest.chunk_total(name):
-            return False
+            return
         versions = self.keywords.versions(name)
-        stale = [(s, h) for s, h in versions if active.get(s) != h]
-        for source, doc_hash in stale:
-            self.keywords.delete_version(name, source, doc_hash)
+        for source, doc_hash in versions:
+            if active.get(source) != doc_hash:
+                self.keywords.delete_version(name, source, doc_hash)
         held = {s: n for (s, h), n in versions.items() if active.get(s) == h}
         expected = {r.source: r.chunks for r in self._manifest.documents(name)}
         if held != expected:  # rows of an active version lost: index them again
             self.keywords.drop(name)
             self.keywords.build(name, self.chunks(name))
-        return bool(stale) or held != expected
 
     def _keywords_caught_up(self, name: str) -> None:
         """Index the active versions that writers not sharing this replica's keyword file

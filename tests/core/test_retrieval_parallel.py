@@ -52,26 +52,19 @@ def found(r: Retriever, question: str, names: list[str], k: int = 6) -> list[tup
     return [(h.chunk.id, h.similarity, h.chunk.metadata["collection"], h.chunk.text) for h in hits]
 
 
-@pytest.mark.parametrize("keywords", ["index", "memory"])
-def test_concurrent_search_equals_one_after_the_other(teams, keywords: str) -> None:
+def test_concurrent_search_equals_one_after_the_other(teams) -> None:
     parts, names = teams
-    store_keywords = parts.store.keywords
-    if keywords == "memory":  # as with a Chroma server: BM25 built in this process
-        parts.store.keywords = None
-    try:
-        one_by_one, at_once = retriever(parts, 1), retriever(parts, 5)
-        spread = set()
-        for question in QUESTIONS:
-            expected = found(one_by_one, question, names)
-            assert found(at_once, question, names) == expected, question
-            assert found(at_once, question, names[::-1]) == found(
-                one_by_one, question, names[::-1]
-            ), question
-            spread |= {row[2] for row in expected}
-        assert len(spread) >= 3  # the answers really come from several collections
-        assert found(at_once, QUESTIONS[-1], names) == []
-    finally:
-        parts.store.keywords = store_keywords
+    one_by_one, at_once = retriever(parts, 1), retriever(parts, 5)
+    spread = set()
+    for question in QUESTIONS:
+        expected = found(one_by_one, question, names)
+        assert found(at_once, question, names) == expected, question
+        assert found(at_once, question, names[::-1]) == found(
+            one_by_one, question, names[::-1]
+        ), question
+        spread |= {row[2] for row in expected}
+    assert len(spread) >= 3  # the answers really come from several collections
+    assert found(at_once, QUESTIONS[-1], names) == []
 
 
 def test_collections_are_really_searched_at_once(teams, monkeypatch) -> None:
