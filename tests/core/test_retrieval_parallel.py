@@ -59,9 +59,8 @@ def test_concurrent_search_equals_one_after_the_other(teams) -> None:
     for question in QUESTIONS:
         expected = found(one_by_one, question, names)
         assert found(at_once, question, names) == expected, question
-        assert found(at_once, question, names[::-1]) == found(
-            one_by_one, question, names[::-1]
-        ), question
+        backwards = names[::-1]
+        assert found(at_once, question, backwards) == found(one_by_one, question, backwards)
         spread |= {row[2] for row in expected}
     assert len(spread) >= 3  # the answers really come from several collections
     assert found(at_once, QUESTIONS[-1], names) == []
