@@ -398,8 +398,8 @@ class Settings(BaseSettings):
     @property
     def keyword_database(self) -> str | None:
         """Where a Chroma server's replicas share the keyword index: `database_url` when it
-        is PostgreSQL (else each replica ranks keywords in memory; the embedded store keeps
-        it in its manifest file)."""
+        is PostgreSQL (else a SQLite file in the replica's data dir; the embedded store
+        keeps it in its manifest file)."""
         url = self.database_url or ""
         return url if self.chroma_url and url.startswith("postgresql") else None
 
