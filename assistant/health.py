@@ -129,13 +129,24 @@ class Doctor:
     def _chroma_server(self) -> Iterator[Check]:
         from assistant.store.chroma_manifest import MANIFEST_COLLECTION
         from assistant.store.server import ChromaServer, ServerClient
+        from assistant.store.store import KEYWORD_FILE
 
         s = self.s
         client = ServerClient(ChromaServer.from_settings(s))
         client.heartbeat()  # unreachable or refused: BackendUnavailable, naming the fix
         self._chroma = _WithoutManifest(client, MANIFEST_COLLECTION)
         count = len(self._chroma.list_collections())
-        yield Check("store", True, f"Chroma server at {s.chroma_url}: {count} collection(s)")
+        keywords = (
+            "PostgreSQL, shared by every replica"
+            if s.keyword_database
+            else f"{s.chroma_dir / KEYWORD_FILE}, this data dir's own (replicas on several"
+            " machines: set database_url to PostgreSQL)"
+        )
+        yield Check(
+            "store",
+            True,
+            f"Chroma server at {s.chroma_url}: {count} collection(s); keyword index in {keywords}",
+        )
 
     def _embedded_chroma(self) -> Iterator[Check]:
         path = self.s.chroma_dir

@@ -371,7 +371,10 @@ def test_doctor_checks_the_server_and_its_collections(tmp_path, chroma):
     result = run(["doctor", "--json"], tmp_path / "replica", ASSISTANT_CHROMA_URL=chroma.url)
     assert result.returncode == 0, result.stdout + result.stderr
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
-    assert f"Chroma server at {chroma.url}: 1 collection(s)" in checks["store"]["detail"]
+    detail = checks["store"]["detail"]
+    assert f"Chroma server at {chroma.url}: 1 collection(s)" in detail
+    keywords = tmp_path / "replica" / "chroma" / "keywords.sqlite3"
+    assert f"keyword index in {keywords}, this data dir's own" in detail
     down = f"http://127.0.0.1:{free_port()}"
     failed = run(["doctor", "--json"], tmp_path / "replica", ASSISTANT_CHROMA_URL=down)
     assert failed.returncode == 1

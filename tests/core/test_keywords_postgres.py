@@ -13,6 +13,7 @@ from support.keywords import TEXTS, chunks, search
 from support.paths import make_settings
 
 from assistant.factory import Components
+from assistant.health import Doctor
 from assistant.store.keyword_db import PG_READERS, PostgresKeywordDb
 
 pytestmark = pytest.mark.slow
@@ -159,3 +160,9 @@ def test_warm_keyword_reads_are_one_round_trip_each_and_never_stale(postgres_url
         index.drop("further")
         index.close()
         other.close()
+
+
+def test_doctor_says_the_replicas_share_the_keyword_index(tmp_path, chroma, postgres_url):
+    settings = make_settings(tmp_path / "r", chroma_url=chroma.url, database_url=postgres_url)
+    [store] = [c for c in Doctor(settings).store()]
+    assert store.ok and "keyword index in PostgreSQL, shared by every replica" in store.detail
