@@ -20,6 +20,7 @@ from hypothesis import settings
 
 # Re-exported: tests written as `from conftest import make_settings` keep working; new
 # tests import these from `support.paths` (helpers live in tests/support/).
+from support.chroma import chroma  # noqa: F401  (a fixture: a real `chroma run`)
 from support.paths import ROOT, SEEDS, make_settings
 from support.postgres import postgres_url  # noqa: F401  (a fixture: a throwaway PostgreSQL)
 

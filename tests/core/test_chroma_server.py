@@ -8,13 +8,12 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import chromadb
 import pytest
 from support import crash
-from support.chroma import ChromaProcess, Proxy
+from support.chroma import ChromaProcess, Proxy, served
 from support.cli import run
 from support.net import free_port
 from support.paths import SEEDS, make_settings
@@ -31,18 +30,6 @@ QUESTIONS = [
     "Who leads FAIR at Meta?",
     "How much is Meta investing in open-source AI?",
 ]
-
-
-@pytest.fixture
-def chroma(tmp_path: Path) -> Iterator[ChromaProcess]:
-    server = ChromaProcess(tmp_path / "server").start()
-    yield server
-    server.stop()
-
-
-def served(data_dir: Path, url: str) -> Components:
-    """A replica in this process: its own data dir, the shared server."""
-    return Components(make_settings(data_dir, chroma_url=url))
 
 
 def seed(parts: Components) -> None:

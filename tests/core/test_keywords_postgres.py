@@ -4,7 +4,6 @@ keyword index in PostgreSQL (a real `chroma run`, a real PostgreSQL on a Unix so
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,6 @@ from assistant.health import Doctor
 from assistant.store.keyword_db import PG_READERS, PostgresKeywordDb
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def chroma(tmp_path: Path) -> Iterator[ChromaProcess]:
-    server = ChromaProcess(tmp_path / "server").start()
-    yield server
-    server.stop()
 
 
 def replica(tmp_path: Path, name: str, chroma: ChromaProcess, url: str) -> Components:

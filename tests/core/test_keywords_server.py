@@ -5,30 +5,14 @@ wrote to the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from support.chroma import ChromaProcess
+from support.chroma import served
 from support.keywords import TEXTS, chunks, search
-from support.paths import make_settings
 
-from assistant.factory import Components
 from assistant.store import Store, chroma_manifest
 from assistant.store.keyword_db import SqliteKeywordDb
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def chroma(tmp_path: Path) -> Iterator[ChromaProcess]:
-    server = ChromaProcess(tmp_path / "server").start()
-    yield server
-    server.stop()
-
-
-def process(data_dir: Path, chroma: ChromaProcess) -> Components:
-    return Components(make_settings(data_dir, chroma_url=chroma.url))
 
 
 def documents_read(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -45,7 +29,7 @@ def documents_read(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_processes_sharing_a_data_dir_share_one_keyword_file(tmp_path, chroma, monkeypatch):
-    ingest, assistant = process(tmp_path / "data", chroma), process(tmp_path / "data", chroma)
+    ingest, assistant = served(tmp_path / "data", chroma.url), served(tmp_path / "data", chroma.url)
     db = assistant.store.keywords._db
     assert isinstance(db, SqliteKeywordDb)
     assert db._path == tmp_path / "data" / "chroma" / "keywords.sqlite3"
@@ -64,7 +48,7 @@ def test_processes_sharing_a_data_dir_share_one_keyword_file(tmp_path, chroma, m
 
 
 def test_a_replica_of_its_own_indexes_what_writers_elsewhere_wrote(tmp_path, chroma, monkeypatch):
-    here, elsewhere = process(tmp_path / "here", chroma), process(tmp_path / "there", chroma)
+    here, elsewhere = served(tmp_path / "here", chroma.url), served(tmp_path / "there", chroma.url)
     written = chunks(TEXTS)
     elsewhere.store.add(written, "team")
     assert search(here.store, "405B", collection="team") == [written[1].id]  # built from Chroma
@@ -90,7 +74,7 @@ def test_a_replica_too_far_behind_compares_every_document(tmp_path, chroma, monk
     """The server's list of recent changes keeps `MAX_RECENT` sources; a replica that last
     looked before the oldest of them compares every document with its index."""
     monkeypatch.setattr(chroma_manifest, "MAX_RECENT", 1)
-    here, elsewhere = process(tmp_path / "here", chroma), process(tmp_path / "there", chroma)
+    here, elsewhere = served(tmp_path / "here", chroma.url), served(tmp_path / "there", chroma.url)
     elsewhere.store.add(chunks(TEXTS), "team")
     assert search(here.store, "405B", collection="team")  # built, then looked at once
     assert search(here.store, "405B", collection="team")

@@ -1,4 +1,5 @@
-"""Helpers for the Chroma server mode: a real `chroma run` process, and a loopback HTTP
+"""Helpers for the Chroma server mode: a real `chroma run` process (and the `chroma`
+fixture that starts one), a replica in this process (`served`), and a loopback HTTP
 proxy in front of it that records headers, can demand a token, and can kill the server
 the moment a request of a given kind arrives (a server dying in the middle of a question).
 """
@@ -12,11 +13,15 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
+from assistant.factory import Components
 from support.net import free_port
+from support.paths import make_settings
 
 CHROMA = str(Path(sys.executable).with_name("chroma"))
 
@@ -134,3 +139,16 @@ class Proxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaProcess]:
+    """A real `chroma run` on loopback, its data under the test's tmp_path."""
+    server = ChromaProcess(tmp_path / "server").start()
+    yield server
+    server.stop()
+
+
+def served(data_dir: Path, url: str) -> Components:
+    """A replica in this process: its own data dir, the shared server."""
+    return Components(make_settings(data_dir, chroma_url=url))
