@@ -449,12 +449,8 @@ class Store:
             if seen == generation or not self.keywords.ready(name):
                 return  # a missing index is built from every chunk by the search
             change = None if seen is None else self._manifest.changed_since(name, seen)
-            if change is None:
-                active = self._active(name)
-                held = set(self.keywords.versions(name))
-            else:
-                active = self._active_for(name, change[1])
-                held = self.keywords.versions_of(name, list(active))
+            active = self._active(name) if change is None else self._active_for(name, change[1])
+            held = self.keywords.versions_of(name, list(active))
             for source, doc_hash in active.items():
                 if (source, doc_hash) not in held:
                     self.keywords.add(name, [c for c, _ in self.read_document(source, name)])
@@ -470,8 +466,7 @@ class Store:
     def keyword_search(
         self, terms: Sequence[str], n: int, collection: str | None = None
     ) -> list[str]:
-        """Ids of the n active chunks that rank best by BM25 over the terms (embedded store;
-        server mode has no persistent keyword index: an empty list)."""
+        """Ids of the n active chunks that rank best by BM25 over the terms."""
         return self.keyword_match(terms, n, collection).ids
 
     def keyword_match(
@@ -498,7 +493,7 @@ class Store:
         self, ids: Sequence[str], terms: Sequence[str], collection: str | None = None
     ) -> dict[str, frozenset[str]]:
         """Of these chunk ids, the active ones the keyword index holds, each with the terms
-        it holds (empty where the embedded keyword index is not used)."""
+        it holds."""
         name = collection or self.default_collection
         if not ids:
             return {}
