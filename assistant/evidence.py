@@ -4,7 +4,9 @@ Each source is split into sentences (a line without a full stop, like a heading
 "LLaMA 2 (July 2023)", is a sentence too); each sentence is scored by the shipped
 embedder's cosine to the question and by how much of the question's rarer words it holds.
 A sentence *supports* an answer when it holds enough of those words (or is very close in
-meaning) and, for a question that asks for a date, an amount or a person, holds one.
+meaning) and, for a question that asks for a date, an amount or a person, holds one (a
+person the question does not already name), in a passage that names something the question
+names, if it names anything.
 When no sentence of any source supports an answer, the documents are taken not to answer
 the question (the near-topic case: "How much did Meta pay for Instagram?" retrieves
 passages about Instagram, none of them with a price).
@@ -76,7 +78,9 @@ _AMOUNT = re.compile(
     r"|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half)\b",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"\s[A-Z][a-zà-ÿ]+")  # a capitalised word, not the first
+# A capitalised word, not the first of a sentence (nor of the second one of a pair: "He
+# was an academic. Under his leadership, ..." names nobody).
+_NAME = re.compile(r"(?<![\s.!?…])(?<![.!?…][\"'”’)\]])\s+[A-Z][a-zà-ÿ]+")
 _MONEY = re.compile(r"[$€£¥]\s?\d|\b(?:dollars?|euros?|pounds|usd|eur|kroner|cents?)\b", re.I)
 # What the question asks for: (pattern on the question, pattern the sentence must hold).
 _ANSWER_TYPES = (
@@ -143,8 +147,21 @@ def stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("e") else word
 
 
+# Ways of saying who leads something, each taken as "lead" on both sides: "Who is in charge
+# of FAIR?" is answered by "Led by Yann LeCun", "Who heads FAIR?" by "hired ... to run ...
+# FAIR", "Who runs Meta AI?" by "Managing Director of Meta AI". Not "running" (a model runs
+# on a laptop) nor bare "charge" (a price).
+_IN_CHARGE = re.compile(r"\b(?:in charge|at the helm)\b", re.IGNORECASE)
+_LEADS = frozenset(
+    ["head", "heads", "headed", "run", "runs", "ran", "director", "directors", "directs",
+     "directed", "manager", "managers", "manages", "managed", "managing", "chief", "boss",
+     "leader", "leaders", "leadership"]
+)  # fmt: skip
+
+
 def terms(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if w not in _QUESTION_WORDS}
+    words_ = words(_IN_CHARGE.sub(" lead ", text))
+    return {"lead" if w in _LEADS else stem(w) for w in words_ if w not in _QUESTION_WORDS}
 
 
 def answer_type(question: str) -> re.Pattern[str] | None:
@@ -194,14 +211,18 @@ class EvidenceFinder:
                 for first, second in pairwise(units)
                 if "\n\n" not in text[first.end : second.start]  # not across paragraphs
             ]
-            scored = [self._evidence(u, question) for u in [*units, *pairs]]
+            # A passage that names none of what the question names ("Who runs Reality
+            # Labs?" and a passage on "a new research lab called FAIR") answers nothing,
+            # whichever of the question's other words its sentences hold.
+            named = not weights.names or bool(weights.names & _words(text))
+            scored = [self._evidence(u, question, named) for u in [*units, *pairs]]
             scored.sort(key=lambda e: (-e.supports, -e.score))
             out.append(_best(scored, self.per_source))
         return out
 
-    def _evidence(self, unit: _Unit, question: str) -> Evidence:
+    def _evidence(self, unit: _Unit, question: str, named: bool) -> Evidence:
         need = answer_type(question)
-        typed = need is None or bool(need.search(unit.text))
+        typed = _holds(need, unit.text, question)
         asks = unit.text.rstrip().endswith("?")  # a question in the text answers nothing
         # A heading ("Meta AI: LLaMA and Open Source Strategy") names a topic; it answers
         # only when it holds the kind of answer asked for ("LLaMA 2 (July 2023)").
@@ -213,11 +234,23 @@ class EvidenceFinder:
         score += self.novelty_weight * unit.novelty  # an answer adds to the question
         score += (0.1 if typed and need else 0.0) - 0.03 * unit.pair
         score -= 0.2 * asks + 0.2 * (not says_more) + 0.15 * heading
-        supports = typed and close and says_more and not asks
+        supports = typed and close and says_more and named and not asks
         return Evidence(unit.text, unit.start, unit.end, round(score, 4), supports)
 
 
 MIN_NOVELTY = 0.25  # share of a sentence's words the question does not already hold
+
+
+def _holds(need: re.Pattern[str] | None, text: str, question: str) -> bool:
+    """Whether a sentence holds the kind of answer asked for (`answer_type`). A name must be
+    one the question does not say: "Who leads Reality Labs?" is not answered by "The Reality
+    Labs division was burning $10-15 billion per year"."""
+    if need is None:
+        return True
+    if need is _NAME:
+        said = set(_WORD.findall(question.lower()))
+        return any(name.strip().lower() not in said for name in _NAME.findall(text))
+    return bool(need.search(text))
 
 
 class _Weights:
@@ -227,6 +260,7 @@ class _Weights:
 
     def __init__(self, question: str, sentences: list[str]) -> None:
         self.wanted = terms(question)
+        self.names = _names(question)
         self.acronyms = _acronyms(question)
         have = [terms(s) for s in sentences]
         n = len(sentences)
@@ -245,6 +279,19 @@ class _Weights:
 
     def novelty(self, held: set[str]) -> float:
         return len(held - self.wanted) / len(held) if held else 0.0
+
+
+def _names(question: str) -> set[str]:
+    """What a question names: its capitalised words, whole, but not the first of a sentence
+    ("Why can banks use LLaMA ... OpenAI's API?": llama, openai, api)."""
+    return {n.lower().removesuffix("'s").removesuffix("’s") for n in _PROPER.findall(question)}
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+_PROPER = re.compile(r"(?<![\s.!?…])(?<![.!?…][\"'”’)\]])\s+([A-Z][\w'’-]*)")
 
 
 def _acronyms(question: str) -> dict[str, set[str]]:

@@ -62,6 +62,6 @@ def resolve_style(style: str, *, packaged_model: bool) -> AnswerStyle:
     return style  # type: ignore[return-value]
 
 
-# Measured on the shipped suite (README, *Answers a person can check*): quoted answers 29 of
-# 33 right and 2 wrong, instantly; the packaged model's own answer is wrong in 21 of 33.
+# Measured on the shipped suite (docs/answers.md): quoted answers 31 of 34 right and 2
+# wrong, instantly; the packaged model's own answer is wrong in 23 of 34.
 PACKAGED_DEFAULT: AnswerStyle = "quoted"

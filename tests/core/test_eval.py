@@ -364,4 +364,4 @@ def test_shipped_suite_passes_its_retrieval_thresholds_end_to_end(tmp_path):
     assert summary["followup_refusal_accuracy"] == 1.0
     assert summary["control"]["hit_rate"] < summary["followup_hit_rate"]
     junit = ET.parse(out / "junit.xml").getroot()
-    assert len(junit.find("testsuite").findall("testcase")) == len(data["cases"]) == 64
+    assert len(junit.find("testsuite").findall("testcase")) == len(data["cases"]) == 65

@@ -87,6 +87,42 @@ def test_a_sentence_in_the_past_tense_supports_a_question_in_the_present(embedde
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), "a sentence quoted twice"
 
 
+@pytest.mark.parametrize(
+    "question", ["Who is in charge of FAIR?", "Who heads FAIR?", "Who runs FAIR?"]
+)
+def test_other_ways_of_asking_who_leads_meet_led_by(embedder, question):
+    """ "In charge of", "heads" and "runs" are answered by "Led by Yann LeCun" (before, the
+    first was declined: no sentence held "charge")."""
+    passage = _passage(LLAMA, "FAIR (Fundamental AI Research)")
+    found = EvidenceFinder(embedder).find(question, [passage])
+    assert supported(found)
+    assert "Led by Yann LeCun" in found[0][0].text
+
+
+FAIR_HIRED = _passage(GAMBLE, "to run a new research lab called")
+
+
+def test_a_who_question_needs_a_name_the_question_does_not_already_say(embedder):
+    finder = EvidenceFinder(embedder)
+    # "The Reality Labs division was burning $10-15 billion ...": capitalised words, and
+    # every one of them is in the question.
+    at = GAMBLE.index("The Reality Labs division was burning")
+    sentence = GAMBLE[at : GAMBLE.index("buying.", at) + len("buying.")]
+    assert not supported(finder.find("Who leads Reality Labs?", [sentence]))
+    # Two sentences, the second starting with a capital, name nobody either.
+    pair = "He was an academic and a purist. Under his leadership, FAIR became remarkable."
+    assert not supported(finder.find("Who is in charge of FAIR?", [pair]))
+    assert supported(finder.find("Who is in charge of FAIR?", [pair + " Yann LeCun led it."]))
+
+
+def test_a_passage_that_names_nothing_the_question_names_answers_nothing(embedder):
+    """ "Hired Yann LeCun to run a new research lab called FAIR" holds a name, "run" and
+    "lab", but not Reality Labs."""
+    finder = EvidenceFinder(embedder)
+    assert not supported(finder.find("Who runs Reality Labs?", [FAIR_HIRED]))
+    assert supported(finder.find("Who runs FAIR?", [FAIR_HIRED]))
+
+
 def test_the_snippet_shown_holds_the_supporting_sentence(embedder):
     long_text = "Filler sentence number one is here. " * 30 + TIMELINE
     found = EvidenceFinder(embedder).find("When was Llama 2 released?", [long_text])
