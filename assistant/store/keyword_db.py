@@ -59,8 +59,14 @@ CREATE TABLE IF NOT EXISTS keyword_collections (
 # - generation names the collection's current state: every write sets a new random one, so
 #   a reader's cached top postings know they are stale;
 # - analyzer names how its terms were made (words.ANALYZER): '' (before it existed) or any
-#   other value than the current one means the index is rebuilt from the chunks.
-ADDED_COLUMNS = {"generation": "BIGINT NOT NULL DEFAULT 0", "analyzer": "TEXT NOT NULL DEFAULT ''"}
+#   other value than the current one means the index is rebuilt from the chunks;
+# - caught_up is the manifest generation a replica with its own file last brought the index
+#   up to (`Store._keywords_caught_up`; -1: never), so its next process starts from there.
+ADDED_COLUMNS = {
+    "generation": "BIGINT NOT NULL DEFAULT 0",
+    "analyzer": "TEXT NOT NULL DEFAULT ''",
+    "caught_up": "BIGINT NOT NULL DEFAULT -1",
+}
 
 
 def _add_column(name: str, *, if_not_exists: bool = False) -> str:

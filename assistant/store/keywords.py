@@ -276,6 +276,27 @@ class KeywordIndex:
                 )
             }
 
+    def caught_up(self, collection: str) -> int | None:
+        """The manifest generation at which this index last held every active version
+        (`mark_caught_up`), or None if not known."""
+        with self._db.read() as db:
+            row = db.execute(
+                "SELECT caught_up FROM keyword_collections WHERE collection = ?", (collection,)
+            ).fetchone()
+        return int(row[0]) if row is not None and int(row[0]) >= 0 else None
+
+    def mark_caught_up(self, collection: str, generation: int) -> None:
+        """Record that the index held every version active at `generation`. Kept true by
+        everything that changes it later: writers add their versions and delete only the
+        ones they replaced (named by the manifest's list of changes since), and a drop or
+        a rebuild forgets it with the collection's row."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE keyword_collections SET caught_up = ? WHERE collection = ?"
+                " AND caught_up < ?",
+                (generation, collection, generation),
+            )
+
     def chunk_ids(self, collection: str) -> list[str]:
         with self._db.read() as db:
             got = db.execute(f"SELECT chunk_id FROM {_tag(collection)}_chunks").fetchall()

@@ -437,10 +437,12 @@ class Store:
         """Index the active versions that writers not sharing this replica's keyword file
         (another machine: they change only the server) wrote since it last looked. A
         change lists the sources it touched (`changed_since`), so this is one request and
-        one read of the index per change; a first look, or one too far behind, compares
-        every document. Rows of the versions those writers replaced stay (the active map
-        filters them out) until `assistant docs --repair`: deleting them here could race
-        a writer sharing the file, whose new version is not active yet."""
+        one read of the index per change. Where it last looked is kept in the file, so a
+        new process (`assistant ask`, a restarted `serve`) starts from there too; an index
+        never caught up, or one too far behind, compares every document. Rows of the
+        versions those writers replaced stay (the active map filters them out) until
+        `assistant docs --repair`: deleting them here could race a writer sharing the
+        file, whose new version is not active yet."""
         generation = self._generation(name)
         if self._keywords_seen.get(name) == generation:
             return
@@ -448,12 +450,16 @@ class Store:
             seen = self._keywords_seen.get(name)
             if seen == generation or not self.keywords.ready(name):
                 return  # a missing index is built from every chunk by the search
+            if seen is None:
+                seen = self.keywords.caught_up(name)
             change = None if seen is None else self._manifest.changed_since(name, seen)
             active = self._active(name) if change is None else self._active_for(name, change[1])
             held = self.keywords.versions_of(name, list(active))
             for source, doc_hash in active.items():
                 if (source, doc_hash) not in held:
                     self.keywords.add(name, [c for c, _ in self.read_document(source, name)])
+            if seen != generation:
+                self.keywords.mark_caught_up(name, generation)
             self._keywords_seen[name] = generation
 
     def refresh_keywords(self, name: str) -> bool:
