@@ -80,7 +80,7 @@ _AMOUNT = re.compile(
 )
 # A capitalised word, not the first of a sentence (nor of the second one of a pair: "He
 # was an academic. Under his leadership, ..." names nobody).
-_NAME = re.compile(r"(?<![\s.!?…])(?<![.!?…][\"'”’)\]])\s+[A-Z][a-zà-ÿ]+")
+_NAME = re.compile(r"(?<![\s.!?…])(?<![.!?…][\"'”’)\]])\s+([A-Z][a-zà-ÿ][\w'’-]*)")
 _MONEY = re.compile(r"[$€£¥]\s?\d|\b(?:dollars?|euros?|pounds|usd|eur|kroner|cents?)\b", re.I)
 # What the question asks for: (pattern on the question, pattern the sentence must hold).
 _ANSWER_TYPES = (
@@ -243,13 +243,14 @@ MIN_NOVELTY = 0.25  # share of a sentence's words the question does not already 
 
 def _holds(need: re.Pattern[str] | None, text: str, question: str) -> bool:
     """Whether a sentence holds the kind of answer asked for (`answer_type`). A name must be
-    one the question does not say: "Who leads Reality Labs?" is not answered by "The Reality
-    Labs division was burning $10-15 billion per year"."""
+    one the question does not say, and not a month: "Who leads Reality Labs?" is not
+    answered by "The Reality Labs division was burning $10-15 billion per year"."""
     if need is None:
         return True
     if need is _NAME:
         said = set(_WORD.findall(question.lower()))
-        return any(name.strip().lower() not in said for name in _NAME.findall(text))
+        names = [n for n in _NAME.findall(text) if not _DATE.fullmatch(n)]  # not "December"
+        return any(name.lower() not in said for name in names)
     return bool(need.search(text))
 
 

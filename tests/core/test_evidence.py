@@ -109,6 +109,10 @@ def test_a_who_question_needs_a_name_the_question_does_not_already_say(embedder)
     at = GAMBLE.index("The Reality Labs division was burning")
     sentence = GAMBLE[at : GAMBLE.index("buying.", at) + len("buying.")]
     assert not supported(finder.find("Who leads Reality Labs?", [sentence]))
+    # A name is a whole word: "LeCun" is the question's own, not a new "Le".
+    hired = "Yann LeCun was hired in December 2013 to run the new research lab."
+    assert not supported(finder.find("Who hired Yann LeCun?", [hired]))
+    assert supported(finder.find("Who hired Yann LeCun?", [hired + " In 2013 Facebook hired him."]))
     # Two sentences, the second starting with a capital, name nobody either.
     pair = "He was an academic and a purist. Under his leadership, FAIR became remarkable."
     assert not supported(finder.find("Who is in charge of FAIR?", [pair]))
