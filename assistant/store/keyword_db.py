@@ -60,8 +60,9 @@ CREATE TABLE IF NOT EXISTS keyword_collections (
 #   a reader's cached top postings know they are stale;
 # - analyzer names how its terms were made (words.ANALYZER): '' (before it existed) or any
 #   other value than the current one means the index is rebuilt from the chunks;
-# - caught_up is the manifest generation a replica with its own file last brought the index
-#   up to (`Store._keywords_caught_up`; -1: never), so its next process starts from there.
+# - caught_up is the manifest generation at which a replica with its own file last compared
+#   every document with it (`Store._keywords_caught_up`; -1: never), so its next process
+#   starts from there.
 ADDED_COLUMNS = {
     "generation": "BIGINT NOT NULL DEFAULT 0",
     "analyzer": "TEXT NOT NULL DEFAULT ''",

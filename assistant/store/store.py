@@ -437,12 +437,13 @@ class Store:
         """Index the active versions that writers not sharing this replica's keyword file
         (another machine: they change only the server) wrote since it last looked. A
         change lists the sources it touched (`changed_since`), so this is one request and
-        one read of the index per change. Where it last looked is kept in the file, so a
-        new process (`assistant ask`, a restarted `serve`) starts from there too; an index
-        never caught up, or one too far behind, compares every document. Rows of the
-        versions those writers replaced stay (the active map filters them out) until
-        `assistant docs --repair`: deleting them here could race a writer sharing the
-        file, whose new version is not active yet."""
+        one read of the index per change. An index never caught up, or one too far behind,
+        compares every document; where it did so is kept in the file, so a new process
+        (`assistant ask`, a restarted `serve`) starts from there too. (Only then: a write
+        after every change would queue a question behind a sharing ingest's transaction.)
+        Rows of the versions those writers replaced stay (the active map filters them out)
+        until `assistant docs --repair`: deleting them here could race a writer sharing
+        the file, whose new version is not active yet."""
         generation = self._generation(name)
         if self._keywords_seen.get(name) == generation:
             return
@@ -458,7 +459,7 @@ class Store:
             for source, doc_hash in active.items():
                 if (source, doc_hash) not in held:
                     self.keywords.add(name, [c for c, _ in self.read_document(source, name)])
-            if seen != generation:
+            if change is None:
                 self.keywords.mark_caught_up(name, generation)
             self._keywords_seen[name] = generation
 
