@@ -78,9 +78,10 @@ _AMOUNT = re.compile(
     r"|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half)\b",
     re.IGNORECASE,
 )
-# A capitalised word, not the first of a sentence (nor of the second one of a pair: "He
-# was an academic. Under his leadership, ..." names nobody).
-_NAME = re.compile(r"(?<![\s.!?…])(?<![.!?…][\"'”’)\]])\s+([A-Z][a-zà-ÿ][\w'’-]*)")
+# Whitespace before a word that does not start a sentence (nor the second one of a pair:
+# "He was an academic. Under his leadership, ..." names nobody).
+_MID_SENTENCE = r"(?<![\s.!?…])(?<![.!?…][\"'”’)\]])\s+"
+_NAME = re.compile(_MID_SENTENCE + r"([A-Z][a-zà-ÿ][\w'’-]*)")  # a capitalised word, whole
 _MONEY = re.compile(r"[$€£¥]\s?\d|\b(?:dollars?|euros?|pounds|usd|eur|kroner|cents?)\b", re.I)
 # What the question asks for: (pattern on the question, pattern the sentence must hold).
 _ANSWER_TYPES = (
@@ -248,7 +249,7 @@ def _holds(need: re.Pattern[str] | None, text: str, question: str) -> bool:
     if need is None:
         return True
     if need is _NAME:
-        said = set(_WORD.findall(question.lower()))
+        said = _words(question)
         names = [n for n in _NAME.findall(text) if not _DATE.fullmatch(n)]  # not "December"
         return any(name.lower() not in said for name in names)
     return bool(need.search(text))
@@ -292,7 +293,7 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
-_PROPER = re.compile(r"(?<![\s.!?…])(?<![.!?…][\"'”’)\]])\s+([A-Z][\w'’-]*)")
+_PROPER = re.compile(_MID_SENTENCE + r"([A-Z][\w'’-]*)")  # also "FAIR", "LLaMA"
 
 
 def _acronyms(question: str) -> dict[str, set[str]]:
